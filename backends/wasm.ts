@@ -1,0 +1,22 @@
+import { setBackend } from '@tensorflow/tfjs-core';
+import { ensureGradients } from './gradients.js';
+import type { Backend } from './types.js';
+
+/**
+ * XNNPACK compiled to WebAssembly (SIMD, single-threaded in Node): an order of magnitude faster
+ * than `cpu` on small machines, and the default in Node. It lacks a few kernels; generic lowering
+ * avoids them (no `gather` gradients through UnsortedSegmentSum, no einsum, no broadcastTo).
+ */
+export const wasm: Backend = {
+  name: 'wasm',
+  tfjsName: 'wasm',
+  capabilities: {
+    syncRead: true,
+    missingKernels: ['UnsortedSegmentSum', 'Einsum', 'BroadcastTo', 'Conv2DBackpropFilter'],
+  },
+  async activate() {
+    await import('@tensorflow/tfjs-backend-wasm');
+    ensureGradients();
+    if (!(await setBackend('wasm'))) throw new Error("backend 'wasm' failed to initialise");
+  },
+};

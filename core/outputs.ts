@@ -1,0 +1,31 @@
+import type { Tensor3D } from '@tensorflow/tfjs-core';
+
+/**
+ * What one model (teacher or student) hands to an objective for a batch of B sequences of T
+ * positions. The objective never sees parameters: any model that yields these can be distilled.
+ *
+ * - `logits` [B, T, V]: the LM head's output at every position (float32).
+ * - `hidden` [B, T, H]: the last hidden states (optional; feature and affinity losses need them).
+ * - `roles`  [B·T] row-major role codes (see `ROLE_CODES`), host-side: masks and token selections
+ *   are built from them without touching the backend.
+ */
+export interface SideOutputs {
+  readonly logits: Tensor3D;
+  readonly hidden?: Tensor3D;
+  readonly roles: Int32Array;
+}
+
+/**
+ * The inputs of one objective evaluation. Teacher and student may have different sequence
+ * lengths (an efficient student keeps fewer vision tokens). `labels` [B·T_student] are the target
+ * token ids aligned with the student's positions (label at t is the token at t; next-token
+ * selections read t + 1), with `IGNORE_LABEL` where no supervision applies.
+ */
+export interface DistillInputs {
+  readonly teacher: SideOutputs;
+  readonly student: SideOutputs;
+  readonly labels?: Int32Array;
+}
+
+export type Side = 'teacher' | 'student';
+export type Field = 'logits' | 'hidden';

@@ -1,0 +1,20 @@
+/**
+ * Token roles: what each position of a multimodal sequence is. Roles come with the data (the
+ * tokenizer and the image placeholder know them), so masks are built from data, never from
+ * comparisons on tensors that would sit on the gradient path.
+ *
+ * Codes are the integers used in tensor files (`roles` [B, T] int32).
+ */
+export const ROLE_CODES = { pad: 0, prompt: 1, visual: 2, response: 3 } as const;
+
+export type Role = keyof typeof ROLE_CODES;
+
+export const ROLES: readonly Role[] = ['pad', 'prompt', 'visual', 'response'];
+
+/** Label value that supervised cross-entropy skips (PyTorch's convention). */
+export const IGNORE_LABEL = -100;
+
+export const isRole = (name: unknown): name is Role =>
+  typeof name === 'string' && Object.prototype.hasOwnProperty.call(ROLE_CODES, name);
+
+export const roleOfCode = (code: number): Role | undefined => ROLES[code];
