@@ -1,0 +1,60 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Command } from 'commander';
+import { useBackend } from '../../backends/index.js';
+import { compile } from '../../index.js';
+import { standardRegistry } from '../../registry.js';
+import { readObjective } from '../files.js';
+import { disposeInputs, loadDistillInputs } from '../inputs.js';
+
+interface EvalOptions {
+  readonly objective: string;
+  readonly inputs: string;
+  readonly backend: string;
+  readonly json?: boolean;
+}
+
+export function evalCommand(program: Command): void {
+  program
+    .command('eval')
+    .description('evaluate an objective on saved model outputs: the loss, every term and each gradient norm')
+    .requiredOption('--objective <file.json>', 'an objective file')
+    .requiredOption('--inputs <file.safetensors>', 'teacher/student outputs, roles and labels (see the README for the names)')
+    .option('--backend <name>', 'tfjs backend: wasm or cpu', 'wasm')
+    .option('--json', 'print one JSON object instead of a table')
+    .action(async (options: EvalOptions) => {
+      const graph = await readObjective(options.objective, standardRegistry);
+      const backend = await useBackend(options.backend);
+      const inputs = await loadDistillInputs(options.inputs);
+      try {
+        const compiled = compile(graph, inputs);
+        const result = await compiled.valueAndGrad(inputs);
+        const loss = (await result.loss.data())[0]!;
+        const terms: Record<string, number> = {};
+        for (const [name, t] of Object.entries(result.terms)) terms[name] = (await t.data())[0]!;
+        const gradNorms: Record<string, number> = {};
+        for (const [name, g] of Object.entries(result.grads)) {
+          const norm = tf.tidy(() => tf.norm(g));
+          gradNorms[name] = (await norm.data())[0]!;
+          norm.dispose();
+        }
+        result.dispose();
+        compiled.dispose();
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify({ backend: backend.name, loss, terms, gradNorms }, null, 2)}\n`);
+          return;
+        }
+        const rows: [string, string][] = [
+          ['loss', fmt(loss)],
+          ...Object.entries(terms).map(([n, v]): [string, string] => [`  ${n}`, fmt(v)]),
+          ['gradient norms', ''],
+          ...Object.entries(gradNorms).map(([n, v]): [string, string] => [`  ‖∂loss/∂${n}‖`, fmt(v)]),
+        ];
+        const width = Math.max(...rows.map(([k]) => k.length));
+        process.stdout.write(`backend: ${backend.name}\n${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`.trimEnd()).join('\n')}\n`);
+      } finally {
+        disposeInputs(inputs);
+      }
+    });
+}
+
+const fmt = (x: number): string => (Math.abs(x) >= 1e-3 || x === 0 ? x.toFixed(6) : x.toExponential(4));

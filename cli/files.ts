@@ -1,0 +1,23 @@
+import { readFile } from 'node:fs/promises';
+import * as E from 'fp-ts/lib/Either.js';
+import { GraphValidationError } from '../core/errors.js';
+import type { ScalarNode } from '../core/graph.js';
+import { graphFromJson } from '../core/json.js';
+import type { Registry } from '../core/registry.js';
+import { CliError } from './errors.js';
+
+/** Reads a file, turning "no such file" into a message that names it. */
+export async function readText(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    throw new CliError(`cannot read ${what} '${path}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}
+
+/** Reads and decodes an objective file, reporting every problem in it. */
+export async function readObjective(path: string, registry: Registry): Promise<ScalarNode> {
+  const decoded = graphFromJson(await readText(path, 'objective'), registry);
+  if (E.isLeft(decoded)) throw new GraphValidationError(decoded.left, `${path} is not a valid objective`);
+  return decoded.right;
+}

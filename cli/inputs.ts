@@ -1,0 +1,82 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { DistillInputs } from '../core/outputs.js';
+import { formatShape } from '../core/errors.js';
+import { readTensorFile, toFloat32, toInt32, type HostTensor } from '../io/index.js';
+import { CliError } from './errors.js';
+
+/**
+ * The tensor names of an inputs file (safetensors), as `mmkd eval` reads them:
+ *
+ * | name             | shape        | dtype         | meaning                                        |
+ * |------------------|--------------|---------------|------------------------------------------------|
+ * | `teacher.logits` | [B, T_t, V]  | float         | the teacher's LM-head output at every position |
+ * | `student.logits` | [B, T_s, V]  | float         | the student's                                  |
+ * | `teacher.hidden` | [B, T_t, H]  | float         | optional: last hidden states                   |
+ * | `student.hidden` | [B, T_s, H′] | float         | optional                                       |
+ * | `roles`          | [B, T]       | integer       | 0 pad, 1 prompt, 2 visual, 3 response (both sides, when T_t = T_s) |
+ * | `teacher.roles`, `student.roles` | [B, T_t], [B, T_s] | integer | per side, when the lengths differ |
+ * | `labels`         | [B, T_s]     | integer       | optional: target ids, −100 where ignored       |
+ */
+export const INPUT_TENSOR_NAMES = [
+  'teacher.logits',
+  'student.logits',
+  'teacher.hidden',
+  'student.hidden',
+  'roles',
+  'teacher.roles',
+  'student.roles',
+  'labels',
+] as const;
+
+/** Reads an inputs file into tensors on the active backend; the caller disposes them. */
+export async function loadDistillInputs(path: string): Promise<DistillInputs> {
+  const tensors = await readTensorFile(path);
+  const unknown = [...tensors.keys()].filter((k) => !(INPUT_TENSOR_NAMES as readonly string[]).includes(k));
+  if (unknown.length > 0) {
+    throw new CliError(`${path}: unknown tensor(s) ${unknown.map((k) => `'${k}'`).join(', ')}; expected ${INPUT_TENSOR_NAMES.join(', ')}`);
+  }
+  const need = (name: string): HostTensor => {
+    const t = tensors.get(name);
+    if (t === undefined) throw new CliError(`${path}: the tensor '${name}' is missing`);
+    return t;
+  };
+  const rank3 = (name: string, t: HostTensor): [number, number, number] => {
+    if (t.shape.length !== 3) throw new CliError(`${path}: '${name}' must be [B, T, D], got ${formatShape(t.shape)}`);
+    return t.shape as [number, number, number];
+  };
+  const float3 = (name: string, t: HostTensor): tf.Tensor3D => tf.tensor3d(toFloat32(t, name, path), rank3(name, t));
+  const roleArray = (side: 'teacher' | 'student', batch: number, length: number): Int32Array => {
+    const own = tensors.get(`${side}.roles`);
+    const name = own !== undefined ? `${side}.roles` : 'roles';
+    const t = own ?? tensors.get('roles');
+    if (t === undefined) throw new CliError(`${path}: no token roles; add 'roles' [B, T] (or 'teacher.roles' and 'student.roles')`);
+    if (t.shape.length !== 2 || t.shape[0] !== batch || t.shape[1] !== length) {
+      throw new CliError(`${path}: '${name}' must be [${batch}, ${length}] to match ${side}.logits, got ${formatShape(t.shape)}`);
+    }
+    return toInt32(t, name, path);
+  };
+
+  const teacherLogits = need('teacher.logits');
+  const studentLogits = need('student.logits');
+  const [tb, tt] = rank3('teacher.logits', teacherLogits);
+  const [sb, st] = rank3('student.logits', studentLogits);
+  const labels = tensors.get('labels');
+  if (labels !== undefined && (labels.shape.length !== 2 || labels.shape[0] !== sb || labels.shape[1] !== st)) {
+    throw new CliError(`${path}: 'labels' must be [${sb}, ${st}] to match student.logits, got ${formatShape(labels.shape)}`);
+  }
+  const teacherRoles = roleArray('teacher', tb, tt);
+  const studentRoles = roleArray('student', sb, st);
+  const hidden = (side: 'teacher' | 'student') => {
+    const t = tensors.get(`${side}.hidden`);
+    return t === undefined ? {} : { hidden: float3(`${side}.hidden`, t) };
+  };
+  return {
+    teacher: { logits: float3('teacher.logits', teacherLogits), roles: teacherRoles, ...hidden('teacher') },
+    student: { logits: float3('student.logits', studentLogits), roles: studentRoles, ...hidden('student') },
+    ...(labels === undefined ? {} : { labels: toInt32(labels, 'labels', path) }),
+  };
+}
+
+export function disposeInputs(inputs: DistillInputs): void {
+  tf.dispose([inputs.teacher.logits, inputs.student.logits, ...[inputs.teacher.hidden, inputs.student.hidden].filter((t) => t !== undefined)]);
+}

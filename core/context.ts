@@ -1,0 +1,67 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from './errors.js';
+import { nodeKey, type AlignedNode, type TokenExpr, type ViewNode } from './graph.js';
+import type { DistillInputs, SideOutputs } from './outputs.js';
+import type { Plan } from './plan.js';
+import type { LoweringContext, TokenRows } from './registry.js';
+import { selectPositions } from './selection.js';
+import { gatherRows } from './tensor-ops.js';
+
+/**
+ * One evaluation's lowering context: rows of token expressions, shared subexpressions and labels,
+ * each computed at most once. It holds no tensors beyond the evaluation: callers run it inside a
+ * tfjs scope (`tidy`, or the gradient tape's), which releases everything it made.
+ */
+export function evaluationContext(
+  inputs: DistillInputs,
+  plan: Plan,
+  parameters: ReadonlyMap<string, tf.Tensor>,
+  differentiating: boolean,
+): LoweringContext {
+  const memo = new Map<string, unknown>();
+  const once = <T>(key: string, make: () => T): T => {
+    if (!memo.has(key)) memo.set(key, make());
+    return memo.get(key) as T;
+  };
+
+  const viewRows = (view: ViewNode): TokenRows =>
+    once(`rows:${nodeKey(view)}`, () => {
+      const side: SideOutputs = inputs[view.side];
+      const source = side[view.field];
+      if (source === undefined) throw new InputError(`${view.side}.${view.field} is not among the inputs`);
+      const [batch, length, width] = source.shape;
+      const selection = selectPositions(side.roles, batch, length, view.roles, view.shift);
+      const flat = once(`flat:${view.side}.${view.field}`, () => tf.reshape(source, [batch * length, width]) as tf.Tensor2D);
+      return { values: gatherRows(flat, selection.positions), selection };
+    });
+
+  const alignedRows = (node: AlignedNode): TokenRows =>
+    once(`rows:${nodeKey(node)}`, () => {
+      const alignment = plan.alignments.get(nodeKey(node.match));
+      if (alignment === undefined) throw new Error(`internal: no alignment planned for ${nodeKey(node.match)}`);
+      const source = viewRows(node.source);
+      return alignment.apply(source, viewRows(node.match.student).selection);
+    });
+
+  return {
+    differentiating,
+    rows: (expr: TokenExpr) => (expr.kind === 'view' ? viewRows(expr) : alignedRows(expr)),
+    shared: (key, make) => once(`shared:${key}`, make),
+    labels: (view, path) =>
+      once(`labels:${nodeKey(view)}`, () => {
+        const labels = inputs.labels;
+        if (labels === undefined) throw new InputError(`${path}: this loss needs labels, but the inputs have none`);
+        const { selection } = viewRows(view);
+        const out = new Int32Array(selection.positions.length);
+        selection.positions.forEach((p, k) => {
+          out[k] = labels[p + view.shift]!;
+        });
+        return out;
+      }),
+    parameter: (name) => {
+      const p = parameters.get(name);
+      if (p === undefined) throw new Error(`internal: objective parameter '${name}' was not created`);
+      return p;
+    },
+  };
+}

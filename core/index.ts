@@ -1,0 +1,16 @@
+export { ROLE_CODES, ROLES, IGNORE_LABEL, isRole, type Role } from './roles.js';
+export type { DistillInputs, SideOutputs, Side, Field } from './outputs.js';
+export type { AlignedNode, GraphNode, JsonValue, LossNode, MatchNode, ObjectiveNode, ScalarNode, TokenExpr, ViewNode, WeightedNode } from './graph.js';
+export { nodeKey } from './graph.js';
+export { teacher, student, type FieldViews, type SideViews } from './views.js';
+export { objective, weighted } from './combinators.js';
+export { GraphValidationError, InputError, formatGraphError, type GraphError } from './errors.js';
+export type { Checked } from './checked.js';
+export type { InputShapes, LossDefinition, LoweringContext, MatcherDefinition, Registry, SideShapes, TokenRows } from './registry.js';
+export { validate, assertValid, type ValidGraph } from './validate.js';
+export { decodeGraph } from './decode.js';
+export { graphFromJson, graphToJson, OBJECTIVE_FORMAT } from './json.js';
+export { explain, describeTokens } from './explain.js';
+export { lower, shapesOf, type CompiledObjective, type Evaluation, type LowerOptions, type ValueAndGrad } from './lower.js';
+export { emptyPlan, type Alignment, type Plan } from './plan.js';
+export { selectPositions, reductionWeights, type Reduction, type Selection } from './selection.js';

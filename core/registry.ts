@@ -1,0 +1,105 @@
+import type { Scalar, Tensor, Tensor2D } from '@tensorflow/tfjs-core';
+import type { GraphError } from './errors.js';
+import type { JsonValue, LossNode, MatchNode, TokenExpr, ViewNode } from './graph.js';
+import type { Field, Side } from './outputs.js';
+import type { Selection } from './selection.js';
+
+/** What one input of a loss must be: whose tokens, and which field(s) they may come from. */
+export interface InputSpec {
+  readonly side: Side;
+  readonly fields: readonly Field[];
+}
+
+/** The shapes a graph will see, for `validate`. Fields a side lacks are absent. */
+export interface InputShapes {
+  readonly teacher: SideShapes;
+  readonly student: SideShapes;
+  /** Whether `labels` are supplied (supervised cross-entropy needs them). */
+  readonly labels: boolean;
+}
+
+export interface SideShapes {
+  readonly logits?: readonly number[];
+  readonly hidden?: readonly number[];
+}
+
+/** What a loss's shape rule sees: each input's source tensor shape ([B, T, D]) and the params. */
+export interface ShapeContext {
+  readonly path: string;
+  readonly node: LossNode;
+  readonly shapes: Readonly<Record<string, readonly number[]>>;
+  readonly labels: boolean;
+}
+
+/** Selected rows of a token expression, for one evaluation. */
+export interface TokenRows {
+  /** [N, D]: one row per selected token (differentiable for the student's views). */
+  readonly values: Tensor2D;
+  readonly selection: Selection;
+}
+
+/**
+ * What a lowering rule may use while it builds its scalar. Everything it creates is released when
+ * the evaluation ends; shared subexpressions are computed once per evaluation.
+ */
+export interface LoweringContext {
+  /** Rows selected by a token expression. `path` names the input in error messages. */
+  rows(expr: TokenExpr, path: string): TokenRows;
+  /** A tensor computed once per evaluation under `key`, reused by every rule that asks for it. */
+  shared<T extends Tensor>(key: string, make: () => T): T;
+  /** Supervised targets at a student view's selected positions (the label at t + shift). */
+  labels(view: ViewNode<'student'>, path: string): Int32Array;
+  /** A trainable parameter owned by the objective (e.g. a feature projection), by its name. */
+  parameter(name: string): Tensor;
+  /** Whether gradients are wanted in this evaluation (fused rules may skip work otherwise). */
+  readonly differentiating: boolean;
+}
+
+/**
+ * A loss, as data the core can use without knowing it: parameter defaults and checks, a shape
+ * rule, a one-line explanation and a lowering to tfjs ops. Losses live in `losses/`; a registry of
+ * them is passed to `decode`, `validate`, `explain` and `lower`.
+ */
+export interface LossDefinition {
+  readonly name: string;
+  /** One line for listings: what it computes and where it comes from. */
+  readonly summary: string;
+  readonly inputs: Readonly<Record<string, InputSpec>>;
+  /** Parameters with their defaults; a node's params are these, overridden. */
+  readonly defaults: Readonly<Record<string, JsonValue>>;
+  /** How inputs pair up: token by token (same count per sample), per sample, or not at all. */
+  readonly pairing: 'tokens' | 'samples' | 'none';
+  readonly needsLabels: boolean;
+  /** Range and type checks of the params; every problem, not the first. */
+  checkParams(params: Readonly<Record<string, JsonValue>>, path: string): readonly GraphError[];
+  /** Shape checks beyond the generic ones (vocabulary and width agreement, …). */
+  shapeRule(ctx: ShapeContext): readonly GraphError[];
+  /** A short formula, given the descriptions of its inputs (`KL(teacher ‖ student)`). */
+  explain(node: LossNode, inputs: Readonly<Record<string, string>>): string;
+  /** The scalar, built from tfjs ops (and custom gradients) on the context's rows. */
+  lower(ctx: LoweringContext, node: LossNode, path: string): Scalar;
+  /** Names of the objective-owned parameters this loss creates (for checkpointing). */
+  parameters?(node: LossNode, path: string, shapes: ShapeContext['shapes']): readonly ParameterSpec[];
+}
+
+export interface ParameterSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** Initial values, deterministic in the seed. */
+  init(seed: number): Float32Array;
+}
+
+/** A matcher method, as data: its params, checks and (host-side) solution. */
+export interface MatcherDefinition {
+  readonly method: string;
+  readonly summary: string;
+  readonly defaults: Readonly<Record<string, JsonValue>>;
+  checkParams(params: Readonly<Record<string, JsonValue>>, path: string): readonly GraphError[];
+  shapeRule(node: MatchNode, teacher: readonly number[], student: readonly number[], path: string): readonly GraphError[];
+  explain(node: MatchNode, teacher: string, student: string): string;
+}
+
+export interface Registry {
+  readonly losses: Readonly<Record<string, LossDefinition>>;
+  readonly matchers: Readonly<Record<string, MatcherDefinition>>;
+}

@@ -1,0 +1,34 @@
+/**
+ * mmkd: knowledge distillation for multimodal LLMs. Objectives are pure combinators that build a
+ * typed, serialisable graph; `compile` validates it against the inputs' shapes and lowers it to
+ * the active TensorFlow.js backend.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { GraphValidationError } from './core/errors.js';
+import type { ScalarNode } from './core/graph.js';
+import { lower, shapesOf, type CompiledObjective, type LowerOptions } from './core/lower.js';
+import type { DistillInputs } from './core/outputs.js';
+import type { InputShapes, Registry } from './core/registry.js';
+import { validate } from './core/validate.js';
+import { standardRegistry } from './registry.js';
+
+export * from './core/index.js';
+export * from './losses/index.js';
+export { standardRegistry } from './registry.js';
+export { useBackend, nodeBackends, type Backend, type BackendName } from './backends/index.js';
+
+/**
+ * Validates `graph` against the shapes of `inputs` (or the shapes themselves) and lowers it.
+ * Throws a `GraphValidationError` listing every problem when it does not fit.
+ */
+export function compile(
+  graph: ScalarNode,
+  shapes: InputShapes | DistillInputs,
+  options: Partial<LowerOptions> & { readonly registry?: Registry } = {},
+): CompiledObjective {
+  const registry = options.registry ?? standardRegistry;
+  const inputShapes = 'teacher' in shapes && 'roles' in shapes.teacher ? shapesOf(shapes as DistillInputs) : (shapes as InputShapes);
+  const checked = validate(graph, inputShapes, registry);
+  if (E.isLeft(checked)) throw new GraphValidationError(checked.left);
+  return lower(checked.right, { ...options, registry });
+}

@@ -1,0 +1,155 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { formatShape, graphError, type GraphError } from '../core/errors.js';
+import type { JsonValue, LossNode, TokenExpr } from '../core/graph.js';
+import type { LossDefinition } from '../core/registry.js';
+import { reductionWeights, type Reduction } from '../core/selection.js';
+import { withGradient, zeroDependingOn } from '../core/tensor-ops.js';
+import {
+  boolParam,
+  checkReduction,
+  checkTemperature,
+  describeReduction,
+  numberParam,
+  reductionParam,
+} from './params.js';
+import { pairedRows, sharedLogSoftmax } from './tokens.js';
+
+/**
+ * A divergence between the teacher's and the student's next-token distributions, token by token:
+ * p = softmax(a/T) from the teacher's logits a, q = softmax(b/T) from the student's logits b.
+ *
+ * A rule gives, from log p and log q (rows [N, V]), the per-token loss ℓ [N] and its gradient
+ * with respect to log q, ∂ℓ/∂log q = q ⊙ ∂ℓ/∂q [N, V]. log q comes from tfjs's log-softmax, whose
+ * own gradient carries this back to the student's logits; any multiple of q added to the rule's
+ * gradient is removed by that step, so rules may drop such terms.
+ */
+export interface DivergenceRule {
+  readonly name: string;
+  readonly summary: string;
+  /** The divergence's own parameters (β, α, μ) with defaults. */
+  readonly defaults: Readonly<Record<string, JsonValue>>;
+  checkParams(params: Readonly<Record<string, JsonValue>>, path: string): readonly GraphError[];
+  /** `KL(p ‖ q)` and the like, with the rule's parameters written in. */
+  formula(params: Readonly<Record<string, JsonValue>>): string;
+  perToken(logP: tf.Tensor2D, logQ: tf.Tensor2D, params: Readonly<Record<string, JsonValue>>): tf.Tensor1D;
+  gradLogQ(logP: tf.Tensor2D, logQ: tf.Tensor2D, params: Readonly<Record<string, JsonValue>>): tf.Tensor2D;
+}
+
+/** Parameters every divergence has. */
+export interface DivergenceOptions {
+  /** Divides both sides' logits (default 1). */
+  readonly temperature?: number;
+  /** Multiplies the loss by T², Hinton's gradient-scale correction (default off). */
+  readonly scaleT2?: boolean;
+  /** How per-token losses are combined (default `mean` over selected tokens). */
+  readonly reduction?: Reduction;
+  /**
+   * Compare only the first min(V_teacher, V_student) logits, for models whose vocabularies differ
+   * only by padding rows. Off by default: a vocabulary mismatch is a validation error.
+   */
+  readonly truncateVocab?: boolean;
+}
+
+const commonDefaults = { temperature: 1, scaleT2: false, reduction: 'mean', truncateVocab: false } as const;
+
+/** The loss definition of one divergence rule. */
+export function divergenceLoss(rule: DivergenceRule): LossDefinition {
+  return {
+    name: rule.name,
+    summary: rule.summary,
+    inputs: { teacher: { side: 'teacher', fields: ['logits'] }, student: { side: 'student', fields: ['logits'] } },
+    defaults: { ...commonDefaults, ...rule.defaults },
+    pairing: 'tokens',
+    needsLabels: false,
+    checkParams: (params, path) => [
+      ...checkTemperature(params, path),
+      ...checkReduction(params, path),
+      ...rule.checkParams(params, path),
+    ],
+    shapeRule: ({ path, node, shapes }) => {
+      const t = shapes['teacher']!;
+      const s = shapes['student']!;
+      if (t[2] === s[2] || boolParam(node.params, 'truncateVocab')) return [];
+      return [
+        graphError(
+          path,
+          `vocabularies differ: teacher.logits ${formatShape(t)} vs student.logits ${formatShape(s)}; ` +
+            'set truncateVocab to compare the first min(V) logits, if the extra rows are padding',
+        ),
+      ];
+    },
+    explain: (node, inputs) => {
+      const notes = [`T=${numberParam(node.params, 'temperature')}`];
+      if (boolParam(node.params, 'scaleT2')) notes.push('×T²');
+      if (boolParam(node.params, 'truncateVocab')) notes.push('vocabulary truncated to min(V)');
+      notes.push(describeReduction(reductionParam(node.params)));
+      return `${rule.formula(node.params)}; p from ${inputs['teacher']}, q from ${inputs['student']}   (${notes.join(', ')})`;
+    },
+    lower: (ctx, node, path) => {
+      const { teacher, student } = pairedRows(ctx, node.inputs, 'teacher', 'student', path);
+      if (student!.selection.positions.length === 0) return zeroDependingOn(student!.values);
+      const temperature = numberParam(node.params, 'temperature');
+      const vocab = Math.min(teacher!.values.shape[1], student!.values.shape[1]);
+      const logP = sharedLogSoftmax(ctx, node.inputs['teacher'] as TokenExpr, teacher!, temperature, vocab);
+      const logQ = sharedLogSoftmax(ctx, node.inputs['student'] as TokenExpr, student!, temperature, vocab);
+      const scale = boolParam(node.params, 'scaleT2') ? temperature * temperature : 1;
+      const weights = reductionWeights(student!.selection, reductionParam(node.params)).map((w) => w * scale);
+      return reduceDivergence(rule, logP, logQ, weights, node.params);
+    },
+  };
+}
+
+/**
+ * Σ_i w_i ℓ_i with a custom gradient with respect to log q: w_i · ∂ℓ_i/∂log q_i, computed in the
+ * backward pass only (evaluation without gradients pays for the value alone).
+ */
+function reduceDivergence(
+  rule: DivergenceRule,
+  logP: tf.Tensor2D,
+  logQ: tf.Tensor2D,
+  weights: Float32Array,
+  params: Readonly<Record<string, JsonValue>>,
+): tf.Scalar {
+  return withGradient<tf.Scalar>(logQ, (input, save) => {
+    const w = tf.tensor1d(weights);
+    // The backward pass runs after the forward scope has released its intermediates, so it may
+    // only use what is saved here.
+    save([w, logP, input]);
+    const value = tf.sum(tf.mul(rule.perToken(logP, input as tf.Tensor2D, params), w)) as tf.Scalar;
+    return {
+      value,
+      gradFunc: (dy, [savedW, savedP, savedQ]) =>
+        tf.mul(
+          rule.gradLogQ(savedP as tf.Tensor2D, savedQ as tf.Tensor2D, params),
+          tf.mul(tf.reshape(savedW!, [-1, 1]), dy),
+        ),
+    };
+  });
+}
+
+/** Builds the graph node of a divergence; `rule`-specific parameters ride in `extra`. */
+export function divergenceNode(
+  name: string,
+  teacher: TokenExpr<'teacher', 'logits'>,
+  student: TokenExpr<'student', 'logits'>,
+  options: DivergenceOptions,
+  extra: Readonly<Record<string, JsonValue>> = {},
+): LossNode {
+  const params = {
+    temperature: options.temperature ?? commonDefaults.temperature,
+    scaleT2: options.scaleT2 ?? commonDefaults.scaleT2,
+    reduction: options.reduction ?? commonDefaults.reduction,
+    truncateVocab: options.truncateVocab ?? commonDefaults.truncateVocab,
+    ...extra,
+  };
+  return Object.freeze({ kind: 'loss', loss: name, inputs: Object.freeze({ teacher, student }), params: Object.freeze(params) });
+}
+
+/** log(e^a + e^b), elementwise and stable. */
+export function logAddExp(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const m = tf.maximum(a, b);
+  return tf.add(m, tf.log1p(tf.exp(tf.neg(tf.abs(tf.sub(a, b))))));
+}
+
+/** Row sums of x ⊙ y. */
+export const rowDot = (x: tf.Tensor, y: tf.Tensor): tf.Tensor1D => tf.sum(tf.mul(x, y), 1) as tf.Tensor1D;

@@ -1,0 +1,110 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { formatShape, graphError } from '../core/errors.js';
+import type { LossNode, TokenExpr } from '../core/graph.js';
+import type { LossDefinition } from '../core/registry.js';
+import { reductionWeights, type Reduction } from '../core/selection.js';
+import { zeroDependingOn } from '../core/tensor-ops.js';
+import { boolParam, checkReduction, describeReduction, reductionParam } from './params.js';
+import { pairedRows } from './tokens.js';
+
+export type FeatureMetric = 'mse' | 'cosine';
+
+export interface FeatureOptions {
+  /**
+   * Learn a linear map s ↦ s·W + c from the student's width to the teacher's before comparing
+   * (DistillKit's and ModelOpt's projection); needed when the widths differ. W starts as a
+   * scaled random matrix from the objective's seed; W and c train with the student.
+   */
+  readonly projection?: boolean;
+  readonly reduction?: Reduction;
+}
+
+/**
+ * Feature distillation on hidden states (or logits), token by token:
+ * - `featureMSE`: ℓ = (1/H) Σ_h (s_h − t_h)²;
+ * - `featureCosine`: ℓ = 1 − ⟨s, t⟩ / max(‖s‖·‖t‖, 1e-8).
+ */
+function featureLoss(metric: FeatureMetric): LossDefinition {
+  const name = metric === 'mse' ? 'featureMSE' : 'featureCosine';
+  return {
+    name,
+    summary: metric === 'mse' ? 'mean squared error between hidden states' : '1 − cosine between hidden states',
+    inputs: { teacher: { side: 'teacher', fields: ['hidden', 'logits'] }, student: { side: 'student', fields: ['hidden', 'logits'] } },
+    defaults: { projection: false, reduction: 'mean' },
+    pairing: 'tokens',
+    needsLabels: false,
+    checkParams: (params, path) => checkReduction(params, path),
+    shapeRule: ({ path, node, shapes }) => {
+      const t = shapes['teacher']!;
+      const s = shapes['student']!;
+      if (t[2] === s[2] || boolParam(node.params, 'projection')) return [];
+      return [
+        graphError(path, `widths differ: teacher ${formatShape(t)} vs student ${formatShape(s)}; set projection to learn a linear map between them`),
+      ];
+    },
+    explain: (node, inputs) => {
+      const s = boolParam(node.params, 'projection') ? 'W·s + c' : 's';
+      const f = metric === 'mse' ? `MSE(${s}, t)` : `1 − cos(${s}, t)`;
+      return `${f} with t = ${inputs['teacher']}, s = ${inputs['student']}   (${describeReduction(reductionParam(node.params))})`;
+    },
+    parameters: (node, path, shapes) => {
+      if (!boolParam(node.params, 'projection')) return [];
+      const hs = shapes['student']![2]!;
+      const ht = shapes['teacher']![2]!;
+      return [
+        { name: `${path}.projection.weight`, shape: [hs, ht], init: (seed) => scaledRandom(hs * ht, 1 / Math.sqrt(hs), seed, path) },
+        { name: `${path}.projection.bias`, shape: [ht], init: () => new Float32Array(ht) },
+      ];
+    },
+    lower: (ctx, node, path) => {
+      const { teacher, student } = pairedRows(ctx, node.inputs, 'teacher', 'student', path);
+      const projected = boolParam(node.params, 'projection');
+      const project = (s: tf.Tensor2D): tf.Tensor2D =>
+        projected
+          ? (tf.add(tf.matMul(s, ctx.parameter(`${path}.projection.weight`) as tf.Tensor2D), ctx.parameter(`${path}.projection.bias`)) as tf.Tensor2D)
+          : s;
+      if (student!.selection.positions.length === 0) return zeroDependingOn(student!.values);
+      const s = project(student!.values);
+      const t = teacher!.values;
+      const perToken =
+        metric === 'mse'
+          ? tf.mean(tf.square(tf.sub(s, t)), 1)
+          : tf.sub(1, tf.div(tf.sum(tf.mul(s, t), 1), tf.sqrt(tf.maximum(tf.mul(tf.sum(tf.square(s), 1), tf.sum(tf.square(t), 1)), 1e-16))));
+      const weights = reductionWeights(student!.selection, reductionParam(node.params));
+      return tf.sum(tf.mul(perToken, tf.tensor1d(weights))) as tf.Scalar;
+    },
+  };
+}
+
+export const featureMSELoss = featureLoss('mse');
+export const featureCosineLoss = featureLoss('cosine');
+
+const featureNode = (name: string) => (teacher: TokenExpr<'teacher'>, student: TokenExpr<'student'>, options: FeatureOptions = {}): LossNode =>
+  Object.freeze({
+    kind: 'loss',
+    loss: name,
+    inputs: Object.freeze({ teacher, student }),
+    params: Object.freeze({ projection: options.projection ?? false, reduction: options.reduction ?? 'mean' }),
+  });
+
+export const feature = { mse: featureNode('featureMSE'), cosine: featureNode('featureCosine') };
+
+/**
+ * Deterministic N(0, scale²) values from the seed and the parameter's path (so two projections
+ * in one objective differ): a 32-bit mix of both seeds a small xorshift generator, and
+ * Box–Muller turns its uniforms into normals.
+ */
+function scaledRandom(n: number, scale: number, seed: number, salt: string): Float32Array {
+  let state = (seed ^ 0x9e3779b9) >>> 0;
+  for (let i = 0; i < salt.length; i++) state = Math.imul(state ^ salt.charCodeAt(i), 0x01000193) >>> 0;
+  if (state === 0) state = 1; // xorshift's one fixed point
+  const next = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return ((state >>> 0) + 0.5) / 4294967296;
+  };
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next()) * scale;
+  return out;
+}

@@ -1,0 +1,36 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { DivergenceRule } from './divergence.js';
+import { logAddExp, rowDot } from './divergence.js';
+import { forwardKLRule } from './forward-kl.js';
+import { checkUnitInterval, numberParam } from './params.js';
+
+/**
+ * Skew KL (DistiLLM, Ko et al. 2024): SKL_α(p, q) = KL(p ‖ α·p + (1−α)·q). Mixing some of the
+ * teacher into the student's side keeps the log finite where q underflows. α = 0 is the forward
+ * KL; α = 1 is identically 0. DistiLLM writes it as the cross-entropy −Σ p log m, which differs
+ * by the teacher's entropy and has the same gradient; this is the divergence itself, ≥ 0.
+ * ∂ℓ/∂log q = −(1−α)·p ⊙ q / m.
+ */
+export const skewKLRule: DivergenceRule = {
+  name: 'skewKL',
+  summary: 'skew KL(p ‖ αp + (1−α)q) (DistiLLM SKL; α=0 forward KL)',
+  defaults: { alpha: 0.1 },
+  checkParams: (params, path) => checkUnitInterval(params, 'alpha', 'α', path),
+  formula: (params) => `KL(p ‖ ${numberParam(params, 'alpha')}·p + ${1 - numberParam(params, 'alpha')}·q)`,
+  perToken: (logP, logQ, params) => {
+    const alpha = numberParam(params, 'alpha');
+    if (alpha === 0) return forwardKLRule.perToken(logP, logQ, params);
+    if (alpha === 1) return tf.zeros([logP.shape[0]]) as tf.Tensor1D;
+    return rowDot(tf.exp(logP), tf.sub(logP, mixture(logP, logQ, alpha)));
+  },
+  gradLogQ: (logP, logQ, params) => {
+    const alpha = numberParam(params, 'alpha');
+    if (alpha === 0) return forwardKLRule.gradLogQ(logP, logQ, params);
+    if (alpha === 1) return tf.zerosLike(logQ);
+    return tf.mul(tf.exp(tf.sub(tf.add(logP, logQ), mixture(logP, logQ, alpha))), -(1 - alpha)) as tf.Tensor2D;
+  },
+};
+
+/** log(α·p + (1−α)·q) for α in (0, 1). */
+const mixture = (logP: tf.Tensor, logQ: tf.Tensor, alpha: number): tf.Tensor =>
+  logAddExp(tf.add(logP, Math.log(alpha)), tf.add(logQ, Math.log(1 - alpha)));

@@ -1,0 +1,20 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { DivergenceRule } from './divergence.js';
+
+/**
+ * Total variation distance, ½ Σ_v |p_v − q_v| ∈ [0, 1]. ∂ℓ/∂q_v = ½ sign(q_v − p_v), with the
+ * subgradient 0 on ties (p_v = q_v), which is what a tie should give (Liger-Kernel #1373 is the
+ * counterexample). ∂ℓ/∂log q = ½ q ⊙ sign(q − p).
+ */
+export const tvdRule: DivergenceRule = {
+  name: 'tvd',
+  summary: 'total variation distance ½Σ|p − q|',
+  defaults: {},
+  checkParams: () => [],
+  formula: () => 'TVD(p, q)',
+  perToken: (logP, logQ) => tf.mul(tf.sum(tf.abs(tf.sub(tf.exp(logP), tf.exp(logQ))), 1), 0.5) as tf.Tensor1D,
+  gradLogQ: (logP, logQ) => {
+    const q = tf.exp(logQ);
+    return tf.mul(tf.mul(q, tf.sign(tf.sub(q, tf.exp(logP)))), 0.5) as tf.Tensor2D;
+  },
+};
