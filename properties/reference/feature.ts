@@ -1,0 +1,110 @@
+/**
+ * Feature (hidden-state) distillation per selected token pair, reduced over tokens:
+ *
+ *     optional projection of the student first:  s ← W s + c,   W: [H_t, H_s], c: [H_t]
+ *     mse:    ℓ_i = (1 / H) Σ_h (s_ih − t_ih)²                       (H = H_t)
+ *     cosine: ℓ_i = 1 − ⟨s_i, t_i⟩ / max(‖s_i‖ · ‖t_i‖, 1e-8)
+ *
+ * Without a projection the widths must agree. Reductions as in `reduction.ts`.
+ */
+import { checkLength, checkSize } from './checks.js';
+import { reduce, type Reduction } from './reduction.js';
+import { pairedRows, type SequenceTensor, type View } from './selection.js';
+
+export type FeatureKind = 'mse' | 'cosine';
+
+export interface Projection {
+  /** [H_t, H_s] row-major. */
+  readonly weight: ArrayLike<number>;
+  /** [H_t]; default zeros. */
+  readonly bias?: ArrayLike<number>;
+}
+
+export interface FeatureInput {
+  /** [N, teacherWidth] */
+  readonly teacher: ArrayLike<number>;
+  /** [N, studentWidth] */
+  readonly student: ArrayLike<number>;
+  readonly rows: number;
+  readonly teacherWidth: number;
+  readonly studentWidth: number;
+  readonly kind: FeatureKind;
+  readonly projection?: Projection;
+  /** Default 'mean'. */
+  readonly reduction?: Reduction;
+  /** [N] sample of each row; needed by `sampleMean`. */
+  readonly sample?: ArrayLike<number>;
+}
+
+/** ℓ_i per row, shape [N]. */
+export function featurePerToken(input: FeatureInput): Float64Array {
+  const { rows: N, teacherWidth: Ht, studentWidth: Hs } = input;
+  checkSize('rows', N);
+  checkLength('teacher', input.teacher, N * Ht, `[${N}, ${Ht}]`);
+  checkLength('student', input.student, N * Hs, `[${N}, ${Hs}]`);
+  const p = input.projection;
+  if (p === undefined) {
+    if (Ht !== Hs) throw new RangeError(`feature: widths differ (teacher ${Ht}, student ${Hs}) and there is no projection`);
+  } else {
+    checkLength('projection.weight', p.weight, Ht * Hs, `[${Ht}, ${Hs}]`);
+    if (p.bias !== undefined) checkLength('projection.bias', p.bias, Ht, `[${Ht}]`);
+  }
+  const out = new Float64Array(N);
+  const s = new Float64Array(Ht);
+  for (let i = 0; i < N; i++) {
+    for (let h = 0; h < Ht; h++) {
+      if (p === undefined) {
+        s[h] = input.student[i * Hs + h]!;
+      } else {
+        let acc = p.bias?.[h] ?? 0;
+        for (let k = 0; k < Hs; k++) acc += p.weight[h * Hs + k]! * input.student[i * Hs + k]!;
+        s[h] = acc;
+      }
+    }
+    let st = 0;
+    let ss = 0;
+    let tt = 0;
+    let sq = 0;
+    for (let h = 0; h < Ht; h++) {
+      const t = input.teacher[i * Ht + h]!;
+      st += s[h]! * t;
+      ss += s[h]! ** 2;
+      tt += t * t;
+      sq += (s[h]! - t) ** 2;
+    }
+    out[i] = input.kind === 'mse' ? (Ht === 0 ? 0 : sq / Ht) : 1 - st / Math.max(Math.sqrt(ss) * Math.sqrt(tt), 1e-8);
+  }
+  return out;
+}
+
+export function featureLoss(input: FeatureInput): number {
+  return reduce(featurePerToken(input), input.reduction ?? 'mean', input.sample);
+}
+
+export interface BatchFeatureInput {
+  /** Teacher hidden states [B, T_t, H_t] with roles. */
+  readonly teacher: SequenceTensor;
+  /** Student hidden states [B, T_s, H_s] with roles. */
+  readonly student: SequenceTensor;
+  readonly view: View;
+  readonly studentView?: View;
+  readonly kind: FeatureKind;
+  readonly projection?: Projection;
+  readonly reduction?: Reduction;
+}
+
+/** The feature loss over the positions the views select, paired sample by sample. */
+export function featureLossFromBatch(input: BatchFeatureInput): number {
+  const pairs = pairedRows(input.teacher, input.student, input.view, input.studentView);
+  return featureLoss({
+    teacher: pairs.teacher,
+    student: pairs.student,
+    rows: pairs.rows,
+    teacherWidth: input.teacher.width,
+    studentWidth: input.student.width,
+    kind: input.kind,
+    sample: pairs.sample,
+    projection: input.projection,
+    reduction: input.reduction,
+  });
+}

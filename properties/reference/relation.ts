@@ -1,0 +1,88 @@
+/**
+ * Relation distillation (LLaVA-KD's RDist): match the self-similarity of visual tokens.
+ *
+ * For each sample b with K_b selected visual rows Z^T_b: [K_b, V_t] (teacher) and
+ * Z^S_b: [K_b, V_s] (student), R_b = Z_b Z_bᵀ: [K_b, K_b] and
+ *
+ *     cos(X, Y) = ⟨X, Y⟩_F / max(‖X‖_F · ‖Y‖_F, 1e-8)
+ *     perSample: loss = mean over samples with K_b > 0 of (1 − cos(R^T_b, R^S_b))
+ *     batch:     loss = 1 − cos(concat_b vec(R^T_b), concat_b vec(R^S_b))   (the released code)
+ *
+ * Both are 0 when no sample has a visual row. The teacher and student widths may differ,
+ * since R is K × K either way.
+ */
+import { checkLength, checkSize } from './checks.js';
+import { dot, gram, rowsBySample } from './linear-algebra.js';
+import { pairedRows, type SequenceTensor, type View } from './selection.js';
+
+export type RelationMode = 'perSample' | 'batch';
+
+export interface RelationInput {
+  /** [N, teacherWidth] teacher rows (visual logits). */
+  readonly teacher: ArrayLike<number>;
+  /** [N, studentWidth] student rows, paired with the teacher rows. */
+  readonly student: ArrayLike<number>;
+  readonly rows: number;
+  readonly teacherWidth: number;
+  readonly studentWidth: number;
+  /** [N] sample of each row pair. */
+  readonly sample: ArrayLike<number>;
+  /** Default 'perSample'. */
+  readonly mode?: RelationMode;
+}
+
+const EPS = 1e-8;
+
+function cosineLoss(xx: number, yy: number, xy: number): number {
+  return 1 - xy / Math.max(Math.sqrt(xx) * Math.sqrt(yy), EPS);
+}
+
+export function relationLoss(input: RelationInput): number {
+  const { rows, teacherWidth: Wt, studentWidth: Ws } = input;
+  checkSize('rows', rows);
+  checkLength('teacher', input.teacher, rows * Wt, `[${rows}, ${Wt}]`);
+  checkLength('student', input.student, rows * Ws, `[${rows}, ${Ws}]`);
+  checkLength('sample', input.sample, rows, `[${rows}]`);
+  if (rows === 0) return 0;
+  const teacher = rowsBySample(input.teacher, Wt, input.sample);
+  const student = rowsBySample(input.student, Ws, input.sample);
+  let tt = 0;
+  let ss = 0;
+  let ts = 0;
+  let perSample = 0;
+  for (const [b, zt] of teacher) {
+    const K = zt.length / Wt;
+    const rt = gram(zt, K, Wt);
+    const rs = gram(student.get(b)!, K, Ws);
+    const [a, c, d] = [dot(rt, rt), dot(rs, rs), dot(rt, rs)];
+    tt += a;
+    ss += c;
+    ts += d;
+    perSample += cosineLoss(a, c, d);
+  }
+  return (input.mode ?? 'perSample') === 'perSample' ? perSample / teacher.size : cosineLoss(tt, ss, ts);
+}
+
+export interface BatchRelationInput {
+  /** Teacher logits [B, T_t, V_t] with roles. */
+  readonly teacher: SequenceTensor;
+  /** Student logits [B, T_s, V_s] with roles. */
+  readonly student: SequenceTensor;
+  /** Default: visual positions, unshifted (as in LLaVA-KD). */
+  readonly view?: View;
+  readonly mode?: RelationMode;
+}
+
+/** The relation loss over the positions the view selects, paired sample by sample. */
+export function relationLossFromBatch(input: BatchRelationInput): number {
+  const pairs = pairedRows(input.teacher, input.student, input.view ?? { roles: ['visual'], shift: 0 });
+  return relationLoss({
+    teacher: pairs.teacher,
+    student: pairs.student,
+    rows: pairs.rows,
+    teacherWidth: input.teacher.width,
+    studentWidth: input.student.width,
+    sample: pairs.sample,
+    mode: input.mode,
+  });
+}
