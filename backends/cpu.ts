@@ -1,11 +1,13 @@
 import { findBackend, setBackend } from '@tensorflow/tfjs-core';
 import { ensureGradients } from './gradients.js';
+import { hostOverrides } from './host-kernels/index.js';
 import type { Backend } from './types.js';
 
 /** The plain-JavaScript reference backend: slow, float32, every kernel present. */
 export const cpu: Backend = {
   name: 'cpu',
   tfjsName: 'cpu',
+  overrides: hostOverrides,
   capabilities: { syncRead: true, missingKernels: [] },
   async activate() {
     await import('@tensorflow/tfjs-backend-cpu');

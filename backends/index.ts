@@ -1,21 +1,58 @@
 import { cpu } from './cpu.js';
+import { nodeGpu } from './node-gpu.js';
 import { wasm } from './wasm.js';
+import { webgpu } from './webgpu.js';
 import type { Backend, BackendName } from './types.js';
 
 export type { Backend, BackendCapabilities, BackendName } from './types.js';
 export { cpu } from './cpu.js';
 export { wasm } from './wasm.js';
+export { webgpu, webgpuBackend } from './webgpu.js';
+export type { WebGPUActivation, WebGPUBackend, WebGPUOptions, WebGPUProbe } from './webgpu.js';
+export { nodeGpu, nodeGpuBackend, NODE_GPU_PACKAGE, NODE_GPU_REQUIREMENTS } from './node-gpu.js';
+export type { NodeGpuBackend, NodeGpuProbe } from './node-gpu.js';
+export {
+  BACKEND_CHOICES,
+  BACKEND_ENV_VAR,
+  BACKEND_FLAG_HELP,
+  defaultCandidates,
+  isBackendChoice,
+  parseBackendChoice,
+  resolveBackendChoice,
+  selectBackend,
+  selectBackendFrom,
+} from './select.js';
+export type { BackendChoice, BackendSelection, ChoiceSource, Rejection, ResolvedChoice, SelectionCandidates } from './select.js';
+export { describeAdapter, formatAdapter } from './adapter.js';
+export type { AdapterKind, AdapterReport } from './adapter.js';
+export { DeviceLostError, noDeviceLoss, watchDeviceLoss } from './device-loss.js';
+export type { DeviceLost, DeviceLossWatch, StepLocation } from './device-loss.js';
+export { BackendUnavailableError, isBackendUnavailable } from './errors.js';
+export type { UnavailableCode } from './errors.js';
 export { ensureGradients } from './gradients.js';
 
-/** The backends mmkd knows, as a value (nothing is registered by importing this module). */
-export const nodeBackends: Readonly<Partial<Record<BackendName, Backend>>> = { cpu, wasm };
+/**
+ * The backends mmkd knows, as a value (nothing is registered by importing this module; webgpu
+ * and node-gpu load their packages only when activated).
+ */
+export const nodeBackends: Readonly<Partial<Record<BackendName, Backend>>> = {
+  cpu,
+  wasm,
+  webgpu,
+  'node-gpu': nodeGpu,
+};
 
-/** Activates a backend by name; unknown or unavailable names are errors that say which exist. */
+/**
+ * Activates a backend by name; unknown names are errors that say which exist, and unavailable
+ * ones throw `BackendUnavailableError` with the reason and the fix. For `auto` and for the
+ * flag / option / MMKD_BACKEND resolution, use `selectBackend` / `selectBackendFrom`.
+ */
 export async function useBackend(
   name: string,
   registry: Readonly<Partial<Record<BackendName, Backend>>> = nodeBackends,
 ): Promise<Backend> {
-  const backend = registry[name as BackendName];
+  // Own keys only: 'toString' must be an unknown backend, not Object.prototype's method.
+  const backend = Object.hasOwn(registry, name) ? registry[name as BackendName] : undefined;
   if (backend === undefined) {
     const known = Object.keys(registry).join(', ');
     throw new Error(`unknown backend '${name}': available here are ${known}`);

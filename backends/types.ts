@@ -1,3 +1,5 @@
+import type { LoweringOverrides } from '../core/lower.js';
+
 export type BackendName = 'cpu' | 'wasm' | 'webgpu' | 'node-gpu';
 
 /** What a backend can do, as data: lowering and tests read this rather than probing. */
@@ -17,5 +19,7 @@ export interface Backend {
   /** The name tfjs knows the backend by. */
   readonly tfjsName: string;
   readonly capabilities: BackendCapabilities;
+  /** Fused lowerings that replace the generic one for some losses on this backend (by loss name). */
+  readonly overrides?: LoweringOverrides;
   activate(): Promise<void>;
 }

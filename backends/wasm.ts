@@ -1,5 +1,6 @@
 import { setBackend } from '@tensorflow/tfjs-core';
 import { ensureGradients } from './gradients.js';
+import { hostOverrides } from './host-kernels/index.js';
 import type { Backend } from './types.js';
 
 /**
@@ -10,6 +11,7 @@ import type { Backend } from './types.js';
 export const wasm: Backend = {
   name: 'wasm',
   tfjsName: 'wasm',
+  overrides: hostOverrides,
   capabilities: {
     syncRead: true,
     missingKernels: ['UnsortedSegmentSum', 'Einsum', 'BroadcastTo', 'Conv2DBackpropFilter'],

@@ -6,14 +6,16 @@ import { assertFinite } from './finite.js';
 import type { ScalarNode, TokenExpr } from './graph.js';
 import type { DistillInputs, Field } from './outputs.js';
 import { emptyPlan, type Plan } from './plan.js';
-import type { InputShapes, Registry } from './registry.js';
+import type { InputShapes, LossDefinition, Registry } from './registry.js';
 import { validate, type ValidGraph } from './validate.js';
 
 export interface LowerOptions {
   readonly registry: Registry;
   /**
-   * Check every input for NaN/±Infinity before evaluating (one reduction per tensor; on by
-   * default). A bad entry is an `InputError` naming the tensor and the index.
+   * When the loss comes out NaN or ±Infinity, find why (on by default): the first non-finite
+   * entry of an input the objective reads is an `InputError` naming the tensor and its index;
+   * with finite inputs, the error names the terms that are not finite. Checking the result rather
+   * than scanning every input first costs nothing when the loss is finite.
    */
   readonly checkFinite?: boolean;
   /** Seed for objective-owned parameters (feature projections). */
@@ -23,7 +25,15 @@ export interface LowerOptions {
    * nothing, which suits graphs without `aligned` expressions.
    */
   readonly planner?: (valid: ValidGraph, inputs: DistillInputs) => Promise<Plan>;
+  /**
+   * Per-backend lowerings that replace a loss's generic one (JAX's platform-specific lowering
+   * rules): fused kernels keyed by loss name. Backends carry theirs (`backend.overrides`).
+   */
+  readonly overrides?: LoweringOverrides;
 }
+
+/** Loss lowerings by loss name, overriding the registry's generic ones. */
+export type LoweringOverrides = Readonly<Record<string, LossDefinition['lower']>>;
 
 /** Loss and terms as numbers. Each term is its contribution to the loss (weights applied). */
 export interface Evaluation {
@@ -81,14 +91,20 @@ export function lower(valid: ValidGraph, options: LowerOptions): CompiledObjecti
       validated = key;
     }
     checkHostArrays(inputs);
-    if (options.checkFinite ?? true) {
-      for (const side of ['teacher', 'student'] as const) {
-        for (const field of ['logits', 'hidden'] as const) {
-          const t = inputs[side][field];
-          if (t !== undefined) await assertFinite(t, `${side}.${field}`);
-        }
+  };
+
+  const explainNonFinite = async (inputs: DistillInputs, loss: number, terms: Readonly<Record<string, number>>): Promise<void> => {
+    if (Number.isFinite(loss) || !(options.checkFinite ?? true)) return;
+    for (const side of ['teacher', 'student'] as const) {
+      for (const field of ['logits', 'hidden'] as const) {
+        const t = inputs[side][field];
+        if (t !== undefined) await assertFinite(t, `${side}.${field}`);
       }
     }
+    const bad = Object.entries(terms).filter(([, v]) => !Number.isFinite(v));
+    throw new InputError(
+      `the loss is ${loss} although every input is finite${bad.length > 0 ? `; non-finite terms: ${bad.map(([n, v]) => `${n} = ${v}`).join(', ')}` : ''}`,
+    );
   };
 
   const prepare = async (inputs: DistillInputs): Promise<Plan> => {
@@ -109,7 +125,8 @@ export function lower(valid: ValidGraph, options: LowerOptions): CompiledObjecti
       } else if (node.kind === 'weighted') {
         value = tf.mul(build(node.term, path, undefined), node.weight);
       } else {
-        value = registry.losses[node.loss]!.lower(ctx, node, path);
+        const lowerLoss = options.overrides?.[node.loss] ?? registry.losses[node.loss]!.lower;
+        value = lowerLoss(ctx, node, path);
       }
       if (termName !== undefined) terms[termName] = value;
       return value;
@@ -134,7 +151,9 @@ export function lower(valid: ValidGraph, options: LowerOptions): CompiledObjecti
       });
       try {
         const values = await Promise.all(tensors.map(async (t) => (await t.data())[0]!));
-        return { loss: values[0]!, terms: Object.fromEntries(names.map((n, i) => [n, values[i + 1]!])) };
+        const result = { loss: values[0]!, terms: Object.fromEntries(names.map((n, i) => [n, values[i + 1]!])) };
+        await explainNonFinite(inputs, result.loss, result.terms);
+        return result;
       } finally {
         tf.dispose(tensors);
       }
@@ -161,12 +180,18 @@ export function lower(valid: ValidGraph, options: LowerOptions): CompiledObjecti
       const gradients = Object.fromEntries(
         sources.map((s, i) => [s.name, grads[i] ?? tf.zerosLike(s.tensor)]),
       );
-      return {
-        loss: value as tf.Scalar,
-        terms,
-        grads: gradients,
-        dispose: () => tf.dispose([value, ...Object.values(terms), ...Object.values(gradients)]),
-      };
+      const dispose = () => tf.dispose([value, ...Object.values(terms), ...Object.values(gradients)]);
+      const loss = (await value.data())[0]!;
+      if (!Number.isFinite(loss)) {
+        const termValues = Object.fromEntries(await Promise.all(Object.entries(terms).map(async ([n, t]) => [n, (await t.data())[0]!] as const)));
+        try {
+          await explainNonFinite(inputs, loss, termValues);
+        } catch (e) {
+          dispose();
+          throw e;
+        }
+      }
+      return { loss: value as tf.Scalar, terms, grads: gradients, dispose };
     },
 
     dispose: () => {

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 export function gatherRows(x: tf.Tensor2D, positions: Int32Array): tf.Tensor2D {
   const [rows, width] = x.shape;
   if (positions.length === 0) return tf.slice(x, [0, 0], [0, width]);
+  if (isIdentity(positions, rows)) return x;
   return withGradient(x, (input, save) => {
     const index = tf.tensor1d(positions, 'int32');
     save([index]);
@@ -18,6 +19,13 @@ export function gatherRows(x: tf.Tensor2D, positions: Int32Array): tf.Tensor2D {
       gradFunc: (dy, saved) => tf.scatterND(tf.reshape(saved[0]!, [positions.length, 1]), dy, [rows, width]),
     };
   });
+}
+
+/** Whether the selection is every row, in order (then no gather is needed). */
+function isIdentity(positions: Int32Array, rows: number): boolean {
+  if (positions.length !== rows) return false;
+  for (let i = 0; i < rows; i++) if (positions[i] !== i) return false;
+  return true;
 }
 
 /**

@@ -41,7 +41,77 @@ export const aklRule: DivergenceRule = {
     const rklGrad = tf.mul(q, tf.sub(f, tf.reshape(rowDot(q, f), [-1, 1])));
     return tf.add(tf.mul(tf.reshape(head, [-1, 1]), tf.neg(p)), tf.mul(tf.reshape(tail, [-1, 1]), rklGrad)) as tf.Tensor2D;
   },
+  row: ({ vocab, p, q, logP, logQ }, h, params) => {
+    const inHead = headOfRow(p, vocab, numberParam(params, 'mu'));
+    let gHead = 0;
+    let gTotal = 0;
+    let fkl = 0;
+    let rkl = 0;
+    for (let v = 0; v < vocab; v++) {
+      const e = Math.abs(p[v]! - q[v]!);
+      gTotal += e;
+      if (inHead(v)) gHead += e;
+      fkl += p[v]! * (logP[v]! - logQ[v]!);
+      rkl += q[v]! * (logQ[v]! - logP[v]!);
+    }
+    const wHead = gTotal > 0 ? gHead / gTotal : 0.5;
+    if (h) for (let v = 0; v < vocab; v++) h[v] = -wHead * p[v]! + (1 - wHead) * q[v]! * (logQ[v]! - logP[v]!);
+    return wHead * fkl + (1 - wHead) * rkl;
+  },
 };
+
+/**
+ * The head of one row: ranks ordered by probability, descending, ties by index; rank k is in the
+ * head when the cumulative mass up to k is ≤ μ, and the first rank always is. Returns a
+ * membership test. A weighted quickselect finds the boundary in O(V) expected time, where a full
+ * sort would cost O(V log V) per row.
+ */
+export function headOfRow(p: Float64Array, vocab: number, mu: number): (v: number) => boolean {
+  // Order: a before b when p[a] > p[b], or p[a] = p[b] and a < b.
+  const before = (a: number, b: number) => p[a]! > p[b]! || (p[a] === p[b] && a < b);
+  const idx = new Int32Array(vocab);
+  for (let v = 0; v < vocab; v++) idx[v] = v;
+  let lo = 0;
+  let hi = vocab; // the boundary lies in idx[lo..hi)
+  let massBefore = 0; // mass of everything ranked before idx[lo..hi)
+  let boundary = -1; // the first tail token, or -1 when every token is in the head
+  let seed = 0x2545f491;
+  while (lo < hi) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const pivot = idx[lo + (seed % (hi - lo))]!;
+    // Three-way split of idx[lo..hi): ranked before the pivot, the pivot, after it.
+    let store = lo;
+    let mass = 0;
+    for (let i = lo; i < hi; i++) {
+      const v = idx[i]!;
+      if (before(v, pivot)) {
+        idx[i] = idx[store]!;
+        idx[store++] = v;
+        mass += p[v]!;
+      }
+    }
+    if (massBefore + mass > mu) {
+      hi = store; // the crossing is among the tokens ranked before the pivot
+    } else if (massBefore + mass + p[pivot]! > mu) {
+      boundary = pivot;
+      break;
+    } else {
+      massBefore += mass + p[pivot]!;
+      // Continue after the pivot: move it out of the way of the remaining range.
+      let j = store;
+      while (idx[j] !== pivot) j++;
+      idx[j] = idx[store]!;
+      idx[store] = pivot;
+      lo = store + 1;
+    }
+  }
+  if (boundary === -1) return () => true;
+  const first = boundary;
+  // The first rank is in the head even when its mass alone exceeds μ.
+  let top = 0;
+  for (let v = 1; v < vocab; v++) if (before(v, top)) top = v;
+  return (v) => v === top || before(v, first);
+}
 
 /** The head and tail weights of each row, [N] each. */
 function ratios(logP: tf.Tensor2D, logQ: tf.Tensor2D, params: Readonly<Record<string, JsonValue>>) {
@@ -50,7 +120,11 @@ function ratios(logP: tf.Tensor2D, logQ: tf.Tensor2D, params: Readonly<Record<st
   const p = tf.exp(logP);
   const q = tf.exp(logQ);
   const sorted = tf.topk(p, vocab, true);
-  const qSorted = tf.gather(q, sorted.indices, 1, 1);
+  // q in the teacher's order. A flat gather (row·V + index), because tfjs-backend-wasm 4.22's
+  // gather with batchDims = 1 returns wrong values.
+  const rowStart = tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(vocab, 'int32'));
+  const flatIndex = tf.add(sorted.indices, tf.reshape(rowStart, [rows, 1]));
+  const qSorted = tf.reshape(tf.gather(tf.reshape(q, [-1]), tf.reshape(flatIndex, [-1])), [rows, vocab]);
   const error = tf.abs(tf.sub(sorted.values, qSorted));
   const cumulative = tf.cumsum(sorted.values, 1);
   // Head: cumulative mass ≤ μ, plus the first rank whatever its mass.

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { formatShape, graphError, type GraphError } from '../core/errors.js';
 import type { JsonValue, LossNode, TokenExpr } from '../core/graph.js';
-import type { LossDefinition } from '../core/registry.js';
+import type { LossDefinition, LoweringContext, TokenRows } from '../core/registry.js';
 import { reductionWeights, type Reduction } from '../core/selection.js';
 import { withGradient, zeroDependingOn } from '../core/tensor-ops.js';
 import {
@@ -33,6 +33,23 @@ export interface DivergenceRule {
   formula(params: Readonly<Record<string, JsonValue>>): string;
   perToken(logP: tf.Tensor2D, logQ: tf.Tensor2D, params: Readonly<Record<string, JsonValue>>): tf.Tensor1D;
   gradLogQ(logP: tf.Tensor2D, logQ: tf.Tensor2D, params: Readonly<Record<string, JsonValue>>): tf.Tensor2D;
+  /** The same rule on one row in float64, for host kernels (see `RowRule`). */
+  readonly row: RowRule;
+}
+
+/**
+ * One row of a divergence on the host, in float64: given p, q and their logs (length V), return
+ * ℓ and, when `h` is given, write ∂ℓ/∂log q into it (the same quantity as `gradLogQ`; the caller
+ * projects it through the log-softmax). `params` are the node's.
+ */
+export type RowRule = (row: RowView, h: Float64Array | null, params: Readonly<Record<string, JsonValue>>) => number;
+
+export interface RowView {
+  readonly vocab: number;
+  readonly p: Float64Array;
+  readonly q: Float64Array;
+  readonly logP: Float64Array;
+  readonly logQ: Float64Array;
 }
 
 /** Parameters every divergence has. */
@@ -85,19 +102,60 @@ export function divergenceLoss(rule: DivergenceRule): LossDefinition {
       notes.push(describeReduction(reductionParam(node.params)));
       return `${rule.formula(node.params)}; p from ${inputs['teacher']}, q from ${inputs['student']}   (${notes.join(', ')})`;
     },
-    lower: (ctx, node, path) => {
-      const { teacher, student } = pairedRows(ctx, node.inputs, 'teacher', 'student', path);
-      if (student!.selection.positions.length === 0) return zeroDependingOn(student!.values);
-      const temperature = numberParam(node.params, 'temperature');
-      const vocab = Math.min(teacher!.values.shape[1], student!.values.shape[1]);
-      const logP = sharedLogSoftmax(ctx, node.inputs['teacher'] as TokenExpr, teacher!, temperature, vocab);
-      const logQ = sharedLogSoftmax(ctx, node.inputs['student'] as TokenExpr, student!, temperature, vocab);
-      const scale = boolParam(node.params, 'scaleT2') ? temperature * temperature : 1;
-      const weights = reductionWeights(student!.selection, reductionParam(node.params)).map((w) => w * scale);
-      return reduceDivergence(rule, logP, logQ, weights, node.params);
-    },
+    lower: lowerDivergenceWith(rule, tfjsDivergenceKernel),
   };
 }
+
+/** What a divergence kernel computes: Σ_i w_i ℓ_i(teacher row i, student row i), differentiable in the student. */
+export interface DivergenceOperands {
+  readonly rule: DivergenceRule;
+  readonly ctx: LoweringContext;
+  readonly teacher: TokenRows;
+  readonly student: TokenRows;
+  readonly teacherExpr: TokenExpr;
+  readonly studentExpr: TokenExpr;
+  readonly temperature: number;
+  /** Columns compared: min(V_teacher, V_student). */
+  readonly vocab: number;
+  /** Reduction weights, T² scaling included. */
+  readonly weights: Float32Array;
+  readonly params: Readonly<Record<string, JsonValue>>;
+}
+
+export type DivergenceKernel = (operands: DivergenceOperands) => tf.Scalar;
+
+/**
+ * A divergence's lowering with a given kernel: token pairing, empty selections, temperature,
+ * vocabulary and reduction weights are handled here, the arithmetic by the kernel. Backends
+ * override the generic kernel (tfjs ops) with fused ones.
+ */
+export function lowerDivergenceWith(rule: DivergenceRule, kernel: DivergenceKernel): LossDefinition['lower'] {
+  return (ctx, node, path) => {
+    const { teacher, student } = pairedRows(ctx, node.inputs, 'teacher', 'student', path);
+    if (student!.selection.positions.length === 0) return zeroDependingOn(student!.values);
+    const temperature = numberParam(node.params, 'temperature');
+    const scale = boolParam(node.params, 'scaleT2') ? temperature * temperature : 1;
+    return kernel({
+      rule,
+      ctx,
+      teacher: teacher!,
+      student: student!,
+      teacherExpr: node.inputs['teacher'] as TokenExpr,
+      studentExpr: node.inputs['student'] as TokenExpr,
+      temperature,
+      vocab: Math.min(teacher!.values.shape[1], student!.values.shape[1]),
+      weights: reductionWeights(student!.selection, reductionParam(node.params)).map((w) => w * scale),
+      params: node.params,
+    });
+  };
+}
+
+/** The generic kernel: tfjs ops on shared log-softmaxes, with the rule's gradient. */
+export const tfjsDivergenceKernel: DivergenceKernel = (op) => {
+  const logP = sharedLogSoftmax(op.ctx, op.teacherExpr, op.teacher, op.temperature, op.vocab);
+  const logQ = sharedLogSoftmax(op.ctx, op.studentExpr, op.student, op.temperature, op.vocab);
+  return reduceDivergence(op.rule, logP, logQ, op.weights, op.params);
+};
 
 /**
  * Σ_i w_i ℓ_i with a custom gradient with respect to log q: w_i · ∂ℓ_i/∂log q_i, computed in the

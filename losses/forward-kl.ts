@@ -17,4 +17,12 @@ export const forwardKLRule: DivergenceRule = {
   formula: () => 'KL(p ‖ q)',
   perToken: (logP, logQ) => rowDot(tf.exp(logP), tf.sub(logP, logQ)),
   gradLogQ: (logP) => tf.neg(tf.exp(logP)),
+  row: ({ vocab, p, logP, logQ }, h) => {
+    let loss = 0;
+    for (let v = 0; v < vocab; v++) {
+      loss += p[v]! * (logP[v]! - logQ[v]!);
+      if (h) h[v] = -p[v]!;
+    }
+    return loss;
+  },
 };

@@ -35,7 +35,32 @@ export const jsdRule: DivergenceRule = {
     if (beta === 1) return reverseKLRule.gradLogQ(logP, logQ, params);
     return tf.mul(tf.mul(tf.exp(logQ), tf.sub(logQ, mixture(logP, logQ, beta))), 1 - beta);
   },
+  row: (row, h, params) => {
+    const beta = numberParam(params, 'beta');
+    if (beta === 0) return forwardKLRule.row(row, h, params);
+    if (beta === 1) return reverseKLRule.row(row, h, params);
+    const { vocab, p, q, logP, logQ } = row;
+    const [lb, lc] = [Math.log(beta), Math.log(1 - beta)];
+    let loss = 0;
+    for (let v = 0; v < vocab; v++) {
+      const logM = logMixture(p[v]!, q[v]!, beta, logP[v]! + lb, logQ[v]! + lc);
+      loss += beta * p[v]! * (logP[v]! - logM) + (1 - beta) * q[v]! * (logQ[v]! - logM);
+      if (h) h[v] = (1 - beta) * q[v]! * (logQ[v]! - logM);
+    }
+    return loss;
+  },
 };
+
+/**
+ * log(w·x + (1−w)·y) given x, y and the logs of the two summands: the plain log where the sum is a
+ * normal number, else log-add-exp of the logs, which stays finite where both underflow.
+ */
+export function logMixture(x: number, y: number, w: number, logWx: number, logWy: number): number {
+  const m = w * x + (1 - w) * y;
+  if (m > 1e-300) return Math.log(m);
+  const hi = Math.max(logWx, logWy);
+  return hi + Math.log1p(Math.exp(-Math.abs(logWx - logWy)));
+}
 
 /** log(β·p + (1−β)·q) for β in (0, 1). */
 const mixture = (logP: tf.Tensor, logQ: tf.Tensor, beta: number): tf.Tensor =>

@@ -21,4 +21,14 @@ export const reverseKLRule: DivergenceRule = {
     const f = tf.sub(logQ, logP);
     return tf.mul(q, tf.sub(f, tf.reshape(rowDot(q, f), [-1, 1])));
   },
+  row: ({ vocab, q, logP, logQ }, h) => {
+    let loss = 0;
+    for (let v = 0; v < vocab; v++) {
+      const f = logQ[v]! - logP[v]!;
+      loss += q[v]! * f;
+      // q ⊙ f differs from q ⊙ (f − ℓ) by a multiple of q, which the projection removes.
+      if (h) h[v] = q[v]! * f;
+    }
+    return loss;
+  },
 };

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DivergenceRule } from './divergence.js';
 import { logAddExp, rowDot } from './divergence.js';
 import { forwardKLRule } from './forward-kl.js';
+import { logMixture } from './jsd.js';
 import { checkUnitInterval, numberParam } from './params.js';
 
 /**
@@ -28,6 +29,23 @@ export const skewKLRule: DivergenceRule = {
     if (alpha === 0) return forwardKLRule.gradLogQ(logP, logQ, params);
     if (alpha === 1) return tf.zerosLike(logQ);
     return tf.mul(tf.exp(tf.sub(tf.add(logP, logQ), mixture(logP, logQ, alpha))), -(1 - alpha)) as tf.Tensor2D;
+  },
+  row: (row, h, params) => {
+    const alpha = numberParam(params, 'alpha');
+    if (alpha === 0) return forwardKLRule.row(row, h, params);
+    const { vocab, p, q, logP, logQ } = row;
+    if (alpha === 1) {
+      h?.fill(0, 0, vocab);
+      return 0;
+    }
+    const [la, lc] = [Math.log(alpha), Math.log(1 - alpha)];
+    let loss = 0;
+    for (let v = 0; v < vocab; v++) {
+      const logM = logMixture(p[v]!, q[v]!, alpha, logP[v]! + la, logQ[v]! + lc);
+      loss += p[v]! * (logP[v]! - logM);
+      if (h) h[v] = -(1 - alpha) * Math.exp(logP[v]! + logQ[v]! - logM);
+    }
+    return loss;
   },
 };
 

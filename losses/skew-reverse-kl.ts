@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DivergenceRule } from './divergence.js';
 import { logAddExp, rowDot } from './divergence.js';
+import { logMixture } from './jsd.js';
 import { checkUnitInterval, numberParam } from './params.js';
 import { reverseKLRule } from './reverse-kl.js';
 
@@ -28,6 +29,23 @@ export const skewReverseKLRule: DivergenceRule = {
     if (alpha === 1) return tf.zerosLike(logQ);
     const logRatio = tf.sub(logQ, mixture(logP, logQ, alpha));
     return tf.mul(tf.exp(logQ), tf.sub(logRatio, tf.mul(tf.exp(logRatio), alpha))) as tf.Tensor2D;
+  },
+  row: (row, h, params) => {
+    const alpha = numberParam(params, 'alpha');
+    if (alpha === 0) return reverseKLRule.row(row, h, params);
+    const { vocab, p, q, logP, logQ } = row;
+    if (alpha === 1) {
+      h?.fill(0, 0, vocab);
+      return 0;
+    }
+    const [la, lc] = [Math.log(alpha), Math.log(1 - alpha)];
+    let loss = 0;
+    for (let v = 0; v < vocab; v++) {
+      const logRatio = logQ[v]! - logMixture(q[v]!, p[v]!, alpha, logQ[v]! + la, logP[v]! + lc);
+      loss += q[v]! * logRatio;
+      if (h) h[v] = q[v]! * (logRatio - alpha * Math.exp(logRatio));
+    }
+    return loss;
   },
 };
 

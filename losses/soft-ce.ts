@@ -15,4 +15,12 @@ export const softCERule: DivergenceRule = {
   formula: () => 'H(p, q)',
   perToken: (logP, logQ) => tf.neg(rowDot(tf.exp(logP), logQ)) as tf.Tensor1D,
   gradLogQ: (logP) => tf.neg(tf.exp(logP)),
+  row: ({ vocab, p, logQ }, h) => {
+    let loss = 0;
+    for (let v = 0; v < vocab; v++) {
+      loss -= p[v]! * logQ[v]!;
+      if (h) h[v] = -p[v]!;
+    }
+    return loss;
+  },
 };

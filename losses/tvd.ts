@@ -17,4 +17,13 @@ export const tvdRule: DivergenceRule = {
     const q = tf.exp(logQ);
     return tf.mul(tf.mul(q, tf.sign(tf.sub(q, tf.exp(logP)))), 0.5) as tf.Tensor2D;
   },
+  row: ({ vocab, p, q }, h) => {
+    let loss = 0;
+    for (let v = 0; v < vocab; v++) {
+      const d = q[v]! - p[v]!;
+      loss += Math.abs(d);
+      if (h) h[v] = 0.5 * q[v]! * Math.sign(d);
+    }
+    return 0.5 * loss;
+  },
 };

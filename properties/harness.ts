@@ -1,0 +1,107 @@
+/**
+ * What every law file shares: the backends (and lowerings) the suite runs on, turning generated
+ * batches into tfjs inputs and reference inputs, and evaluating an objective with its gradients
+ * while releasing every tensor.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend } from '../backends/index.js';
+import type { ScalarNode } from '../core/graph.js';
+import { lower, shapesOf, type LoweringOverrides } from '../core/lower.js';
+import type { DistillInputs } from '../core/outputs.js';
+import { assertValid, validate } from '../core/validate.js';
+import { standardRegistry } from '../registry.js';
+import type { DistillationBatch, RoleBatch } from './arbitraries.js';
+import type { SequenceTensor } from './reference/index.js';
+import type { Backend as ToleranceBackend } from './tolerances.js';
+
+/**
+ * A backend and a way of lowering onto it. Each backend runs the generic lowering (tfjs ops,
+ * what WebGPU uses) and, where it has them, its fused kernels, so both paths meet every law.
+ */
+export interface Target {
+  readonly backend: ToleranceBackend;
+  readonly lowering: 'fused' | 'generic';
+  readonly label: string;
+}
+
+/**
+ * The targets under test: `MMKD_TEST_BACKENDS` (comma-separated) or cpu and wasm. Backends
+ * without fused kernels run the generic lowering only.
+ */
+export function targets(): Target[] {
+  const names = (process.env['MMKD_TEST_BACKENDS'] ?? 'cpu,wasm').split(',').map((s) => s.trim()) as ToleranceBackend[];
+  return names.flatMap((backend): Target[] => {
+    const generic: Target = { backend, lowering: 'generic', label: `${backend} (generic lowering)` };
+    return backend === 'cpu' || backend === 'wasm' ? [{ backend, lowering: 'fused', label: `${backend} (fused kernels)` }, generic] : [generic];
+  });
+}
+
+export async function activate(target: Target): Promise<void> {
+  const backend = await useBackend(target.backend);
+  // WebGPU hands small tensors to the CPU by default; the suite's tensors are small.
+  if (target.backend === 'webgpu') tf.env().set('WEBGPU_CPU_FORWARD', false);
+  activeOverrides = target.lowering === 'fused' ? backend.overrides : {};
+}
+
+let activeOverrides: LoweringOverrides | undefined;
+
+/** How many examples each law tries: `MMKD_PROPERTY_RUNS`, or the law's own default. */
+export const runs = (fallback: number): number => Number(process.env['MMKD_PROPERTY_RUNS'] ?? fallback);
+
+/** Tensors for a generated batch (the caller disposes them with `disposeInputs`). */
+export function toInputs(batch: DistillationBatch, hidden?: { teacher: Float32Array; student: Float32Array; width: readonly [number, number] }): DistillInputs {
+  const side = (s: RoleBatch & { readonly logits: Float32Array }, h?: Float32Array, width?: number) => ({
+    logits: tf.tensor3d(s.logits, [s.B, s.T, batch.V]),
+    roles: s.roles,
+    ...(h === undefined ? {} : { hidden: tf.tensor3d(h, [s.B, s.T, width!]) }),
+  });
+  return {
+    teacher: side(batch.teacher, hidden?.teacher, hidden?.width[0]),
+    student: side(batch.student, hidden?.student, hidden?.width[1]),
+    labels: batch.labels,
+  };
+}
+
+export function disposeInputs(inputs: DistillInputs): void {
+  tf.dispose([inputs.teacher.logits, inputs.student.logits, inputs.teacher.hidden, inputs.student.hidden].filter((t) => t !== undefined));
+}
+
+/** The reference's view of one side's logits (or of another [B, T, width] array). */
+export function sequence(side: RoleBatch, data: ArrayLike<number>, width: number): SequenceTensor {
+  return { data, B: side.B, T: side.T, width, roles: side.roles };
+}
+
+export interface Outcome {
+  readonly loss: number;
+  readonly terms: Readonly<Record<string, number>>;
+  /** Gradients as host arrays, by source (`student.logits`, `student.hidden`, parameter names). */
+  readonly grads: Readonly<Record<string, Float32Array>>;
+  /** Objective-owned parameter values at evaluation time. */
+  readonly parameters: Readonly<Record<string, Float32Array>>;
+}
+
+/** Validates, lowers and evaluates `graph` with its gradients on the active target. */
+export async function evaluate(graph: ScalarNode, inputs: DistillInputs, seed = 0): Promise<Outcome> {
+  const compiled = lower(assertValid(validate(graph, shapesOf(inputs), standardRegistry)), {
+    registry: standardRegistry,
+    seed,
+    ...(activeOverrides ? { overrides: activeOverrides } : {}),
+  });
+  try {
+    const result = await compiled.valueAndGrad(inputs);
+    try {
+      const read = async (t: tf.Tensor) => (await t.data()) as Float32Array;
+      const grads: Record<string, Float32Array> = {};
+      for (const [name, g] of Object.entries(result.grads)) grads[name] = await read(g);
+      const terms: Record<string, number> = {};
+      for (const [name, t] of Object.entries(result.terms)) terms[name] = (await read(t))[0]!;
+      const parameters: Record<string, Float32Array> = {};
+      for (const [name, p] of compiled.parameters) parameters[name] = await read(p);
+      return { loss: (await read(result.loss))[0]!, terms, grads, parameters };
+    } finally {
+      result.dispose();
+    }
+  } finally {
+    compiled.dispose();
+  }
+}
