@@ -77,3 +77,8 @@ export function isModuleNotFound(error: unknown, specifier: string): boolean {
   // Quoted, so that a file missing *inside* the package ('/node_modules/webgpu/dist/...') does not count.
   return notFound && (error.message.includes(`'${specifier}'`) || error.message.includes(`"${specifier}"`));
 }
+
+/** A backend name mmkd does not know; the message lists the ones it does. */
+export class UnknownBackendError extends Error {
+  override readonly name = 'UnknownBackendError';
+}

@@ -2,6 +2,7 @@ import { cpu } from './cpu.js';
 import { nodeGpu } from './node-gpu.js';
 import { wasm } from './wasm.js';
 import { webgpu } from './webgpu.js';
+import { UnknownBackendError } from './errors.js';
 import type { Backend, BackendName } from './types.js';
 
 export type { Backend, BackendCapabilities, BackendName } from './types.js';
@@ -27,7 +28,7 @@ export { describeAdapter, formatAdapter } from './adapter.js';
 export type { AdapterKind, AdapterReport } from './adapter.js';
 export { DeviceLostError, noDeviceLoss, watchDeviceLoss } from './device-loss.js';
 export type { DeviceLost, DeviceLossWatch, StepLocation } from './device-loss.js';
-export { BackendUnavailableError, isBackendUnavailable } from './errors.js';
+export { BackendUnavailableError, UnknownBackendError, isBackendUnavailable } from './errors.js';
 export type { UnavailableCode } from './errors.js';
 export { ensureGradients } from './gradients.js';
 
@@ -55,7 +56,7 @@ export async function useBackend(
   const backend = Object.hasOwn(registry, name) ? registry[name as BackendName] : undefined;
   if (backend === undefined) {
     const known = Object.keys(registry).join(', ');
-    throw new Error(`unknown backend '${name}': available here are ${known}`);
+    throw new UnknownBackendError(`unknown backend '${name}': available here are ${known}`);
   }
   await backend.activate();
   return backend;

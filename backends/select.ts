@@ -10,7 +10,7 @@ import type { AdapterReport } from './adapter.js';
 import { formatAdapter } from './adapter.js';
 import { cpu } from './cpu.js';
 import { noDeviceLoss, type DeviceLossWatch } from './device-loss.js';
-import { BackendUnavailableError, describeError } from './errors.js';
+import { BackendUnavailableError, describeError, UnknownBackendError } from './errors.js';
 import { nodeGpu, type NodeGpuBackend } from './node-gpu.js';
 import type { Backend, BackendName } from './types.js';
 import { wasm } from './wasm.js';
@@ -50,7 +50,7 @@ export function isBackendChoice(value: string): value is BackendChoice {
 export function parseBackendChoice(value: string, source: ChoiceSource = 'option'): BackendChoice {
   const name = value.trim().toLowerCase();
   if (isBackendChoice(name)) return name;
-  throw new Error(`unknown backend '${value}' (from ${SOURCE_TEXT[source]}): choose one of ${BACKEND_CHOICES.join(', ')}`);
+  throw new UnknownBackendError(`unknown backend '${value}' (from ${SOURCE_TEXT[source]}): choose one of ${BACKEND_CHOICES.join(', ')}`);
 }
 
 /**

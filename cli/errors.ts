@@ -15,6 +15,6 @@ export function isUserFacing(e: unknown): e is Error {
     e instanceof CliError ||
     e instanceof GraphValidationError ||
     e instanceof InputError ||
-    ['TensorFileError', 'AssignmentError', 'BackendUnavailableError', 'CheckpointError', 'DataError'].includes(e.name)
+    ['TensorFileError', 'AssignmentError', 'BackendUnavailableError', 'UnknownBackendError', 'DeviceLostError', 'CheckpointError', 'DataError'].includes(e.name)
   );
 }

@@ -3,7 +3,7 @@ import { all, allRecord, check, failWith, ok, type Checked } from './checked.js'
 import { graphError, joinPath, type GraphError } from './errors.js';
 import type { AlignedNode, JsonValue, LossNode, MatchNode, ScalarNode, TokenExpr, ViewNode } from './graph.js';
 import type { Registry } from './registry.js';
-import { ROLES, isRole, type Role } from './roles.js';
+import { ROLES, isRole } from './roles.js';
 
 /**
  * Decodes untrusted JSON (an objective file) into a graph, reporting every structural problem
@@ -19,8 +19,15 @@ type Obj = Readonly<Record<string, unknown>>;
 
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const describe = (v: unknown): string =>
-  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? `"${v}"` : `${typeof v} ${String(v)}`;
+const describe = (v: unknown): string => {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return `"${v}"`;
+  if (Array.isArray(v) || isObject(v)) {
+    const text = JSON.stringify(v);
+    return text.length <= 40 ? text : Array.isArray(v) ? 'an array' : 'an object';
+  }
+  return `${typeof v} ${String(v)}`;
+};
 
 function fields(value: unknown, path: string, what: string, required: readonly string[], optional: readonly string[] = []): Checked<Obj> {
   if (!isObject(value)) return failWith([graphError(path, `expected ${what} (an object), got ${describe(value)}`)]);
@@ -105,6 +112,7 @@ function decodeParams(
   owner: string,
   defaults: Readonly<Record<string, JsonValue>>,
 ): Checked<Record<string, JsonValue>> {
+  if (!isObject(value)) return failWith([graphError(path, `the params of ${owner} must be an object, got ${describe(value)}`)]);
   return E.chain((v: Obj) => {
     const errors: GraphError[] = [];
     const out: Record<string, JsonValue> = { ...defaults };
@@ -119,7 +127,7 @@ function decodeParams(
       else out[key] = given as JsonValue;
     }
     return check(out, errors);
-  })(fields(value, path, `the params of ${owner}`, [], Object.keys(defaults)));
+  })(ok(value));
 }
 
 function decodeTokenExpr(value: unknown, path: string, registry: Registry): Checked<TokenExpr> {
@@ -165,6 +173,7 @@ function decodeAligned(value: Obj, path: string, registry: Registry): Checked<To
 
 function decodeMatch(value: unknown, path: string, registry: Registry): Checked<MatchNode> {
   return E.chain((v: Obj) => {
+    if (v['kind'] !== 'match') return failWith<MatchNode>([graphError(path, `expected a matcher ("kind": "match"), got kind ${describe(v['kind'])}`)]);
     const method = v['method'];
     const definition = typeof method === 'string' ? registry.matchers[method] : undefined;
     if (definition === undefined) {
@@ -195,5 +204,3 @@ function pairUp<A, B>(a: Checked<A>, b: Checked<B>): Checked<[A, B]> {
   return failWith([...(E.isLeft(a) ? a.left : []), ...(E.isLeft(b) ? b.left : [])]);
 }
 
-/** Roles as the type system knows them (decode has already checked the names). */
-export const asRoles = (roles: readonly string[]): readonly Role[] => roles.filter(isRole);

@@ -122,7 +122,8 @@ function aklSplitIsRobust(c: Case): boolean {
 
 /**
  * TVD has a kink wherever p_v = q_v; finite differences across one measure nothing. Its gradient
- * law holds where every compared probability pair is a clear relative gap apart.
+ * law holds where every compared probability pair is a clear relative gap apart (10%: the
+ * stencil moves logits by up to a few percent).
  */
 function tvdAwayFromKinks(c: Case): boolean {
   const pairs = pairedRows(
@@ -136,7 +137,7 @@ function tvdAwayFromKinks(c: Case): boolean {
     const q = softmax(Array.from(pairs.student).slice(i * V, (i + 1) * V), c.temperature);
     for (let v = 0; v < V; v++) {
       const big = Math.max(p[v]!, q[v]!);
-      if (big > 1e-12 && Math.abs(p[v]! - q[v]!) < 0.02 * big) return false;
+      if (big > 1e-12 && Math.abs(p[v]! - q[v]!) < 0.1 * big) return false;
     }
   }
   return true;

@@ -4,7 +4,8 @@
  * while releasing every tensor.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../backends/index.js';
+import { skipGpuTests, withInstallHint } from '../backends/gpu-test-gate.js';
+import { useBackend, type Backend } from '../backends/index.js';
 import type { ScalarNode } from '../core/graph.js';
 import { lower, shapesOf, type LoweringOverrides } from '../core/lower.js';
 import type { DistillInputs } from '../core/outputs.js';
@@ -25,11 +26,13 @@ export interface Target {
 }
 
 /**
- * The targets under test: `MMKD_TEST_BACKENDS` (comma-separated) or cpu and wasm. Backends
- * without fused kernels run the generic lowering only.
+ * The targets under test: `MMKD_TEST_BACKENDS` (comma-separated), or cpu, wasm and webgpu
+ * (webgpu left out only when MMKD_SKIP_GPU_TESTS=1; CI installs what it needs). Backends without
+ * fused kernels run the generic lowering only.
  */
 export function targets(): Target[] {
-  const names = (process.env['MMKD_TEST_BACKENDS'] ?? 'cpu,wasm').split(',').map((s) => s.trim()) as ToleranceBackend[];
+  const fallback = skipGpuTests ? 'cpu,wasm' : 'cpu,wasm,webgpu';
+  const names = (process.env['MMKD_TEST_BACKENDS'] ?? fallback).split(',').map((s) => s.trim()) as ToleranceBackend[];
   return names.flatMap((backend): Target[] => {
     const generic: Target = { backend, lowering: 'generic', label: `${backend} (generic lowering)` };
     return backend === 'cpu' || backend === 'wasm' ? [{ backend, lowering: 'fused', label: `${backend} (fused kernels)` }, generic] : [generic];
@@ -37,7 +40,12 @@ export function targets(): Target[] {
 }
 
 export async function activate(target: Target): Promise<void> {
-  const backend = await useBackend(target.backend);
+  let backend: Backend;
+  try {
+    backend = await useBackend(target.backend);
+  } catch (e) {
+    throw withInstallHint(e);
+  }
   // WebGPU hands small tensors to the CPU by default; the suite's tensors are small.
   if (target.backend === 'webgpu') tf.env().set('WEBGPU_CPU_FORWARD', false);
   activeOverrides = target.lowering === 'fused' ? backend.overrides : {};

@@ -1,15 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
-import { useBackend } from '../../backends/index.js';
 import { compile } from '../../index.js';
 import { standardRegistry } from '../../registry.js';
+import { backendFlag, chooseBackend } from '../backend.js';
 import { readObjective } from '../files.js';
 import { disposeInputs, loadDistillInputs } from '../inputs.js';
 
 interface EvalOptions {
   readonly objective: string;
   readonly inputs: string;
-  readonly backend: string;
+  readonly backend?: string;
   readonly json?: boolean;
 }
 
@@ -19,11 +19,12 @@ export function evalCommand(program: Command): void {
     .description('evaluate an objective on saved model outputs: the loss, every term and each gradient norm')
     .requiredOption('--objective <file.json>', 'an objective file')
     .requiredOption('--inputs <file.safetensors>', 'teacher/student outputs, roles and labels (see the README for the names)')
-    .option('--backend <name>', 'tfjs backend: wasm or cpu', 'wasm')
+    .option(...backendFlag)
     .option('--json', 'print one JSON object instead of a table')
     .action(async (options: EvalOptions) => {
       const graph = await readObjective(options.objective, standardRegistry);
-      const backend = await useBackend(options.backend);
+      const selection = await chooseBackend(options.backend);
+      const backend = selection.backend;
       const inputs = await loadDistillInputs(options.inputs);
       try {
         const compiled = compile(graph, inputs);
@@ -53,6 +54,7 @@ export function evalCommand(program: Command): void {
         process.stdout.write(`backend: ${backend.name}\n${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`.trimEnd()).join('\n')}\n`);
       } finally {
         disposeInputs(inputs);
+        selection.webgpu?.release();
       }
     });
 }

@@ -1,0 +1,93 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { hostTensor, writeSafetensors } from '../io/index.js';
+
+const run = promisify(execFile);
+
+/** Runs the CLI from source; resolves with the exit code and both streams, never throws. */
+async function mmkd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const failure = e as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'mmkd-cli-'));
+const file = (name: string, content: string | Uint8Array) => {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+};
+
+/** A failure prints one clear message: no stack trace, no internal error. */
+function expectCleanFailure(result: { code: number; stderr: string }, message: string | RegExp) {
+  expect(result.code).toBe(1);
+  expect(result.stderr).toMatch(message);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+  expect(result.stderr).not.toMatch(/internal error/);
+}
+
+describe('mmkd explain', () => {
+  it('prints the shipped LLaVA-KD DPT objective as a formula tree', async () => {
+    const result = await mmkd('explain', 'examples/objectives/llava-kd-dpt.json');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('objective = reg + res + vis + 0.5·rel');
+    expect(result.stdout).toContain('├─ vis = KL(p ‖ q); p from teacher.logits[visual], q from student.logits[visual]   (T=1, mean over tokens)');
+  });
+
+  it('fails cleanly on a missing file, malformed JSON and an invalid graph', async () => {
+    expectCleanFailure(await mmkd('explain', join(dir, 'nope.json')), /cannot read objective '.*nope\.json': no such file/);
+    expectCleanFailure(await mmkd('explain', file('broken.json', '{"kind": ')), /is not a valid objective:\n {2}- malformed JSON/);
+    expectCleanFailure(
+      await mmkd('explain', file('unknown.json', JSON.stringify({ kind: 'loss', loss: 'kld', inputs: {} }))),
+      /- objective: unknown loss "kld": known losses are forwardKL/,
+    );
+  });
+});
+
+describe('mmkd eval', () => {
+  const example = ['--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', 'examples/inputs/tiny-llava.safetensors'];
+  // `auto` here: no hardware adapter and no tfjs-node-gpu, so wasm.
+
+  it('prints the loss, each term and each gradient norm', async () => {
+    const result = await mmkd('eval', ...example);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^backend: wasm\nloss\s+\d+\.\d{6}\n {2}reg\s+\d/);
+    expect(result.stderr).toMatch(/mmkd: backend wasm: no hardware WebGPU adapter/);
+    expect(result.stdout).toMatch(/‖∂loss\/∂student\.logits‖\s+\d+\.\d+/);
+  });
+
+  it('agrees between wasm and cpu, as JSON', async () => {
+    const [wasm, cpu] = await Promise.all([mmkd('eval', ...example, '--json'), mmkd('eval', ...example, '--backend', 'cpu', '--json')]);
+    const a = JSON.parse(wasm.stdout) as { loss: number; terms: Record<string, number> };
+    const b = JSON.parse(cpu.stdout) as { loss: number; backend: string };
+    expect(b.backend).toBe('cpu');
+    expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-5);
+    expect(Object.keys(a.terms)).toEqual(['reg', 'res', 'vis', 'rel']);
+  });
+
+  it('fails cleanly on bad inputs files', async () => {
+    expectCleanFailure(await mmkd('eval', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('junk.safetensors', 'not a tensor file')), /junk\.safetensors/);
+    const t3 = (shape: number[], fill: number) => hostTensor('float32', shape, new Float32Array(shape.reduce((a, b) => a * b)).fill(fill));
+    const noRoles = writeSafetensors({ 'teacher.logits': t3([1, 4, 3], 0), 'student.logits': t3([1, 4, 3], 0) });
+    expectCleanFailure(await mmkd('eval', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('noroles.safetensors', noRoles)), /no token roles; add 'roles' \[B, T\]/);
+    const typo = writeSafetensors({ 'teacher.logit': t3([1, 4, 3], 0) });
+    expectCleanFailure(await mmkd('eval', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('typo.safetensors', typo)), /unknown tensor\(s\) 'teacher\.logit'; expected teacher\.logits/);
+    const roles = hostTensor('int32', [1, 4], Int32Array.from([1, 2, 3, 3]));
+    const nan = t3([1, 4, 3], 0);
+    (nan.data as Float32Array)[7] = Number.NaN;
+    const withNan = writeSafetensors({ 'teacher.logits': nan, 'student.logits': t3([1, 4, 3], 0), roles, labels: hostTensor('int32', [1, 4], Int32Array.from([-100, -100, 1, 2])) });
+    expectCleanFailure(await mmkd('eval', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('nan.safetensors', withNan)), /teacher\.logits \[1, 4, 3\] holds NaN at index \[0, 2, 1\]/);
+  });
+
+  it('fails cleanly on an unknown backend', async () => {
+    expectCleanFailure(await mmkd('eval', ...example, '--backend', 'tpu'), "unknown backend 'tpu' (from --backend): choose one of auto, cpu, wasm, webgpu, node-gpu");
+  });
+});

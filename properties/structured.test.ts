@@ -1,0 +1,283 @@
+/**
+ * Laws of the losses that are not token-wise divergences, on every target: supervised
+ * cross-entropy, LLaVA-KD's relation loss, EM-KD's affinity loss and the feature losses, each
+ * against the float64 reference in value and gradient, plus the invariances each one promises.
+ */
+import fc from 'fast-check';
+import { beforeAll, describe, it } from 'vitest';
+import type { LossNode } from '../core/graph.js';
+import { student as s, teacher as t } from '../core/views.js';
+import { affinity, feature, relation, supervisedCE, type RelationMode } from '../losses/index.js';
+import { ROLE, distillationBatch, float32Values, temperature, type DistillationBatch } from './arbitraries.js';
+import { activate, disposeInputs, evaluate, runs, sequence, targets, toInputs } from './harness.js';
+import {
+  affinityLossFromBatch,
+  affinityMatrix,
+  pairedRows,
+  directionalCheck,
+  featureLossFromBatch,
+  relationLossFromBatch,
+  supervisedCEFromBatch,
+} from './reference/index.js';
+import { expectClose, loosen, toleranceFor } from './tolerances.js';
+
+/** A batch with hidden states of widths [teacher, student] next to the logits. */
+interface WithHidden {
+  readonly batch: DistillationBatch;
+  readonly hidden: { readonly teacher: Float32Array; readonly student: Float32Array; readonly width: readonly [number, number] };
+}
+
+/**
+ * Batches with hidden states. `awayFromZero` keeps every entry at least 0.25 from 0: normalising
+ * a vector of norm ≈ 0 divides by the ε clamp, where the function is nearly singular and finite
+ * differences measure nothing, so gradient laws use it; value laws keep zero rows. Cosines
+ * between 1-D vectors are ±1 (a sign), piecewise constant: cosine laws take `minWidth` 2.
+ */
+const withHidden = (options: { sameWidth?: boolean; awayFromZero?: boolean; minWidth?: number } = {}): fc.Arbitrary<WithHidden> =>
+  fc
+    .tuple(
+      distillationBatch({ sameVisual: true }),
+      fc.integer({ min: options.minWidth ?? 1, max: 6 }),
+      fc.integer({ min: options.minWidth ?? 1, max: 6 }),
+    )
+    .chain(([batch, ht, hs0]) => {
+      const hs = options.sameWidth ? ht : hs0;
+      const shift = (x: Float32Array) => (options.awayFromZero ? x.map((v) => (v >= 0 ? v + 0.25 : v - 0.25)) : x);
+      return fc
+        .tuple(float32Values(batch.teacher.B * batch.teacher.T * ht, 4), float32Values(batch.student.B * batch.student.T * hs, 4))
+        .map(([th, sh]) => ({ batch, hidden: { teacher: shift(th), student: shift(sh), width: [ht, hs] as const } }));
+    });
+
+/**
+ * Whether every affinity difference |A_s − A_t| is at least 0.02 from Smooth L1's β: at |d| = β
+ * the second derivative jumps, and the stencil's error there is of the order of its step.
+ */
+function awayFromSmoothL1Kink(w: WithHidden, beta: number): boolean {
+  const [ht, hs] = w.hidden.width;
+  const vision = pairedRows(sequence(w.batch.teacher, w.hidden.teacher, ht), sequence(w.batch.student, w.hidden.student, hs), { roles: ['visual'], shift: 0 });
+  const text = pairedRows(sequence(w.batch.teacher, w.hidden.teacher, ht), sequence(w.batch.student, w.hidden.student, hs), { roles: ['prompt'], shift: 0 });
+  for (let b = 0; b < w.batch.student.B; b++) {
+    const rows = (sel: ArrayLike<number>, data: ArrayLike<number>, width: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < sel.length; i++) if (sel[i] === b) for (let h = 0; h < width; h++) out.push(data[i * width + h]!);
+      return out;
+    };
+    const k = rows(vision.sample, vision.teacher, ht).length / ht;
+    const m = rows(text.sample, text.teacher, ht).length / ht;
+    if (k === 0 || m === 0) continue;
+    const at = affinityMatrix(rows(vision.sample, vision.teacher, ht), k, rows(text.sample, text.teacher, ht), m, ht);
+    const as = affinityMatrix(rows(vision.sample, vision.student, hs), k, rows(text.sample, text.student, hs), m, hs);
+    for (let i = 0; i < at.length; i++) if (Math.abs(Math.abs(as[i]! - at[i]!) - beta) < 0.02) return false;
+  }
+  return true;
+}
+
+for (const target of targets()) {
+  describe(`structured losses on ${target.label}`, () => {
+    beforeAll(() => activate(target));
+    const value = () => toleranceFor(target.backend, 'value');
+    const gradient = () => toleranceFor(target.backend, 'gradient');
+
+    const run = async (node: LossNode, batch: DistillationBatch, hidden?: WithHidden['hidden']) => {
+      const inputs = toInputs(batch, hidden);
+      try {
+        return await evaluate(node, inputs);
+      } finally {
+        disposeInputs(inputs);
+      }
+    };
+
+    describe('supervised cross-entropy', () => {
+      const node = (T: number) => supervisedCE(s.logits.next('response'), { temperature: T });
+      const reference = (b: DistillationBatch, T: number) => (x: ArrayLike<number>) =>
+        supervisedCEFromBatch({ student: sequence(b.student, x, b.V), labels: b.labels, view: { roles: ['response'], shift: 1 }, temperature: T });
+
+      it('value matches the float64 reference', async () => {
+        await fc.assert(
+          fc.asyncProperty(distillationBatch(), temperature, async (b, T) => {
+            expectClose((await run(node(T), b)).loss, reference(b, T)(b.student.logits), value(), 'CE');
+          }),
+          { numRuns: runs(30) },
+        );
+      });
+
+      it('gradient matches finite differences of the float64 reference', async () => {
+        await fc.assert(
+          fc.asyncProperty(distillationBatch(), temperature, fc.nat(1000), async (b, T, seed) => {
+            const grad = (await run(node(T), b)).grads['student.logits']!;
+            const check = directionalCheck(reference(b, T), b.student.logits, grad, { count: 2, seed, stencil: 5 });
+            expectClose(check.analytic, check.numeric, gradient(), 'directional derivative of CE');
+          }),
+          { numRuns: runs(20) },
+        );
+      });
+
+      it('positions labelled −100 and positions outside the view get zero gradient', async () => {
+        await fc.assert(
+          fc.asyncProperty(distillationBatch(), async (b) => {
+            const grad = (await run(node(1), b)).grads['student.logits']!;
+            const { B, T, roles } = b.student;
+            for (let bi = 0; bi < B; bi++) {
+              for (let i = 0; i < T; i++) {
+                const scored = i + 1 < T && roles[bi * T + i + 1] === ROLE.response && b.labels[bi * T + i + 1] !== -100;
+                if (scored) continue;
+                for (let v = 0; v < b.V; v++) {
+                  const g = grad[(bi * T + i) * b.V + v]!;
+                  if (g !== 0) throw new Error(`gradient ${g} at [${bi}, ${i}, ${v}], which is not scored`);
+                }
+              }
+            }
+          }),
+          { numRuns: runs(20) },
+        );
+      });
+
+      it('is 0 with zero gradient when every label is −100', async () => {
+        await fc.assert(
+          fc.asyncProperty(distillationBatch(), async (b) => {
+            const out = await run(node(1), { ...b, labels: b.labels.map(() => -100) });
+            if (out.loss !== 0 || out.grads['student.logits']!.some((g) => g !== 0)) throw new Error(`loss ${out.loss} with no labels`);
+          }),
+          { numRuns: runs(10) },
+        );
+      });
+    });
+
+    describe('relation (LLaVA-KD RDist)', () => {
+      // Logits at least 0.25 from 0: with R ≈ 0 the cosine's ε clamp is active, where the loss is
+      // deliberately not scale-invariant and finite differences are unreliable.
+      const pairedBatch = distillationBatch({ sameVisual: true }).map((b) => {
+        const away = (x: Float32Array) => x.map((v) => (v >= 0 ? v + 0.25 : v - 0.25));
+        return { ...b, teacher: { ...b.teacher, logits: away(b.teacher.logits) }, student: { ...b.student, logits: away(b.student.logits) } };
+      });
+      const modes: readonly RelationMode[] = ['perSample', 'batch'];
+      const node = (mode: RelationMode) => relation(t.logits.at('visual'), s.logits.at('visual'), { mode });
+      const reference = (b: DistillationBatch, mode: RelationMode) => (x: ArrayLike<number>) =>
+        relationLossFromBatch({ teacher: sequence(b.teacher, b.teacher.logits, b.V), student: sequence(b.student, x, b.V), mode });
+
+      for (const mode of modes) {
+        it(`${mode}: value matches the float64 reference`, async () => {
+          await fc.assert(
+            fc.asyncProperty(pairedBatch, async (b) => {
+              expectClose((await run(node(mode), b)).loss, reference(b, mode)(b.student.logits), value(), 'relation loss');
+            }),
+            { numRuns: runs(30) },
+          );
+        });
+
+        it(`${mode}: gradient matches finite differences of the float64 reference`, async () => {
+          await fc.assert(
+            fc.asyncProperty(pairedBatch, fc.nat(1000), async (b, seed) => {
+              const grad = (await run(node(mode), b)).grads['student.logits']!;
+              const check = directionalCheck(reference(b, mode), b.student.logits, grad, { count: 2, seed, stencil: 5 });
+              expectClose(check.analytic, check.numeric, loosen(gradient(), 10), 'directional derivative of the relation loss');
+            }),
+            { numRuns: runs(20) },
+          );
+        });
+      }
+
+      it('is invariant to scaling either side\'s logits by a positive constant', async () => {
+        await fc.assert(
+          fc.asyncProperty(pairedBatch, fc.double({ min: 0.25, max: 4, noNaN: true }), async (b, c) => {
+            const scaled = { ...b, student: { ...b.student, logits: b.student.logits.map((x) => x * c) } };
+            expectClose((await run(node('perSample'), scaled)).loss, (await run(node('perSample'), b)).loss, loosen(value(), 10), 'relation after scaling');
+          }),
+          { numRuns: runs(20) },
+        );
+      });
+    });
+
+    describe('affinity (EM-KD VLAD)', () => {
+      const node = affinity({
+        teacher: { vision: t.hidden.at('visual'), text: t.hidden.at('prompt') },
+        student: { vision: s.hidden.at('visual'), text: s.hidden.at('prompt') },
+      });
+      const reference = (w: WithHidden) => (x: ArrayLike<number>) =>
+        affinityLossFromBatch({
+          teacher: sequence(w.batch.teacher, w.hidden.teacher, w.hidden.width[0]),
+          student: sequence(w.batch.student, x, w.hidden.width[1]),
+        });
+
+      it('value matches the float64 reference', async () => {
+        await fc.assert(
+          fc.asyncProperty(withHidden(), async (w) => {
+            expectClose((await run(node, w.batch, w.hidden)).loss, reference(w)(w.hidden.student), value(), 'affinity loss');
+          }),
+          { numRuns: runs(30) },
+        );
+      });
+
+      it('gradient matches finite differences of the float64 reference', async () => {
+        await fc.assert(
+          fc.asyncProperty(withHidden({ awayFromZero: true }), fc.nat(1000), async (w, seed) => {
+            fc.pre(awayFromSmoothL1Kink(w, 1));
+            const grad = (await run(node, w.batch, w.hidden)).grads['student.hidden']!;
+            const check = directionalCheck(reference(w), w.hidden.student, grad, { count: 2, seed, stencil: 5 });
+            // Smooth L1 has a kink in its second derivative at |d| = β; a 5-point stencil there
+            // is exact only to O(h²).
+            expectClose(check.analytic, check.numeric, loosen(gradient(), 10), 'directional derivative of the affinity loss');
+          }),
+          { numRuns: runs(20) },
+        );
+      });
+
+      it('is zero when the student\'s hidden states equal the teacher\'s', async () => {
+        await fc.assert(
+          fc.asyncProperty(withHidden({ sameWidth: true }), async (w) => {
+            const same = { ...w.hidden, student: w.hidden.teacher };
+            const b = { ...w.batch, student: { ...w.batch.teacher, logits: w.batch.teacher.logits } };
+            expectClose((await run(node, b, same)).loss, 0, value(), 'affinity at equality');
+          }),
+          { numRuns: runs(15) },
+        );
+      });
+    });
+
+    describe('feature losses', () => {
+      for (const kind of ['mse', 'cosine'] as const) {
+        const node = (projection: boolean) => feature[kind](t.hidden.at('visual', 'prompt'), s.hidden.at('visual', 'prompt'), { projection });
+        const reference = (w: WithHidden, projection?: { weight: ArrayLike<number>; bias: ArrayLike<number> }) => (x: ArrayLike<number>) =>
+          featureLossFromBatch({
+            teacher: sequence(w.batch.teacher, w.hidden.teacher, w.hidden.width[0]),
+            student: sequence(w.batch.student, x, w.hidden.width[1]),
+            view: { roles: ['visual', 'prompt'], shift: 0 },
+            kind,
+            ...(projection ? { projection } : {}),
+          });
+
+        it(`${kind}: value and gradient match the float64 reference`, async () => {
+          await fc.assert(
+            fc.asyncProperty(withHidden({ sameWidth: true, awayFromZero: kind === 'cosine', minWidth: kind === 'cosine' ? 2 : 1 }), fc.nat(1000), async (w, seed) => {
+              const out = await run(node(false), w.batch, w.hidden);
+              expectClose(out.loss, reference(w)(w.hidden.student), value(), `${kind} feature loss`);
+              const check = directionalCheck(reference(w), w.hidden.student, out.grads['student.hidden']!, { count: 2, seed, stencil: 5 });
+              expectClose(check.analytic, check.numeric, loosen(gradient(), 10), `directional derivative of the ${kind} feature loss`);
+            }),
+            { numRuns: runs(20) },
+          );
+        });
+
+        it(`${kind}: with a learned projection between different widths, matches the reference`, async () => {
+          await fc.assert(
+            fc.asyncProperty(withHidden({ awayFromZero: true, minWidth: kind === 'cosine' ? 2 : 1 }), fc.nat(1000), async (w, seed) => {
+              const out = await run(node(true), w.batch, w.hidden);
+              const entries = Object.entries(out.parameters);
+              const weight = entries.find(([n]) => n.endsWith('projection.weight'))![1];
+              const bias = entries.find(([n]) => n.endsWith('projection.bias'))![1];
+              // mmkd stores W as [H_s, H_t] (s·W); the reference takes [H_t, H_s] (W·s).
+              const [ht, hs] = w.hidden.width;
+              const transposed = new Float64Array(ht * hs);
+              for (let i = 0; i < hs; i++) for (let j = 0; j < ht; j++) transposed[j * hs + i] = weight[i * ht + j]!;
+              const f = reference(w, { weight: transposed, bias });
+              expectClose(out.loss, f(w.hidden.student), loosen(value(), 10), `${kind} loss through the projection`);
+              const check = directionalCheck(f, w.hidden.student, out.grads['student.hidden']!, { count: 2, seed, stencil: 5 });
+              expectClose(check.analytic, check.numeric, loosen(gradient(), 10), 'directional derivative through the projection');
+            }),
+            { numRuns: runs(15) },
+          );
+        });
+      }
+    });
+  });
+}
