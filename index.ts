@@ -3,10 +3,12 @@
  * typed, serialisable graph; `compile` validates it against the inputs' shapes and lowers it to
  * the active TensorFlow.js backend.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
+import { nodeBackends } from './backends/index.js';
 import { GraphValidationError } from './core/errors.js';
 import type { ScalarNode } from './core/graph.js';
-import { lower, shapesOf, type CompiledObjective, type LowerOptions } from './core/lower.js';
+import { lower, shapesOf, type CompiledObjective, type LowerOptions, type LoweringOverrides } from './core/lower.js';
 import type { DistillInputs } from './core/outputs.js';
 import type { InputShapes, Registry } from './core/registry.js';
 import { validate } from './core/validate.js';
@@ -18,8 +20,9 @@ export { standardRegistry } from './registry.js';
 export { useBackend, nodeBackends, type Backend, type BackendName } from './backends/index.js';
 
 /**
- * Validates `graph` against the shapes of `inputs` (or the shapes themselves) and lowers it.
- * Throws a `GraphValidationError` listing every problem when it does not fit.
+ * Validates `graph` against the shapes of `inputs` (or the shapes themselves) and lowers it for
+ * the active backend, with that backend's fused kernels unless `options.overrides` says
+ * otherwise. Throws a `GraphValidationError` listing every problem when it does not fit.
  */
 export function compile(
   graph: ScalarNode,
@@ -27,8 +30,15 @@ export function compile(
   options: Partial<LowerOptions> & { readonly registry?: Registry } = {},
 ): CompiledObjective {
   const registry = options.registry ?? standardRegistry;
+  const overrides = options.overrides ?? activeBackendOverrides();
   const inputShapes = 'teacher' in shapes && 'roles' in shapes.teacher ? shapesOf(shapes as DistillInputs) : (shapes as InputShapes);
   const checked = validate(graph, inputShapes, registry);
   if (E.isLeft(checked)) throw new GraphValidationError(checked.left);
-  return lower(checked.right, { ...options, registry });
+  return lower(checked.right, { ...options, registry, ...(overrides ? { overrides } : {}) });
+}
+
+/** The fused lowerings of the backend tfjs is running on, if mmkd knows it. */
+function activeBackendOverrides(): LoweringOverrides | undefined {
+  const active = tf.getBackend();
+  return Object.values(nodeBackends).find((b) => b?.tfjsName === active)?.overrides;
 }
