@@ -12,11 +12,19 @@ import { lower, shapesOf, type CompiledObjective, type LowerOptions, type Loweri
 import type { DistillInputs } from './core/outputs.js';
 import type { InputShapes, Registry } from './core/registry.js';
 import { validate } from './core/validate.js';
+import { standardMatchers } from './matching/matchers/index.js';
+import { matchingPlanner } from './matching/planner.js';
 import { standardRegistry } from './registry.js';
 
 export * from './core/index.js';
 export * from './losses/index.js';
 export { standardRegistry } from './registry.js';
+export { match, type CostOptions, type Matched } from './matching/builders.js';
+export { matchingPlanner, type PlannerOptions } from './matching/planner.js';
+export { standardMatchers } from './matching/matchers/index.js';
+export { pairwiseCost, type CostMetric } from './matching/costs.js';
+export { AssignmentError, solveAssignment, certifyAssignment, createAssignmentPool, solveBatchSequential } from './matching/index.js';
+export type { AssignmentPool, AssignmentProblem, AssignmentResult } from './matching/index.js';
 export { useBackend, nodeBackends, type Backend, type BackendName } from './backends/index.js';
 
 /**
@@ -34,7 +42,8 @@ export function compile(
   const inputShapes = 'teacher' in shapes && 'roles' in shapes.teacher ? shapesOf(shapes as DistillInputs) : (shapes as InputShapes);
   const checked = validate(graph, inputShapes, registry);
   if (E.isLeft(checked)) throw new GraphValidationError(checked.left);
-  return lower(checked.right, { ...options, registry, ...(overrides ? { overrides } : {}) });
+  const planner = options.planner ?? matchingPlanner({ matchers: standardMatchers });
+  return lower(checked.right, { ...options, registry, planner, ...(overrides ? { overrides } : {}) });
 }
 
 /** The fused lowerings of the backend tfjs is running on, if mmkd knows it. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import * as io from '../io/index.js';
 import { hostTensor, writeSafetensors } from '../io/index.js';
 
 const run = promisify(execFile);
@@ -89,5 +90,35 @@ describe('mmkd eval', () => {
 
   it('fails cleanly on an unknown backend', async () => {
     expectCleanFailure(await mmkd('eval', ...example, '--backend', 'tpu'), "unknown backend 'tpu' (from --backend): choose one of auto, cpu, wasm, webgpu, node-gpu");
+  });
+});
+
+describe('mmkd match', () => {
+  const npyOf = (shape: number[], values: number[]) => {
+    const { writeNpy } = io;
+    return writeNpy(hostTensor('float64', shape, Float64Array.from(values)));
+  };
+
+  it('prints the optimal pairs and total, or the maximum with --maximize', async () => {
+    const cost = file('cost.npy', npyOf([3, 3], [4, 1, 3, 2, 0, 5, 3, 2, 2]));
+    const min = await mmkd('match', '--cost', cost, '--json');
+    expect(JSON.parse(min.stdout)).toEqual({ rows: [0, 1, 2], cols: [1, 0, 2], total: 5 });
+    const max = await mmkd('match', '--cost', cost, '--maximize', '--json');
+    expect(JSON.parse(max.stdout).total).toBe(11);
+    const table = await mmkd('match', '--cost', cost);
+    expect(table.stdout).toBe('row\tcolumn\n0\t1\n1\t0\n2\t2\ntotal\t5\n');
+  });
+
+  it('solves a rectangular matrix from safetensors and an empty one', async () => {
+    const rect = file('rect.safetensors', writeSafetensors({ cost: hostTensor('float32', [2, 3], Float32Array.from([5, 1, 9, 1, 2, 9])) }));
+    expect(JSON.parse((await mmkd('match', '--cost', rect, '--json')).stdout)).toEqual({ rows: [0, 1], cols: [1, 0], total: 2 });
+    const empty = file('empty.npy', npyOf([0, 4], []));
+    expect(JSON.parse((await mmkd('match', '--cost', empty, '--json')).stdout)).toEqual({ rows: [], cols: [], total: 0 });
+  });
+
+  it('names the first NaN cell, and refuses infeasible matrices', async () => {
+    expectCleanFailure(await mmkd('match', '--cost', file('nan.npy', npyOf([2, 2], [4, Number.NaN, 2, 0]))), 'cost[0, 1] is NaN');
+    const infeasible = file('inf.npy', npyOf([2, 2], [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, 1, 2]));
+    expectCleanFailure(await mmkd('match', '--cost', infeasible), /infeasible|no finite/);
   });
 });

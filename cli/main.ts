@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { evalCommand } from './commands/eval.js';
 import { explainCommand } from './commands/explain.js';
+import { matchCommand } from './commands/match.js';
 import { isUserFacing } from './errors.js';
 
 const program = new Command()
@@ -12,6 +13,7 @@ const program = new Command()
 
 explainCommand(program);
 evalCommand(program);
+matchCommand(program);
 
 try {
   await program.parseAsync(process.argv);

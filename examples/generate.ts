@@ -5,6 +5,7 @@
 import { graphToJson } from '../core/json.js';
 import { ROLE_CODES, IGNORE_LABEL } from '../core/roles.js';
 import { hostTensor, writeSafetensors, type HostTensor } from '../io/index.js';
+import { emKdObjective } from '../recipes/objectives/em-kd.js';
 import { LLAVA_KD_PAPER_WEIGHTS, llavaKdObjective } from '../recipes/objectives/llava-kd.js';
 
 export interface ExampleFile {
@@ -30,7 +31,15 @@ export function exampleFiles(): ExampleFile[] {
         "LLaVA-KD distilled fine-tuning (DFT, eq. 7): L_reg + α'·L_res + β'·L_vis + γ'·L_rel with α'=1, β'=1, γ'=0.5 (paper §4.1). Train the projector and the LLM.",
       ),
     ),
+    text(
+      'examples/objectives/em-kd-phase2.json',
+      graphToJson(
+        emKdObjective(),
+        'EM-KD phase 2: 0.5·L_sup + 0.5·L_rld + 0.25·L_vsd + 25·L_vlad, vision tokens matched by a Hungarian assignment on the L1 distance between vision logits (EM-KD, AAAI 2026).',
+      ),
+    ),
     { path: 'examples/inputs/tiny-llava.safetensors', bytes: tinyInputs() },
+    { path: 'examples/inputs/tiny-efficient.safetensors', bytes: efficientInputs() },
   ];
 }
 
@@ -66,6 +75,35 @@ function tinyInputs(): Uint8Array {
     labels: hostTensor('int32', [B, T], labels),
   };
   return writeSafetensors(tensors, { description: 'mmkd example: made-up teacher and student outputs, LLaVA layout' });
+}
+
+/**
+ * Outputs of a made-up teacher with 4 vision tokens (a 2×2 grid) and an efficient student that
+ * pooled them to 1, for the EM-KD objective: the sequences differ in length, so each side has its
+ * own roles. Vocabulary 32; hidden widths 16 for both (EM-KD's student keeps the LM's width).
+ */
+function efficientInputs(): Uint8Array {
+  const B = 2;
+  const V = 32;
+  const { prompt, visual, response, pad } = ROLE_CODES;
+  const teacherLayout = [prompt, visual, visual, visual, visual, prompt, prompt, prompt, response, response, response, pad];
+  const studentLayout = [prompt, visual, prompt, prompt, prompt, response, response, response, pad];
+  const [Tt, Ts] = [teacherLayout.length, studentLayout.length];
+  const random = seeded(11);
+  const repeat = (layout: number[]) => Int32Array.from([...layout, ...layout]);
+  const labels = new Int32Array(B * Ts).fill(IGNORE_LABEL);
+  for (let i = 0; i < B * Ts; i++) if (studentLayout[i % Ts] === response) labels[i] = Math.floor(random() * V);
+  const values = (n: number, scale: number) => Float32Array.from({ length: n }, () => scale * (random() - 0.5));
+  const tensors: Record<string, HostTensor> = {
+    'teacher.logits': hostTensor('float32', [B, Tt, V], values(B * Tt * V, 4)),
+    'student.logits': hostTensor('float32', [B, Ts, V], values(B * Ts * V, 4)),
+    'teacher.hidden': hostTensor('float32', [B, Tt, 16], values(B * Tt * 16, 1)),
+    'student.hidden': hostTensor('float32', [B, Ts, 16], values(B * Ts * 16, 1)),
+    'teacher.roles': hostTensor('int32', [B, Tt], repeat(teacherLayout)),
+    'student.roles': hostTensor('int32', [B, Ts], repeat(studentLayout)),
+    labels: hostTensor('int32', [B, Ts], labels),
+  };
+  return writeSafetensors(tensors, { description: 'mmkd example: made-up teacher (4 vision tokens) and efficient student (1), LLaVA layout' });
 }
 
 /** A small deterministic generator (mulberry32), enough for example data. */

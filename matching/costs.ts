@@ -1,0 +1,44 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** How far apart two token vectors are. */
+export type CostMetric = 'l1' | 'l2' | 'cosine';
+
+export const COST_METRICS: readonly CostMetric[] = ['l1', 'l2', 'cosine'];
+
+/**
+ * Pairwise costs between the rows of a [n, D] and b [m, D], as an [n, m] tensor:
+ * - `l1`: Σ_d |a_d − b_d| (EM-KD's Manhattan distance between vision logits);
+ * - `l2`: ‖a − b‖₂, from ‖a‖² + ‖b‖² − 2a·b (clamped at 0 before the root);
+ * - `cosine`: 1 − ⟨a, b⟩ / (max(‖a‖, ε)·max(‖b‖, ε)).
+ * L1 has no matrix-product form, so it is computed over chunks of a's rows, each chunk's
+ * [c, m, D] difference kept under `budget` elements: never the whole [n × m × D] tensor (576 ×
+ * 144 × 151936 floats would be 50 GB). `probabilities` compares softmax rows instead of raw values.
+ */
+export function pairwiseCost(
+  a: tf.Tensor2D,
+  b: tf.Tensor2D,
+  metric: CostMetric,
+  options: { readonly probabilities?: boolean; readonly budget?: number } = {},
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [x, y] = options.probabilities ? [tf.softmax(a), tf.softmax(b)] : [a, b];
+    if (metric === 'l2') {
+      const squares = tf.add(tf.sum(tf.square(x), 1, true), tf.transpose(tf.sum(tf.square(y), 1, true)));
+      return tf.sqrt(tf.relu(tf.sub(squares, tf.mul(tf.matMul(x, y, false, true), 2)))) as tf.Tensor2D;
+    }
+    if (metric === 'cosine') {
+      const normalize = (z: tf.Tensor2D) => tf.div(z, tf.maximum(tf.norm(z, 'euclidean', 1, true), 1e-8));
+      return tf.sub(1, tf.matMul(normalize(x), normalize(y), false, true)) as tf.Tensor2D;
+    }
+    const [n, width] = x.shape;
+    const m = y.shape[0];
+    const rows = Math.max(1, Math.floor((options.budget ?? 2 ** 24) / Math.max(1, m * width)));
+    const chunks: tf.Tensor2D[] = [];
+    for (let start = 0; start < n; start += rows) {
+      const size = Math.min(rows, n - start);
+      const chunk = tf.slice(x, [start, 0], [size, width]);
+      chunks.push(tf.sum(tf.abs(tf.sub(tf.expandDims(chunk, 1), tf.expandDims(y, 0))), 2) as tf.Tensor2D);
+    }
+    return chunks.length === 1 ? chunks[0]! : (tf.concat(chunks, 0) as tf.Tensor2D);
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * Cost builders on every target: L1, L2 and cosine costs agree with a plain float64 computation,
+ * whether L1 runs in one chunk or many, on raw vectors or on softmax rows.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import fc from 'fast-check';
+import { beforeAll, describe, it } from 'vitest';
+import { pairwiseCost, type CostMetric } from '../matching/costs.js';
+import { float32Values } from './arbitraries.js';
+import { activate, runs, targets } from './harness.js';
+import { softmax } from './reference/index.js';
+import { expectClose, loosen, toleranceFor } from './tolerances.js';
+
+function reference(a: ArrayLike<number>, n: number, b: ArrayLike<number>, m: number, d: number, metric: CostMetric, probabilities: boolean): Float64Array {
+  const row = (x: ArrayLike<number>, i: number) => {
+    const r = Array.from({ length: d }, (_, k) => x[i * d + k]!);
+    return probabilities ? Array.from(softmax(r)) : r;
+  };
+  const out = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < m; j++) {
+      const [x, y] = [row(a, i), row(b, j)];
+      if (metric === 'l1') out[i * m + j] = x.reduce((s, v, k) => s + Math.abs(v - y[k]!), 0);
+      else if (metric === 'l2') out[i * m + j] = Math.sqrt(x.reduce((s, v, k) => s + (v - y[k]!) ** 2, 0));
+      else {
+        const norm = (z: number[]) => Math.max(Math.sqrt(z.reduce((s, v) => s + v * v, 0)), 1e-8);
+        out[i * m + j] = 1 - x.reduce((s, v, k) => s + v * y[k]!, 0) / (norm(x) * norm(y));
+      }
+    }
+  }
+  return out;
+}
+
+const matrices = fc
+  .record({ n: fc.integer({ min: 1, max: 7 }), m: fc.integer({ min: 1, max: 7 }), d: fc.integer({ min: 1, max: 9 }) })
+  .chain(({ n, m, d }) => fc.tuple(float32Values(n * d, 8), float32Values(m * d, 8)).map(([a, b]) => ({ n, m, d, a, b })));
+
+for (const target of targets()) {
+  describe(`cost builders on ${target.label}`, () => {
+    beforeAll(() => activate(target));
+
+    for (const metric of ['l1', 'l2', 'cosine'] as const) {
+      it(`${metric} costs match a float64 computation, in any number of chunks, on values or probabilities`, async () => {
+        await fc.assert(
+          fc.asyncProperty(matrices, fc.boolean(), fc.integer({ min: 1, max: 64 }), async ({ n, m, d, a, b }, probabilities, budget) => {
+            const [x, y] = [tf.tensor2d(a, [n, d]), tf.tensor2d(b, [m, d])];
+            const cost = pairwiseCost(x, y, metric, { probabilities, budget });
+            const values = await cost.data();
+            tf.dispose([x, y, cost]);
+            // L2 from ‖a‖² + ‖b‖² − 2a·b cancels in float32 when a ≈ b; its error is ~√(ε·‖a‖²).
+            const tol = metric === 'l2' ? loosen(toleranceFor(target.backend, 'value'), 500) : loosen(toleranceFor(target.backend, 'value'), 20);
+            expectClose(values, reference(a, n, b, m, d, metric, probabilities), tol, `${metric} cost`, [n, m]);
+          }),
+          { numRuns: runs(30) },
+        );
+      });
+    }
+  });
+}
