@@ -116,56 +116,98 @@ function aklComposite(h: tf.Tensor): Composite {
   };
 }
 
+interface Measurement {
+  readonly ms: number;
+  /** Peak bytes of live tensors during one call, as tfjs counts them (aliases of one buffer count twice). */
+  readonly peakBytes: number;
+  /** wasm only: the heap's size at the end, its high-water mark in a fresh process (inputs included). */
+  readonly heapBytes?: number;
+  readonly loss: number;
+}
+
+/**
+ * Runs every (backend, divergence, implementation) in a process of its own: the wasm backend's
+ * heap is capped at 4 GiB and a composite that overflows it aborts the process, which must cost
+ * one table cell, not the run; and each measurement starts from an empty heap.
+ */
 export async function run(argv: readonly string[]): Promise<void> {
-  const options = parseOptions(argv, { backends: 'wasm,cpu', rows: '1024', vocab: '32000', reps: '3', only: '' });
+  const options = parseOptions(argv, { backends: 'wasm,cpu', rows: '1024', vocab: '32000', reps: '3', only: '', child: '' });
+  if (options['child']) return measureChild(options);
+  const rows = Number(options['rows']);
+  const vocab = Number(options['vocab']);
+  const only = options['only'] ? options['only'].split(',') : undefined;
+  console.log(`# losses: value + gradient w.r.t. the student's logits, B·T = ${rows}, V = ${vocab}, median of ${options['reps']} after a warm-up`);
+  console.log(`# ${machineDescription()}`);
+  console.log('| backend | divergence | mmkd ms | tfjs composite ms | speed-up | mmkd tensor peak MB | composite tensor peak MB | ratio | mmkd wasm heap MB | composite wasm heap MB | |Δ loss| / loss |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const backend of options['backends']!.split(',')) {
+    for (const c of cases()) {
+      if (only && !only.some((o) => c.name.toLowerCase().includes(o.toLowerCase()))) continue;
+      const ours = await inChild(backend, c.name, 'mmkd', options);
+      const theirs = await inChild(backend, c.name, 'composite', options);
+      const mb = (m: Measurement | string) => (typeof m === 'string' ? m : (m.peakBytes / 2 ** 20).toFixed(0));
+      const ms = (m: Measurement | string) => (typeof m === 'string' ? m : m.ms.toFixed(0));
+      const both = typeof ours !== 'string' && typeof theirs !== 'string';
+      const heap = (m: Measurement | string) => (typeof m === 'string' || m.heapBytes === undefined ? '–' : (m.heapBytes / 2 ** 20).toFixed(0));
+      console.log(
+        `| ${backend} | ${c.name} | ${ms(ours)} | ${ms(theirs)} | ${both ? `${(theirs.ms / ours.ms).toFixed(2)}×` : '–'} | ${mb(ours)} | ${mb(theirs)} | ${
+          both ? `${(theirs.peakBytes / ours.peakBytes).toFixed(2)}×` : '–'
+        } | ${heap(ours)} | ${heap(theirs)} | ${both ? (Math.abs(ours.loss - theirs.loss) / Math.abs(theirs.loss)).toExponential(1) : '–'} |`,
+      );
+    }
+  }
+}
+
+/** One measurement in a fresh process; a failure comes back as a short description. */
+async function inChild(backend: string, name: string, which: 'mmkd' | 'composite', options: Record<string, string>): Promise<Measurement | string> {
+  const { execFile } = await import('node:child_process');
+  const args = ['--import', 'tsx', 'bench/main.ts', 'losses', '--child', which, '--backends', backend, '--only', name, '--rows', options['rows']!, '--vocab', options['vocab']!, '--reps', options['reps']!];
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
+      const line = stdout.split('\n').find((l) => l.startsWith('{'));
+      if (line) return resolve(JSON.parse(line) as Measurement);
+      const oom = /Aborted|out of memory|Array buffer allocation failed|RangeError: Invalid typed array length/i.test(`${stderr}${String(error)}`);
+      resolve(oom ? `out of memory${backend === 'wasm' ? ' (4 GiB wasm heap)' : ''}` : 'failed');
+    });
+  });
+}
+
+async function measureChild(options: Record<string, string>): Promise<void> {
   const rows = Number(options['rows']);
   const vocab = Number(options['vocab']);
   const reps = Number(options['reps']);
-  const only = options['only'] ? options['only'].split(',') : undefined;
-  console.log(`# losses: value + gradient w.r.t. the student's logits, B·T = ${rows}, V = ${vocab}`);
-  console.log(`# ${machineDescription()}`);
-  console.log('| backend | divergence | mmkd ms | tfjs composite ms | speed-up | mmkd peak MB | composite peak MB | memory ratio | |Δ loss| / loss |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
-  for (const backendName of options['backends']!.split(',')) {
-    await useBackend(backendName);
-    const teacherLogits = tf.randomNormal([1, rows, vocab], 0, 2, 'float32', 1) as tf.Tensor3D;
-    const studentLogits = tf.randomNormal([1, rows, vocab], 0, 2, 'float32', 2) as tf.Tensor3D;
-    const roles = new Int32Array(rows).fill(ROLE_CODES.response);
-    const inputs: DistillInputs = { teacher: { logits: teacherLogits, roles }, student: { logits: studentLogits, roles } };
-    const a2 = tf.reshape(teacherLogits, [rows, vocab]) as tf.Tensor2D;
-    const b2 = tf.reshape(studentLogits, [rows, vocab]) as tf.Tensor2D;
-    for (const c of cases()) {
-      if (only && !only.some((o) => c.name.toLowerCase().includes(o.toLowerCase()))) continue;
-      const compiled = compile(c.node, inputs);
-      let oursLoss = 0;
-      const ours = async () => {
-        const r = await compiled.valueAndGrad(inputs);
-        oursLoss = (await r.loss.data())[0]!;
-        await r.grads['student.logits']!.data();
-        r.dispose();
-      };
-      let compositeLoss = 0;
-      const composite = async () => {
-        const h = c.detached ? tf.tidy(() => c.detached!(a2, b2)) : undefined;
-        const f = h ? aklComposite(h) : c.composite;
-        const { value, grads } = tf.tidy(() => tf.valueAndGrads((b: tf.Tensor) => f(a2, b as tf.Tensor2D))([b2]));
-        compositeLoss = (await value.data())[0]!;
-        await grads[0]!.data();
-        tf.dispose([value, ...grads, ...(h ? [h] : [])]);
-      };
-      const oursTimes = await timeAsync(ours, reps);
-      const compositeTimes = await timeAsync(composite, reps);
-      const oursPeak = (await tf.profile(ours)).peakBytes;
-      const compositePeak = (await tf.profile(composite)).peakBytes;
-      compiled.dispose();
-      const [mo, mc] = [median(oursTimes), median(compositeTimes)];
-      const mb = (b: number) => (b / 2 ** 20).toFixed(0);
-      console.log(
-        `| ${backendName} | ${c.name} | ${mo.toFixed(0)} | ${mc.toFixed(0)} | ${(mc / mo).toFixed(2)}× | ${mb(oursPeak)} | ${mb(compositePeak)} | ${(
-          compositePeak / oursPeak
-        ).toFixed(2)}× | ${(Math.abs(oursLoss - compositeLoss) / Math.abs(compositeLoss)).toExponential(1)} |`,
-      );
-    }
-    tf.dispose([teacherLogits, studentLogits, a2, b2]);
+  const backendName = options['backends']!;
+  const c = cases().find((k) => k.name === options['only'])!;
+  await useBackend(backendName);
+  const teacherLogits = tf.randomNormal([1, rows, vocab], 0, 2, 'float32', 1) as tf.Tensor3D;
+  const studentLogits = tf.randomNormal([1, rows, vocab], 0, 2, 'float32', 2) as tf.Tensor3D;
+  const roles = new Int32Array(rows).fill(ROLE_CODES.response);
+  const inputs: DistillInputs = { teacher: { logits: teacherLogits, roles }, student: { logits: studentLogits, roles } };
+  const a2 = tf.reshape(teacherLogits, [rows, vocab]) as tf.Tensor2D;
+  const b2 = tf.reshape(studentLogits, [rows, vocab]) as tf.Tensor2D;
+  let loss = 0;
+  let f: () => Promise<void>;
+  if (options['child'] === 'mmkd') {
+    const compiled = compile(c.node, inputs);
+    f = async () => {
+      const r = await compiled.valueAndGrad(inputs);
+      loss = (await r.loss.data())[0]!;
+      await r.grads['student.logits']!.data();
+      r.dispose();
+    };
+  } else {
+    f = async () => {
+      const h = c.detached ? tf.tidy(() => c.detached!(a2, b2)) : undefined;
+      const g = h ? aklComposite(h) : c.composite;
+      const { value, grads } = tf.tidy(() => tf.valueAndGrads((b: tf.Tensor) => g(a2, b as tf.Tensor2D))([b2]));
+      loss = (await value.data())[0]!;
+      await grads[0]!.data();
+      tf.dispose([value, ...grads, ...(h ? [h] : [])]);
+    };
   }
+  const times = await timeAsync(f, reps);
+  const peakBytes = (await tf.profile(f)).peakBytes;
+  // The emscripten module of tfjs-backend-wasm exposes its heap; it grows and never shrinks.
+  const heap = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.byteLength;
+  console.log(JSON.stringify({ ms: median(times), peakBytes, loss, ...(heap === undefined ? {} : { heapBytes: heap }) }));
 }

@@ -41,21 +41,28 @@ export const aklRule: DivergenceRule = {
     const rklGrad = tf.mul(q, tf.sub(f, tf.reshape(rowDot(q, f), [-1, 1])));
     return tf.add(tf.mul(tf.reshape(head, [-1, 1]), tf.neg(p)), tf.mul(tf.reshape(tail, [-1, 1]), rklGrad)) as tf.Tensor2D;
   },
-  row: ({ vocab, p, q, logP, logQ }, h, params) => {
+  row: ({ vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ }, h, params) => {
+    const p = new Float64Array(vocab);
+    for (let v = 0; v < vocab; v++) p[v] = eP[v]! * invP;
     const inHead = headOfRow(p, vocab, numberParam(params, 'mu'));
+    const shift = logSumP - logSumQ; // log q − log p = sQ − sP + shift
     let gHead = 0;
     let gTotal = 0;
     let fkl = 0;
     let rkl = 0;
     for (let v = 0; v < vocab; v++) {
-      const e = Math.abs(p[v]! - q[v]!);
+      const q = eQ[v]! * invQ;
+      const e = Math.abs(p[v]! - q);
       gTotal += e;
       if (inHead(v)) gHead += e;
-      fkl += p[v]! * (logP[v]! - logQ[v]!);
-      rkl += q[v]! * (logQ[v]! - logP[v]!);
+      const f = sQ[v]! - sP[v]! + shift;
+      fkl -= p[v]! * f;
+      rkl += q * f;
     }
     const wHead = gTotal > 0 ? gHead / gTotal : 0.5;
-    if (h) for (let v = 0; v < vocab; v++) h[v] = -wHead * p[v]! + (1 - wHead) * q[v]! * (logQ[v]! - logP[v]!);
+    if (h) {
+      for (let v = 0; v < vocab; v++) h[v] = -wHead * p[v]! + (1 - wHead) * eQ[v]! * invQ * (sQ[v]! - sP[v]! + shift);
+    }
     return wHead * fkl + (1 - wHead) * rkl;
   },
 };

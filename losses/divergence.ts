@@ -38,18 +38,28 @@ export interface DivergenceRule {
 }
 
 /**
- * One row of a divergence on the host, in float64: given p, q and their logs (length V), return
- * ℓ and, when `h` is given, write ∂ℓ/∂log q into it (the same quantity as `gradLogQ`; the caller
- * projects it through the log-softmax). `params` are the node's.
+ * One row of a divergence on the host, in float64: return ℓ and, when `h` is given, write
+ * ∂ℓ/∂log q into it (the same quantity as `gradLogQ`; the caller projects it through the
+ * log-softmax). `params` are the node's.
  */
 export type RowRule = (row: RowView, h: Float64Array | null, params: Readonly<Record<string, JsonValue>>) => number;
 
+/**
+ * A row's distributions, left unnormalised so that no pass over the vocabulary is spent on
+ * normalising: with s = z − max(z) (z the tempered logits) and e = exp(s),
+ *   p_v = eP[v]·invP        and   log p_v = sP[v] − logSumP
+ * (invP = 1/Σe, logSumP = log Σe), likewise for q. `pOf`, `logPOf` … read them.
+ */
 export interface RowView {
   readonly vocab: number;
-  readonly p: Float64Array;
-  readonly q: Float64Array;
-  readonly logP: Float64Array;
-  readonly logQ: Float64Array;
+  readonly sP: Float64Array;
+  readonly eP: Float64Array;
+  readonly invP: number;
+  readonly logSumP: number;
+  readonly sQ: Float64Array;
+  readonly eQ: Float64Array;
+  readonly invQ: number;
+  readonly logSumQ: number;
 }
 
 /** Parameters every divergence has. */

@@ -17,11 +17,13 @@ export const forwardKLRule: DivergenceRule = {
   formula: () => 'KL(p ‖ q)',
   perToken: (logP, logQ) => rowDot(tf.exp(logP), tf.sub(logP, logQ)),
   gradLogQ: (logP) => tf.neg(tf.exp(logP)),
-  row: ({ vocab, p, logP, logQ }, h) => {
+  row: ({ vocab, sP, eP, invP, logSumP, sQ, logSumQ }, h) => {
     let loss = 0;
+    const shift = logSumQ - logSumP;
     for (let v = 0; v < vocab; v++) {
-      loss += p[v]! * (logP[v]! - logQ[v]!);
-      if (h) h[v] = -p[v]!;
+      const p = eP[v]! * invP;
+      loss += p * (sP[v]! - sQ[v]! + shift);
+      if (h) h[v] = -p;
     }
     return loss;
   },

@@ -39,13 +39,15 @@ export const jsdRule: DivergenceRule = {
     const beta = numberParam(params, 'beta');
     if (beta === 0) return forwardKLRule.row(row, h, params);
     if (beta === 1) return reverseKLRule.row(row, h, params);
-    const { vocab, p, q, logP, logQ } = row;
+    const { vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ } = row;
     const [lb, lc] = [Math.log(beta), Math.log(1 - beta)];
     let loss = 0;
     for (let v = 0; v < vocab; v++) {
-      const logM = logMixture(p[v]!, q[v]!, beta, logP[v]! + lb, logQ[v]! + lc);
-      loss += beta * p[v]! * (logP[v]! - logM) + (1 - beta) * q[v]! * (logQ[v]! - logM);
-      if (h) h[v] = (1 - beta) * q[v]! * (logQ[v]! - logM);
+      const [p, q] = [eP[v]! * invP, eQ[v]! * invQ];
+      const [logP, logQ] = [sP[v]! - logSumP, sQ[v]! - logSumQ];
+      const logM = logMixture(p, q, beta, logP + lb, logQ + lc);
+      loss += beta * p * (logP - logM) + (1 - beta) * q * (logQ - logM);
+      if (h) h[v] = (1 - beta) * q * (logQ - logM);
     }
     return loss;
   },

@@ -21,13 +21,15 @@ export const reverseKLRule: DivergenceRule = {
     const f = tf.sub(logQ, logP);
     return tf.mul(q, tf.sub(f, tf.reshape(rowDot(q, f), [-1, 1])));
   },
-  row: ({ vocab, q, logP, logQ }, h) => {
+  row: ({ vocab, sP, logSumP, sQ, eQ, invQ, logSumQ }, h) => {
     let loss = 0;
+    const shift = logSumP - logSumQ;
     for (let v = 0; v < vocab; v++) {
-      const f = logQ[v]! - logP[v]!;
-      loss += q[v]! * f;
+      const q = eQ[v]! * invQ;
+      const f = sQ[v]! - sP[v]! + shift;
+      loss += q * f;
       // q ⊙ f differs from q ⊙ (f − ℓ) by a multiple of q, which the projection removes.
-      if (h) h[v] = q[v]! * f;
+      if (h) h[v] = q * f;
     }
     return loss;
   },

@@ -33,7 +33,7 @@ export const skewKLRule: DivergenceRule = {
   row: (row, h, params) => {
     const alpha = numberParam(params, 'alpha');
     if (alpha === 0) return forwardKLRule.row(row, h, params);
-    const { vocab, p, q, logP, logQ } = row;
+    const { vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ } = row;
     if (alpha === 1) {
       h?.fill(0, 0, vocab);
       return 0;
@@ -41,9 +41,12 @@ export const skewKLRule: DivergenceRule = {
     const [la, lc] = [Math.log(alpha), Math.log(1 - alpha)];
     let loss = 0;
     for (let v = 0; v < vocab; v++) {
-      const logM = logMixture(p[v]!, q[v]!, alpha, logP[v]! + la, logQ[v]! + lc);
-      loss += p[v]! * (logP[v]! - logM);
-      if (h) h[v] = -(1 - alpha) * Math.exp(logP[v]! + logQ[v]! - logM);
+      const [p, q] = [eP[v]! * invP, eQ[v]! * invQ];
+      const logP = sP[v]! - logSumP;
+      const logM = logMixture(p, q, alpha, logP + la, sQ[v]! - logSumQ + lc);
+      loss += p * (logP - logM);
+      // p·q/m, in logs where m has underflowed.
+      if (h) h[v] = -(1 - alpha) * Math.exp(logP + sQ[v]! - logSumQ - logM);
     }
     return loss;
   },

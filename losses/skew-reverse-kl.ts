@@ -33,7 +33,7 @@ export const skewReverseKLRule: DivergenceRule = {
   row: (row, h, params) => {
     const alpha = numberParam(params, 'alpha');
     if (alpha === 0) return reverseKLRule.row(row, h, params);
-    const { vocab, p, q, logP, logQ } = row;
+    const { vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ } = row;
     if (alpha === 1) {
       h?.fill(0, 0, vocab);
       return 0;
@@ -41,9 +41,11 @@ export const skewReverseKLRule: DivergenceRule = {
     const [la, lc] = [Math.log(alpha), Math.log(1 - alpha)];
     let loss = 0;
     for (let v = 0; v < vocab; v++) {
-      const logRatio = logQ[v]! - logMixture(q[v]!, p[v]!, alpha, logQ[v]! + la, logP[v]! + lc);
-      loss += q[v]! * logRatio;
-      if (h) h[v] = q[v]! * (logRatio - alpha * Math.exp(logRatio));
+      const [p, q] = [eP[v]! * invP, eQ[v]! * invQ];
+      const logQ = sQ[v]! - logSumQ;
+      const logRatio = logQ - logMixture(q, p, alpha, logQ + la, sP[v]! - logSumP + lc);
+      loss += q * logRatio;
+      if (h) h[v] = q * (logRatio - alpha * Math.exp(logRatio));
     }
     return loss;
   },

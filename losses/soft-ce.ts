@@ -15,11 +15,12 @@ export const softCERule: DivergenceRule = {
   formula: () => 'H(p, q)',
   perToken: (logP, logQ) => tf.neg(rowDot(tf.exp(logP), logQ)) as tf.Tensor1D,
   gradLogQ: (logP) => tf.neg(tf.exp(logP)),
-  row: ({ vocab, p, logQ }, h) => {
+  row: ({ vocab, eP, invP, sQ, logSumQ }, h) => {
     let loss = 0;
     for (let v = 0; v < vocab; v++) {
-      loss -= p[v]! * logQ[v]!;
-      if (h) h[v] = -p[v]!;
+      const p = eP[v]! * invP;
+      loss -= p * (sQ[v]! - logSumQ);
+      if (h) h[v] = -p;
     }
     return loss;
   },

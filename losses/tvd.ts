@@ -17,12 +17,13 @@ export const tvdRule: DivergenceRule = {
     const q = tf.exp(logQ);
     return tf.mul(tf.mul(q, tf.sign(tf.sub(q, tf.exp(logP)))), 0.5) as tf.Tensor2D;
   },
-  row: ({ vocab, p, q }, h) => {
+  row: ({ vocab, eP, invP, eQ, invQ }, h) => {
     let loss = 0;
     for (let v = 0; v < vocab; v++) {
-      const d = q[v]! - p[v]!;
+      const q = eQ[v]! * invQ;
+      const d = q - eP[v]! * invP;
       loss += Math.abs(d);
-      if (h) h[v] = 0.5 * q[v]! * Math.sign(d);
+      if (h) h[v] = 0.5 * q * Math.sign(d);
     }
     return 0.5 * loss;
   },
