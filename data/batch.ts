@@ -1,0 +1,112 @@
+import { IGNORE_LABEL, ROLE_CODES } from '../core/roles.js';
+import type { ModelInputs } from '../models/inputs.js';
+import type { EncodedText } from './encode.js';
+import { encodeSample } from './encode.js';
+import type { Sample } from './sample.js';
+import type { Tokenizer } from './tokenizer.js';
+
+/**
+ * A batch laid out for one model: the `<image>` placeholder expanded to that model's number of
+ * vision tokens, right-padded to a fixed length so shapes stay static across a split.
+ *
+ * Row layout: `<bos>`, N visual positions, prompt words, `<sep>`, answer, `<eos>`, `<pad>`…
+ * T = textLength + N. Teacher and student batches of the same samples differ only in N, so their
+ * text positions pair one to one: the same index before the image (`<bos>`), and an offset of
+ * N_T − N_S after it (the `roles` arrays give the pairing without arithmetic).
+ */
+export interface Batch extends ModelInputs {
+  /** [B·T] target ids aligned with positions: the token at response positions, IGNORE_LABEL elsewhere. */
+  readonly labels: Int32Array;
+  readonly sampleIds: readonly string[];
+  /** Per-row sample kind (question type), for per-type evaluation. */
+  readonly kinds: readonly string[];
+  readonly numVisionTokens: number;
+  /** Positions per row that are not vision tokens (text and padding). */
+  readonly textLength: number;
+}
+
+export interface LayoutOptions {
+  /** N: positions the `<image>` placeholder expands to (the model's vision-token count). */
+  readonly numVisionTokens: number;
+  /** Fixed per split; a sample needing more is an error naming it. */
+  readonly textLength: number;
+}
+
+/** One row's ids, roles and labels after expanding `<image>` and padding to textLength + N. */
+export function layoutRow(
+  tok: Tokenizer,
+  encoded: EncodedText,
+  o: LayoutOptions,
+  sampleId: string,
+): { tokens: Int32Array; roles: Int32Array; labels: Int32Array } {
+  const textNeeded = encoded.tokens.length - 1;
+  if (textNeeded > o.textLength) {
+    throw new Error(`sample '${sampleId}' needs ${textNeeded} text positions but the split's textLength is ${o.textLength}`);
+  }
+  const t = o.textLength + o.numVisionTokens;
+  const tokens = new Int32Array(t).fill(tok.pad);
+  const roles = new Int32Array(t).fill(ROLE_CODES.pad);
+  const labels = new Int32Array(t).fill(IGNORE_LABEL);
+  let p = 0;
+  for (let i = 0; i < encoded.tokens.length; i++) {
+    if (encoded.roles[i] === ROLE_CODES.visual) {
+      for (let k = 0; k < o.numVisionTokens; k++, p++) {
+        tokens[p] = tok.image;
+        roles[p] = ROLE_CODES.visual;
+      }
+      continue;
+    }
+    tokens[p] = encoded.tokens[i] as number;
+    roles[p] = encoded.roles[i] as number;
+    labels[p] = encoded.labels[i] as number;
+    p++;
+  }
+  return { tokens, roles, labels };
+}
+
+/** Collates samples into one batch for a model with `numVisionTokens` vision tokens. */
+export function collate(tok: Tokenizer, samples: readonly Sample[], o: LayoutOptions): Batch {
+  if (samples.length === 0) throw new Error('collate: no samples');
+  const first = samples[0] as Sample;
+  const imageValues = first.image.size * first.image.size * 3;
+  const t = o.textLength + o.numVisionTokens;
+  const b = samples.length;
+  const tokens = new Int32Array(b * t);
+  const roles = new Int32Array(b * t);
+  const labels = new Int32Array(b * t);
+  const pixels = new Float32Array(b * imageValues);
+  samples.forEach((s, row) => {
+    if (s.image.size !== first.image.size || s.image.pixels.length !== imageValues) {
+      throw new Error(
+        `sample '${s.id}': image is ${s.image.size}×${s.image.size} with ${s.image.pixels.length} values, the batch's first image is ${first.image.size}×${first.image.size}×3`,
+      );
+    }
+    const r = layoutRow(tok, encodeSample(tok, s), o, s.id);
+    tokens.set(r.tokens, row * t);
+    roles.set(r.roles, row * t);
+    labels.set(r.labels, row * t);
+    pixels.set(s.image.pixels, row * imageValues);
+  });
+  return {
+    batchSize: b,
+    seqLen: t,
+    tokens,
+    roles,
+    labels,
+    pixels,
+    sampleIds: samples.map((s) => s.id),
+    kinds: samples.map((s) => s.kind),
+    numVisionTokens: o.numVisionTokens,
+    textLength: o.textLength,
+  };
+}
+
+/** Splits `samples` into consecutive batches of `batchSize` (the last may be smaller). */
+export function* batches(
+  tok: Tokenizer,
+  samples: readonly Sample[],
+  batchSize: number,
+  o: LayoutOptions,
+): Generator<Batch> {
+  for (let i = 0; i < samples.length; i += batchSize) yield collate(tok, samples.slice(i, i + batchSize), o);
+}

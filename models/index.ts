@@ -1,0 +1,13 @@
+export type { LmConfig, ModelConfig, ProjectorConfig, VisionConfig } from './config.js';
+export { assertValidConfig, configErrors, numVisionTokens, visionGridSide } from './config.js';
+export type { PresetOptions } from './presets.js';
+export { DEMO_VISION, efficientStudentConfig, studentConfig, teacherConfig } from './presets.js';
+export type { ModelInputs } from './inputs.js';
+export type { Init, ParamGroup, ParamSpec } from './params.js';
+export { PARAM_GROUPS, countParams, initialValues, isParamGroup, paramSpecs } from './params.js';
+export type { CreateOptions, LlavaModel } from './llava.js';
+export { createLlava, llavaForward, llavaTextForward } from './llava.js';
+export type { FlatWeights, LoadOptions, SelectOptions, WeightEntry } from './weights.js';
+export { copyGroups, exportWeights, loadWeights, weightErrors } from './weights.js';
+export type { Rng } from './random.js';
+export { hashKey, normalArray, pick, rng, shuffled } from './random.js';

@@ -1,0 +1,113 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LlavaModel } from './llava.js';
+import type { ParamGroup } from './params.js';
+import { sizeOf } from './params.js';
+
+/** One tensor of a checkpoint: row-major float32 values and their shape. */
+export interface WeightEntry {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+/** A checkpoint as a flat map from stable dotted names to tensors (safetensors-shaped). */
+export type FlatWeights = ReadonlyMap<string, WeightEntry>;
+
+export interface SelectOptions {
+  /** Only these groups (default: all). */
+  readonly groups?: readonly ParamGroup[];
+}
+
+const selected = (model: LlavaModel, o: SelectOptions): string[] =>
+  [...model.variables.keys()].filter((name) => o.groups === undefined || o.groups.includes(model.groups.get(name) as ParamGroup));
+
+/** Reads the model's weights to host memory (asynchronously, so it also works on GPU backends). */
+export async function exportWeights(model: LlavaModel, options: SelectOptions = {}): Promise<Map<string, WeightEntry>> {
+  const out = new Map<string, WeightEntry>();
+  for (const name of selected(model, options)) {
+    const v = model.variables.get(name) as tf.Variable;
+    const data = (await v.data()) as Float32Array;
+    out.set(name, { shape: [...v.shape], data: Float32Array.from(data) });
+  }
+  return out;
+}
+
+export interface LoadOptions extends SelectOptions {
+  /** Accept names in `weights` that the model does not have, or that lie outside `groups`. */
+  readonly allowUnexpected?: boolean;
+}
+
+const fmt = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
+
+/**
+ * Every reason `weights` cannot be loaded into `model` (empty when it can): a missing variable,
+ * an unexpected name, a shape mismatch or a data length that disagrees with the shape, each
+ * naming the variable.
+ */
+export function weightErrors(model: LlavaModel, weights: FlatWeights, options: LoadOptions = {}): string[] {
+  const errors: string[] = [];
+  const wanted = new Set(selected(model, options));
+  for (const name of wanted) {
+    const entry = weights.get(name);
+    const v = model.variables.get(name) as tf.Variable;
+    if (entry === undefined) {
+      errors.push(`missing weight '${name}' (shape ${fmt(v.shape)})`);
+      continue;
+    }
+    if (entry.shape.length !== v.shape.length || entry.shape.some((d, i) => d !== v.shape[i])) {
+      errors.push(`shape mismatch for '${name}': the model has ${fmt(v.shape)}, the weights have ${fmt(entry.shape)}`);
+    } else if (entry.data.length !== sizeOf(entry.shape)) {
+      errors.push(`weight '${name}' has ${entry.data.length} values but its shape ${fmt(entry.shape)} needs ${sizeOf(entry.shape)}`);
+    }
+  }
+  if (options.allowUnexpected !== true) {
+    for (const name of weights.keys()) {
+      if (wanted.has(name)) continue;
+      errors.push(
+        model.variables.has(name)
+          ? `weight '${name}' belongs to group '${model.groups.get(name)}', which is not being loaded`
+          : `unexpected weight '${name}': the model '${model.config.name}' has no such variable`,
+      );
+    }
+  }
+  return errors;
+}
+
+/**
+ * Assigns `weights` to the model's variables, all or nothing: every name and shape is checked
+ * first, and one error lists every problem.
+ */
+export function loadWeights(model: LlavaModel, weights: FlatWeights, options: LoadOptions = {}): void {
+  const errors = weightErrors(model, weights, options);
+  if (errors.length > 0) {
+    throw new Error(`cannot load weights into '${model.config.name}':\n  ${errors.join('\n  ')}`);
+  }
+  for (const name of selected(model, options)) {
+    const entry = weights.get(name) as WeightEntry;
+    const v = model.variables.get(name) as tf.Variable;
+    tf.tidy(() => v.assign(tf.tensor(entry.data, [...entry.shape], 'float32')));
+  }
+}
+
+/**
+ * Copies the variables of `groups` from one model to another on the backend, without a host
+ * round trip: how a student takes the teacher's trained vision encoder (LLaVA-KD's students load
+ * the teacher's frozen vision tower). Shapes must agree, name by name.
+ */
+export function copyGroups(from: LlavaModel, to: LlavaModel, groups: readonly ParamGroup[]): void {
+  const names = selected(to, { groups });
+  const errors: string[] = [];
+  for (const name of names) {
+    const src = from.variables.get(name);
+    const dst = to.variables.get(name) as tf.Variable;
+    if (src === undefined) errors.push(`'${from.config.name}' has no variable '${name}'`);
+    else if (src.shape.join() !== dst.shape.join()) {
+      errors.push(`shape mismatch for '${name}': '${from.config.name}' has ${fmt(src.shape)}, '${to.config.name}' has ${fmt(dst.shape)}`);
+    }
+  }
+  const extra = selected(from, { groups }).filter((n) => !to.variables.has(n));
+  for (const name of extra) errors.push(`'${to.config.name}' has no variable '${name}'`);
+  if (errors.length > 0) {
+    throw new Error(`cannot copy groups ${groups.join(', ')} from '${from.config.name}' to '${to.config.name}':\n  ${errors.join('\n  ')}`);
+  }
+  for (const name of names) (to.variables.get(name) as tf.Variable).assign(from.variables.get(name) as tf.Variable);
+}
