@@ -3,6 +3,10 @@ import { Command, CommanderError } from 'commander';
 import { evalCommand } from './commands/eval.js';
 import { explainCommand } from './commands/explain.js';
 import { matchCommand } from './commands/match.js';
+import { runCommand } from './commands/run.js';
+import { evaluateCommand } from './commands/evaluate.js';
+import { compareCommand } from './commands/compare.js';
+import { demoCommand } from './commands/demo.js';
 import { isUserFacing } from './errors.js';
 
 const program = new Command()
@@ -14,6 +18,10 @@ const program = new Command()
 explainCommand(program);
 evalCommand(program);
 matchCommand(program);
+runCommand(program);
+evaluateCommand(program);
+compareCommand(program);
+demoCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { evaluateExactMatch } from '../../data/eval.js';
+import { createLlava, loadWeights } from '../../models/index.js';
+import { recipes } from '../../recipes/catalog.js';
+import { readCheckpoint } from '../../recipes/checkpoint.js';
+import { evalBatches, runEnvironment } from '../../recipes/environment.js';
+import type { ModelKind } from '../../recipes/recipe.js';
+import { backendFlag, chooseBackend } from '../backend.js';
+import { CliError } from '../errors.js';
+
+interface EvaluateOptions {
+  readonly backend?: string;
+  readonly model?: string;
+  readonly json?: boolean;
+}
+
+const KINDS: readonly ModelKind[] = ['teacher', 'student', 'efficient'];
+
+export function evaluateCommand(program: Command): void {
+  program
+    .command('evaluate')
+    .description('score a checkpoint by exact match on the held-out questions, per question type')
+    .argument('<checkpoint>', 'a checkpoint folder (runs/<run>/checkpoints/<stage>-<step>)')
+    .option(...backendFlag)
+    .option('--model <kind>', `the model the checkpoint holds (${KINDS.join(', ')}); default: from the recipe that wrote it`)
+    .option('--json', 'print the report as JSON')
+    .action(async (path: string, options: EvaluateOptions) => {
+      const contents = await readCheckpoint(path);
+      const kind = (options.model ?? recipes().get(contents.state.recipe)?.model) as ModelKind | undefined;
+      if (kind === undefined || !KINDS.includes(kind)) {
+        throw new CliError(`${path}: cannot tell which model it holds (recipe '${contents.state.recipe}'); pass --model ${KINDS.join('|')}`);
+      }
+      const selection = await chooseBackend(options.backend);
+      const environment = runEnvironment();
+      const model = createLlava(environment.configs[kind], { seed: 0 });
+      try {
+        try {
+          loadWeights(model, new Map([...contents.weights].map(([n, t]) => [n, { shape: t.shape, data: t.data as Float32Array }])));
+        } catch (e) {
+          throw new CliError(`${path} does not hold a ${kind} model: ${(e as Error).message}`);
+        }
+        const report = await evaluateExactMatch(model.forward, evalBatches(environment, kind));
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+          return;
+        }
+        const rows = Object.entries(report.perKind).map(([k, s]) => `  ${k.padEnd(10)} ${(100 * s.accuracy).toFixed(1).padStart(5)}  (${s.correct}/${s.total})`);
+        process.stdout.write(
+          `${path}: ${contents.state.recipe}, stage ${contents.state.stageName} step ${contents.state.step}\n` +
+            `exact match on ${report.samples} held-out questions: ${(100 * report.average).toFixed(1)} (mean over types)\n${rows.join('\n')}\n`,
+        );
+      } finally {
+        model.dispose();
+        selection.webgpu?.release();
+      }
+    });
+}

@@ -1,0 +1,94 @@
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { createAssignmentPool } from '../../matching/index.js';
+import { DEFAULT_SCALE, QUICK_SCALE, recipes } from '../../recipes/catalog.js';
+import { runEnvironment } from '../../recipes/environment.js';
+import { progressTo } from '../../recipes/progress.js';
+import { resolveTeacher } from '../../recipes/resolve-teacher.js';
+import { runRecipe } from '../../recipes/runner.js';
+import { backendFlag, chooseBackend } from '../backend.js';
+import { CliError } from '../errors.js';
+
+interface RunOptions {
+  readonly backend?: string;
+  readonly seed: string;
+  readonly out?: string;
+  readonly resume?: boolean;
+  readonly quick?: boolean;
+  readonly teacher?: string;
+  readonly cache: string | false;
+  readonly checkpointEvery: string;
+}
+
+export function runCommand(program: Command): void {
+  program
+    .command('run')
+    .description('train a recipe (run `mmkd run --help` for the list), with checkpoints; --resume continues a killed run')
+    .argument('<recipe>', `one of: ${[...recipes().keys()].join(', ')}`)
+    .option(...backendFlag)
+    .option('--seed <n>', 'seed of the initialisation and of the training data order', '0')
+    .option('--out <dir>', 'the run folder (default runs/<recipe>-seed<n>)')
+    .option('--resume', 'continue the run in --out from its last checkpoint')
+    .option('--quick', 'a tiny version of the recipe (a smoke test, minutes → seconds)')
+    .option('--teacher <checkpoint>', 'a teacher checkpoint folder (default: the one mmkd ships, else train one)')
+    .option('--cache <dir>', 'stage cache shared by runs that begin alike', 'runs/.cache')
+    .option('--no-cache', 'train every stage, even one an earlier run already trained')
+    .option('--checkpoint-every <steps>', 'steps between checkpoints (one is always written at the end of a stage)', '50')
+    .action(async (name: string, options: RunOptions) => {
+      const seed = wholeNumber(options.seed, '--seed');
+      const checkpointEvery = wholeNumber(options.checkpointEvery, '--checkpoint-every', 1);
+      const catalog = recipes(options.quick ? QUICK_SCALE : DEFAULT_SCALE);
+      const recipe = catalog.get(name);
+      if (recipe === undefined) throw new CliError(`unknown recipe '${name}': choose one of ${[...catalog.keys()].join(', ')}`);
+      const selection = await chooseBackend(options.backend);
+      const environment = runEnvironment();
+      const progress = progressTo(process.stderr);
+      const pool = createAssignmentPool();
+      const cacheRoot = options.cache === false ? join(process.cwd(), 'runs', '.cache') : options.cache;
+      const teacher =
+        recipe.needsTeacher || recipe.visionFromTeacher
+          ? await resolveTeacher({
+              ...(options.teacher ? { path: options.teacher } : {}),
+              environment,
+              recipe: catalog.get('teacher')!,
+              backend: selection.backend.name,
+              cacheRoot,
+              progress,
+              pool,
+            })
+          : undefined;
+      try {
+        if (teacher) progress.note(`teacher: ${teacher.source}`);
+        const dir = options.out ?? join('runs', `${recipe.name}${options.quick ? '-quick' : ''}-seed${seed}`);
+        const result = await runRecipe({
+          recipe,
+          seed,
+          dir,
+          resume: options.resume === true,
+          environment,
+          backend: selection.backend.name,
+          ...(teacher ? { teacher } : {}),
+          ...(options.cache === false ? {} : { cacheDir: options.cache }),
+          checkpointEvery,
+          progress,
+          pool,
+          deviceLoss: selection.deviceLoss,
+        });
+        const kinds = Object.entries(result.report.perKind).map(([k, s]) => `${k} ${(100 * s.accuracy).toFixed(1)}`);
+        process.stdout.write(
+          `${recipe.name} (seed ${seed}): exact match ${(100 * result.report.average).toFixed(1)} (${kinds.join(', ')}) in ${result.seconds.toFixed(0)} s\n` +
+            `run folder: ${dir}\nfinal checkpoint: ${result.checkpoint}\n`,
+        );
+      } finally {
+        teacher?.model.dispose();
+        await pool.close();
+        selection.webgpu?.release();
+      }
+    });
+}
+
+export function wholeNumber(text: string, flag: string, min = 0): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new CliError(`${flag} must be a whole number ≥ ${min}, got '${text}'`);
+  return n;
+}

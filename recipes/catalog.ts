@@ -1,0 +1,157 @@
+import { objective, weighted } from '../core/combinators.js';
+import type { ScalarNode } from '../core/graph.js';
+import { student as s, teacher as t } from '../core/views.js';
+import { kl, supervisedCE } from '../losses/index.js';
+import { emKdObjective, type EmKdMatching } from './objectives/em-kd.js';
+import { LLAVA_KD_PAPER_WEIGHTS, llavaKdObjective, type LlavaKdTerms } from './objectives/llava-kd.js';
+import type { Recipe, Stage, StageData } from './recipe.js';
+
+/**
+ * Steps and batch sizes of each kind of stage. The papers train one epoch of 558k/665k samples
+ * on 8 GPUs; these are scaled to a few minutes on two CPU cores (see `mmkd demo`), keeping the
+ * papers' proportions: a short pre-training of the projector, a longer fine-tuning.
+ */
+export interface RecipeScale {
+  /** The teacher's instruction tuning (longer: it must be good before anyone learns from it). */
+  readonly teacherSteps: number;
+  readonly lmSteps: number;
+  readonly ptSteps: number;
+  readonly sftSteps: number;
+  readonly dftSteps: number;
+  readonly batchSize: number;
+}
+
+export const DEFAULT_SCALE: RecipeScale = { teacherSteps: 8000, lmSteps: 300, ptSteps: 150, sftSteps: 600, dftSteps: 300, batchSize: 32 };
+
+/** A tiny version for CI and smoke tests (`--quick`). */
+export const QUICK_SCALE: RecipeScale = { teacherSteps: 24, lmSteps: 12, ptSteps: 6, sftSteps: 12, dftSteps: 6, batchSize: 8 };
+
+/** Cross-entropy on the response (the papers' L_reg / L_sup / L_PT). */
+export const supervisedObjective = (): ScalarNode => objective({ ce: supervisedCE(s.logits.next('response')) });
+
+/** Next-token cross-entropy on every text token, for pre-training the LM on text. */
+export const languageModelObjective = (): ScalarNode => objective({ lm: supervisedCE(s.logits.next('prompt', 'response')) });
+
+function stage(name: string, data: StageData, trainable: Stage['trainable'], objectiveNode: ScalarNode, steps: number, lr: number, scale: RecipeScale): Stage {
+  return { name, data, trainable, objective: objectiveNode, steps, batchSize: scale.batchSize, lr, warmupRatio: 0.03, weightDecay: 0, clipNorm: 1 };
+}
+
+/** Learning rates: pre-training the projector at 1e-3 (as TinyLLaVA and LLaVA-KD), fine-tuning lower. */
+const LR = { lm: 1e-3, pt: 1e-3, sft: 1e-3, dft: 3e-4 } as const;
+
+const lmStage = (s: RecipeScale) => stage('lm', 'text', ['llm'], languageModelObjective(), s.lmSteps, LR.lm, s);
+const ptStage = (s: RecipeScale) => stage('pt', 'caption', ['projector'], supervisedObjective(), s.ptSteps, LR.pt, s);
+const sftStage = (s: RecipeScale) => stage('sft', 'mix', ['projector', 'llm'], supervisedObjective(), s.sftSteps, LR.sft, s);
+const dptStage = (s: RecipeScale, terms: LlavaKdTerms = { mdist: true, rdist: true }) =>
+  stage('dpt', 'caption', ['projector'], llavaKdObjective(LLAVA_KD_PAPER_WEIGHTS, terms), s.ptSteps, LR.pt, s);
+const dftStage = (s: RecipeScale, terms: LlavaKdTerms = { mdist: true, rdist: true }) =>
+  stage('dft', 'mix', ['projector', 'llm'], llavaKdObjective(LLAVA_KD_PAPER_WEIGHTS, terms), s.dftSteps, LR.dft, s);
+
+const suffix = (terms: LlavaKdTerms) => (terms.mdist && terms.rdist ? '' : terms.mdist ? '-mdist' : '-rdist');
+
+/** Every recipe mmkd ships, by name. */
+export function recipes(scale: RecipeScale = DEFAULT_SCALE): ReadonlyMap<string, Recipe> {
+  const student = (name: string, description: string, stages: Stage[], paperRow?: string): Recipe => ({
+    name,
+    description,
+    model: 'student',
+    visionFromTeacher: true,
+    needsTeacher: stages.some((st) => readsTeacher(st.objective)),
+    stages,
+    ...(paperRow ? { paperRow } : {}),
+  });
+  const emkd = (name: string, matching: EmKdMatching, paperRow: string): Recipe => ({
+    name,
+    description: `EM-KD: the efficient student (2×2-pooled vision tokens); phase 1 trains the projector on captions, phase 2 distils with ${matching} matching`,
+    model: 'efficient',
+    visionFromTeacher: true,
+    needsTeacher: true,
+    stages: [
+      lmStage(scale),
+      stage('phase1', 'caption', ['projector'], supervisedObjective(), scale.ptSteps, LR.pt, scale),
+      stage('phase2', 'mix', ['projector', 'llm'], emKdObjective({ matching }), scale.sftSteps, LR.sft, scale),
+    ],
+    paperRow,
+  });
+  const all: Recipe[] = [
+    {
+      name: 'teacher',
+      description: 'the teacher (l-MLLM): LM pre-training, PT (projector), SFT (vision encoder, projector and LM)',
+      model: 'teacher',
+      visionFromTeacher: false,
+      needsTeacher: false,
+      stages: [lmStage(scale), ptStage(scale), stage('sft', 'mix', ['vision', 'projector', 'llm'], supervisedObjective(), scale.teacherSteps, LR.sft, scale)],
+      paperRow: 'teacher',
+    },
+    student('baseline', 'the baseline student: PT + SFT without a teacher (TinyLLaVA)', [lmStage(scale), ptStage(scale), sftStage(scale)], 'LLaVA-KD Table 2: PT+SFT'),
+    student('llava-kd', 'LLaVA-KD: DPT → SFT → DFT with MDist and RDist', [lmStage(scale), dptStage(scale), sftStage(scale), dftStage(scale)], 'LLaVA-KD Table 2: DPT+SFT+DFT'),
+    student('llava-kd-pt-dft', 'LLaVA-KD ablation: PT + DFT (distillation only in fine-tuning)', [lmStage(scale), ptStage(scale), dftStage(scale)], 'LLaVA-KD Table 2: PT+DFT'),
+    student('llava-kd-dpt-sft', 'LLaVA-KD ablation: DPT + SFT', [lmStage(scale), dptStage(scale), sftStage(scale)], 'LLaVA-KD Table 2: DPT+SFT'),
+    student('llava-kd-dpt-dft', 'LLaVA-KD ablation: DPT + DFT (no SFT)', [lmStage(scale), dptStage(scale), dftStage(scale)], 'LLaVA-KD Table 2: DPT+DFT'),
+    ...(
+      [
+        { mdist: true, rdist: false },
+        { mdist: false, rdist: true },
+      ] as const
+    ).flatMap((terms) => [
+      student(
+        `llava-kd-dpt${suffix(terms)}-sft`,
+        `LLaVA-KD ablation: DPT with ${terms.mdist ? 'MDist' : 'RDist'} only, then SFT`,
+        [lmStage(scale), dptStage(scale, terms), sftStage(scale)],
+        `LLaVA-KD Table 3: DPT ${terms.mdist ? 'MDist' : 'RDist'} only + SFT`,
+      ),
+      student(
+        `llava-kd-dft${suffix(terms)}`,
+        `LLaVA-KD ablation: DPT (both) → SFT → DFT with ${terms.mdist ? 'MDist' : 'RDist'} only`,
+        [lmStage(scale), dptStage(scale), sftStage(scale), dftStage(scale, terms)],
+        `LLaVA-KD Table 3: DFT ${terms.mdist ? 'MDist' : 'RDist'} only`,
+      ),
+    ]),
+    emkd('em-kd', 'hungarian-logits', 'EM-KD ablation: Hungarian by logits'),
+    emkd('em-kd-hidden', 'hungarian-hidden', 'EM-KD ablation: Hungarian by hidden states'),
+    emkd('em-kd-pool', 'pool', 'EM-KD ablation: average pooling'),
+    {
+      name: 'em-kd-baseline',
+      description: 'the efficient student without a teacher: phase 1 and phase 2 with cross-entropy only',
+      model: 'efficient',
+      visionFromTeacher: true,
+      needsTeacher: false,
+      stages: [
+        lmStage(scale),
+        stage('phase1', 'caption', ['projector'], supervisedObjective(), scale.ptSteps, LR.pt, scale),
+        stage('phase2', 'mix', ['projector', 'llm'], supervisedObjective(), scale.sftSteps, LR.sft, scale),
+      ],
+      paperRow: 'EM-KD: efficient baseline',
+    },
+    student(
+      'minillm',
+      'MiniLLM-style: PT + SFT, then distillation with the reverse KL on response tokens only',
+      [
+        lmStage(scale),
+        ptStage(scale),
+        sftStage(scale),
+        stage(
+          'rkd',
+          'mix',
+          ['projector', 'llm'],
+          objective({
+            ce: weighted(0.5, supervisedCE(s.logits.next('response'))),
+            rkl: weighted(0.5, kl.reverse(t.logits.next('response'), s.logits.next('response'))),
+          }),
+          scale.dftSteps,
+          LR.dft,
+          scale,
+        ),
+      ],
+      'EM-KD comparison: MiniLLM',
+    ),
+  ];
+  return new Map(all.map((r) => [r.name, r]));
+}
+
+/** Whether an objective reads any teacher output (then the teacher runs every step). */
+export function readsTeacher(node: ScalarNode): boolean {
+  if (node.kind === 'objective') return Object.values(node.terms).some(readsTeacher);
+  if (node.kind === 'weighted') return readsTeacher(node.term);
+  return Object.values(node.inputs).some((e) => e.kind === 'aligned' || e.side === 'teacher');
+}

@@ -1,0 +1,127 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { DeviceLossWatch } from '../backends/device-loss.js';
+import type { DistillInputs, SideOutputs } from '../core/outputs.js';
+import { emptyPlan } from '../core/plan.js';
+import { compile } from '../index.js';
+import type { AssignmentPool } from '../matching/pool.js';
+import { standardMatchers } from '../matching/matchers/index.js';
+import { matchesOf, matchingPlanner } from '../matching/planner.js';
+import type { LlavaModel } from '../models/index.js';
+import { readsTeacher } from './catalog.js';
+import { trainingBatch, type RunEnvironment } from './environment.js';
+import { DEFAULT_ADAMW, cosineWithWarmup, initAdamW, trainStep, warmupStepsFor, type AdamWState } from './optim/index.js';
+import type { ModelKind, Stage } from './recipe.js';
+import { forwardFor } from './text-forward.js';
+
+export interface StepOutcome {
+  readonly loss: number;
+  readonly terms: Readonly<Record<string, number>>;
+  readonly lr: number;
+}
+
+/** Trains one stage step by step; no files, so it runs in Node and in a browser tab alike. */
+export interface StageTrainer {
+  /** Trains step `step` (steps are pure functions of the seed, so any order replays exactly). */
+  step(step: number): Promise<StepOutcome>;
+  /** The optimizer state, for checkpoints (owned by the trainer). */
+  readonly state: () => AdamWState;
+  dispose(): void;
+}
+
+export interface StageTrainerOptions {
+  readonly environment: RunEnvironment;
+  readonly kind: ModelKind;
+  readonly seed: number;
+  readonly stage: Stage;
+  readonly model: LlavaModel;
+  readonly teacher?: LlavaModel;
+  /** The optimizer state to continue from (a resumed run); a fresh one otherwise. */
+  readonly state?: AdamWState;
+  readonly pool?: AssignmentPool;
+  readonly deviceLoss?: DeviceLossWatch;
+}
+
+/**
+ * One training step of a stage: the teacher's forward pass (when the objective reads it), the
+ * matchers' plan (when it has matchers: one extra forward pass of the student without gradients,
+ * since matching compares the student's current outputs), then the loss, its gradients for the
+ * stage's trainable groups and one AdamW update. Every tensor a step makes is released.
+ */
+export function stageTrainer(options: StageTrainerOptions): StageTrainer {
+  const { environment, kind, seed, stage, model } = options;
+  const withTeacher = readsTeacher(stage.objective);
+  if (withTeacher && options.teacher === undefined) throw new Error(`stage '${stage.name}' reads the teacher, but none was given`);
+  const matching = matchesOf(stage.objective).size > 0;
+  const forward = forwardFor(model, stage.data);
+  const teacherForward = options.teacher ? forwardFor(options.teacher, stage.data) : undefined;
+  const trainable = model.variablesOf(stage.trainable);
+  const schedule = cosineWithWarmup({ peak: stage.lr, warmupSteps: warmupStepsFor(stage.steps, stage.warmupRatio), totalSteps: stage.steps });
+  let state = options.state ?? initAdamW();
+  const teacherAt = (step: number): SideOutputs | undefined =>
+    withTeacher ? teacherForward!(trainingBatch(environment, stage.data, 'teacher', seed, step, stage.batchSize)) : undefined;
+  const release = (out: SideOutputs | undefined) => {
+    if (out) tf.dispose([out.logits, out.hidden].filter((t) => t !== undefined));
+  };
+
+  // Compiled once, on the shapes of the stage's first batch (every batch of a stage has them).
+  const probe = trainingBatch(environment, stage.data, kind, seed, 0, stage.batchSize);
+  const probeStudent = forward(probe);
+  const probeTeacher = teacherAt(0);
+  const planner = matchingPlanner({ matchers: standardMatchers, ...(options.pool ? { pool: options.pool } : {}) });
+  let compiled: ReturnType<typeof compile>;
+  try {
+    compiled = compile(stage.objective, { teacher: probeTeacher ?? probeStudent, student: probeStudent, labels: probe.labels }, { planner });
+  } finally {
+    release(probeStudent);
+    release(probeTeacher);
+  }
+  const guard = <T>(work: Promise<T>, step: number) => (options.deviceLoss ? options.deviceLoss.guard(work, { stage: stage.name, step }) : work);
+
+  return {
+    state: () => state,
+    async step(step) {
+      options.deviceLoss?.throwIfLost({ stage: stage.name, step });
+      const batch = trainingBatch(environment, stage.data, kind, seed, step, stage.batchSize);
+      const teacherOut = teacherAt(step);
+      try {
+        const inputsWith = (student: SideOutputs): DistillInputs => ({ teacher: teacherOut ?? student, student, labels: batch.labels });
+        let plan = emptyPlan;
+        if (matching) {
+          const current = forward(batch);
+          try {
+            plan = await guard(compiled.prepare(inputsWith(current)), step);
+          } finally {
+            release(current);
+          }
+        }
+        let terms: Record<string, tf.Tensor> = {};
+        const lr = schedule(step);
+        const result = trainStep(
+          () => {
+            const out = compiled.loss(inputsWith(forward(batch)), plan);
+            terms = Object.fromEntries(Object.entries(out.terms).map(([k, v]) => [k, tf.keep(tf.clone(v))]));
+            return out.loss;
+          },
+          trainable,
+          state,
+          { lr, clipNorm: stage.clipNorm, config: { ...DEFAULT_ADAMW, weightDecay: stage.weightDecay } },
+        );
+        state = result.state;
+        try {
+          const loss = (await guard(result.loss.data(), step))[0]!;
+          const values: Record<string, number> = {};
+          for (const [k, v] of Object.entries(terms)) values[k] = (await v.data())[0]!;
+          return { loss, terms: values, lr };
+        } finally {
+          tf.dispose([result.loss, ...Object.values(terms)]);
+        }
+      } finally {
+        release(teacherOut);
+      }
+    },
+    dispose() {
+      compiled.dispose();
+      for (const { m, v } of state.moments.values()) tf.dispose([m, v]);
+    },
+  };
+}

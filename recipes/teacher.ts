@@ -1,0 +1,26 @@
+import { createLlava, loadWeights, type ModelConfig } from '../models/index.js';
+import { CheckpointError, readCheckpoint } from './checkpoint.js';
+import type { TeacherHandle } from './runner.js';
+
+/**
+ * Loads a teacher from a checkpoint folder (a teacher run's final checkpoint, or the one mmkd
+ * ships). The weights must fit the teacher configuration, vocabulary included; the fingerprint is
+ * the SHA-256 of the weights file, so students record exactly which teacher taught them.
+ */
+export async function loadTeacher(path: string, config: ModelConfig): Promise<TeacherHandle> {
+  const contents = await readCheckpoint(path);
+  if (!contents.state.complete) {
+    throw new CheckpointError(`${path} is an unfinished run (stage ${contents.state.stageName}, step ${contents.state.step}); a teacher must be a finished one`);
+  }
+  const model = createLlava(config, { seed: 0 });
+  try {
+    loadWeights(model, new Map([...contents.weights].map(([name, t]) => [name, { shape: t.shape, data: t.data as Float32Array }])));
+  } catch (e) {
+    model.dispose();
+    throw new CheckpointError(`${path} does not hold a teacher for this model (vocabulary ${config.llm.vocabSize}, width ${config.llm.width}): ${(e as Error).message}`);
+  }
+  return { model, fingerprint: contents.state.files['weights.safetensors']! };
+}
+
+/** Where mmkd keeps the teacher it ships (a finished run's final checkpoint, weights only). */
+export const SHIPPED_TEACHER = new URL('./assets/teacher', import.meta.url);
