@@ -5,8 +5,9 @@
  */
 import { kernelChecks } from '../backends/kernel-checks.js';
 import type { NumericCheck } from '../backends/numeric-checks.js';
+import { mmkdChecks } from './mmkd-checks.js';
 
-export const browserChecks: readonly NumericCheck[] = [...kernelChecks];
+export const browserChecks: readonly NumericCheck[] = [...kernelChecks, ...mmkdChecks];
 
 /** `?checks=a,b` runs a subset (names as in the list); absent or empty runs everything. */
 export function selectChecks(query: string): readonly NumericCheck[] {

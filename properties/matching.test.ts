@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compile } from '../index.js';
+import { compile } from '../compile.js';
 import type { DistillInputs } from '../core/outputs.js';
 import { ROLE_CODES } from '../core/roles.js';
 import { student as s, teacher as t } from '../core/views.js';

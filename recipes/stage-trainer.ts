@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DeviceLossWatch } from '../backends/device-loss.js';
 import type { DistillInputs, SideOutputs } from '../core/outputs.js';
 import { emptyPlan } from '../core/plan.js';
-import { compile } from '../index.js';
+import { compile } from '../compile.js';
 import type { AssignmentPool } from '../matching/pool.js';
 import { standardMatchers } from '../matching/matchers/index.js';
 import { matchesOf, matchingPlanner } from '../matching/planner.js';

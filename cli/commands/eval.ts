@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
-import { compile } from '../../index.js';
+import { compile } from '../../compile.js';
 import { standardRegistry } from '../../registry.js';
 import { backendFlag, chooseBackend } from '../backend.js';
 import { readObjective } from '../files.js';
