@@ -122,3 +122,19 @@ describe('mmkd match', () => {
     expectCleanFailure(await mmkd('match', '--cost', infeasible), /infeasible|no finite/);
   });
 });
+
+describe('mmkd demo --quick', () => {
+  it('trains the three students against a teacher and prints the comparison table', async () => {
+    const out = join(dir, 'demo');
+    const result = await mmkd('demo', '--quick', '--backend', 'wasm', '--out', out);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/\| recipe \| seeds \| color \| count \| position \| relation \| shape \| average \|/);
+    for (const row of ['teacher (l-MLLM)', 'baseline student (PT + SFT)', 'LLaVA-KD student (DPT + SFT + DFT)', 'EM-KD efficient student (4× fewer vision tokens)']) {
+      expect(result.stdout).toContain(`| ${row} | 1 |`);
+    }
+    // A second run reuses the finished runs rather than training again.
+    const again = await mmkd('demo', '--quick', '--backend', 'wasm', '--out', out);
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toMatch(/\[sft\]/);
+  }, 300_000);
+});
