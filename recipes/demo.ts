@@ -1,5 +1,5 @@
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
+import { exists } from './files.js';
 import { evaluateExactMatch } from '../data/eval.js';
 import type { AssignmentPool } from '../matching/pool.js';
 import type { DeviceLossWatch } from '../backends/device-loss.js';
@@ -75,14 +75,5 @@ export async function runDemo(options: DemoOptions): Promise<{ table: string; re
     return { table: compareTable(results, { labels }), results };
   } finally {
     teacher.model.dispose();
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
   }
 }

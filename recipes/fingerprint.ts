@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../core/graph.js';
 import type { ModelConfig } from '../models/index.js';
 import type { Recipe, Stage } from './recipe.js';
 
@@ -10,18 +11,7 @@ export const TRAINING_CODE_VERSION = 1;
 
 /** SHA-256 of a value's canonical JSON (object keys sorted). */
 export function fingerprintOf(value: unknown): string {
-  return createHash('sha256').update(canonical(value)).digest('hex');
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
 }
 
 /**

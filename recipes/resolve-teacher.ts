@@ -1,5 +1,5 @@
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
+import { exists } from './files.js';
 import { fileURLToPath } from 'node:url';
 import type { AssignmentPool } from '../matching/pool.js';
 import type { RunEnvironment } from './environment.js';
@@ -46,13 +46,4 @@ export async function resolveTeacher(choice: TeacherChoice): Promise<TeacherHand
     ...(choice.pool ? { pool: choice.pool } : {}),
   });
   return { ...(await loadTeacher(result.checkpoint, config)), source: dir };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
