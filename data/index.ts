@@ -26,4 +26,4 @@ export { evaluateExactMatch, exactMatchRows, greedyDecode, summarize, teacherFor
 export type { RgbaImage } from './image.js';
 export { decodeImage, sniffFormat, toRgbSquare } from './image.js';
 export type { LlavaJsonOptions } from './llava-json.js';
-export { loadLlavaJson, parseLlavaJson } from './llava-json.js';
+export { DataError, loadLlavaJson, parseLlavaJson } from './llava-json.js';

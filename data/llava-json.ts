@@ -4,6 +4,11 @@ import { decodeImage, toRgbSquare } from './image.js';
 import type { Sample, Turn } from './sample.js';
 import { imagePlacementError } from './encode.js';
 
+/** A problem with a user's data file: the message names the file and every bad record. */
+export class DataError extends Error {
+  override readonly name = 'DataError';
+}
+
 /**
  * Loads LLaVA-format conversation data so users can train on their own images:
  *
@@ -86,7 +91,7 @@ function parseRecord(raw: unknown, index: number): RawRecord | string[] {
 function fail(file: string, problems: readonly string[]): never {
   const listed = problems.slice(0, MAX_LISTED);
   const more = problems.length > MAX_LISTED ? `\n  … and ${problems.length - MAX_LISTED} more` : '';
-  throw new Error(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${listed.join('\n  ')}${more}`);
+  throw new DataError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${listed.join('\n  ')}${more}`);
 }
 
 /** Parses and checks the JSON text; `file` only names the source in errors. */
@@ -95,9 +100,9 @@ export function parseLlavaJson(text: string, file: string): RawRecord[] {
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}: malformed JSON: ${e instanceof Error ? e.message : String(e)}`);
+    throw new DataError(`${file}: malformed JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (!Array.isArray(data)) throw new Error(`${file}: expected a JSON array of records, got ${isObject(data) ? 'an object' : typeof data}`);
+  if (!Array.isArray(data)) throw new DataError(`${file}: expected a JSON array of records, got ${isObject(data) ? 'an object' : typeof data}`);
   const records: RawRecord[] = [];
   const problems: string[] = [];
   data.forEach((raw: unknown, i) => {
@@ -115,7 +120,7 @@ export async function loadLlavaJson(file: string, options: LlavaJsonOptions): Pr
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new Error(`${file}: cannot read the file: ${e instanceof Error ? e.message : String(e)}`);
+    throw new DataError(`${file}: cannot read the file: ${e instanceof Error ? e.message : String(e)}`);
   }
   const records = parseLlavaJson(text, file);
   const root = options.imageRoot ?? dirname(resolve(file));

@@ -1,30 +1,30 @@
 import { IGNORE_LABEL, ROLE_CODES } from '../core/roles.js';
 import { batches, collate, type Batch } from '../data/batch.js';
-import { TEXT_LENGTH, proceduralSamples, proceduralTokenizer } from '../data/procedural.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { efficientStudentConfig, numVisionTokens, studentConfig, teacherConfig, type ModelConfig } from '../models/index.js';
 import type { ModelKind, StageData } from './recipe.js';
+import { proceduralData, type TrainingData } from './training-data.js';
 
 /**
- * What every run shares: the procedural data's tokenizer and seed, and the three model
- * configurations built on that vocabulary. The data seed is fixed, so every run is scored on the
- * same held-out questions; a run's own seed changes its initialisation and which training
- * samples each step draws.
+ * What every run shares: the training data (procedural by default, or a user's LLaVA-format
+ * conversations), its tokenizer, and the three model configurations built on that vocabulary.
+ * Every run on the same data is scored on the same held-out samples; a run's own seed changes its
+ * initialisation and which training samples each step draws.
  */
 export interface RunEnvironment {
+  readonly data: TrainingData;
   readonly tokenizer: Tokenizer;
-  readonly dataSeed: number;
   readonly configs: Readonly<Record<ModelKind, ModelConfig>>;
-  /** Held-out questions scored by exact match. */
+  /** Held-out samples scored by exact match. */
   readonly evalSamples: number;
 }
 
-export function runEnvironment(options: { readonly evalSamples?: number } = {}): RunEnvironment {
-  const tokenizer = proceduralTokenizer();
-  const presets = { vocabSize: tokenizer.vocab.length, maxTextLen: TEXT_LENGTH.caption };
+export function runEnvironment(options: { readonly evalSamples?: number; readonly data?: TrainingData } = {}): RunEnvironment {
+  const data = options.data ?? proceduralData();
+  const presets = { vocabSize: data.tokenizer.vocab.length, maxTextLen: Math.max(data.textLength.caption, data.textLength.qa) };
   return {
-    tokenizer,
-    dataSeed: 0,
+    data,
+    tokenizer: data.tokenizer,
     configs: { teacher: teacherConfig(presets), student: studentConfig(presets), efficient: efficientStudentConfig(presets) },
     evalSamples: options.evalSamples ?? 500,
   };
@@ -37,12 +37,12 @@ export function runEnvironment(options: { readonly evalSamples?: number } = {}):
  */
 export function trainingBatch(env: RunEnvironment, data: StageData, kind: ModelKind, seed: number, step: number, batchSize: number): Batch {
   const first = seed * 10_000_019 + step * batchSize;
-  if (data === 'text') return textBatch(env, step % 2 === 0 ? 'caption' : 'qa', first, batchSize);
-  // A mix alternates tasks step by step, padded to the captions' length so shapes never change.
+  const samplesOf = (task: 'caption' | 'qa') => Array.from({ length: batchSize }, (_, j) => env.data.train(task, first + j));
+  if (data === 'text') return textBatch(env, samplesOf(step % 2 === 0 ? 'caption' : 'qa'));
+  // A mix alternates tasks step by step, padded to the longer length so shapes never change.
   const task = data === 'mix' ? (step % 2 === 0 ? 'caption' : 'qa') : data;
-  const samples = proceduralSamples({ seed: env.dataSeed }, 'train', task, first, batchSize);
-  const textLength = data === 'mix' ? TEXT_LENGTH.caption : TEXT_LENGTH[task];
-  return collate(env.tokenizer, samples, { numVisionTokens: numVisionTokens(env.configs[kind]), textLength });
+  const textLength = data === 'mix' ? Math.max(env.data.textLength.caption, env.data.textLength.qa) : env.data.textLength[task];
+  return collate(env.tokenizer, samplesOf(task), { numVisionTokens: numVisionTokens(env.configs[kind]), textLength });
 }
 
 /**
@@ -50,17 +50,16 @@ export function trainingBatch(env: RunEnvironment, data: StageData, kind: ModelK
  * vision alignment (the papers start from a pretrained LLM). The `<image>` placeholder expands to
  * nothing, and prompt tokens are labelled as well as the answer.
  */
-function textBatch(env: RunEnvironment, task: 'caption' | 'qa', first: number, batchSize: number): Batch {
-  const samples = proceduralSamples({ seed: env.dataSeed }, 'train', task, first, batchSize);
-  const batch = collate(env.tokenizer, samples, { numVisionTokens: 0, textLength: TEXT_LENGTH.caption });
+function textBatch(env: RunEnvironment, samples: Parameters<typeof collate>[1]): Batch {
+  const textLength = Math.max(env.data.textLength.caption, env.data.textLength.qa);
+  const batch = collate(env.tokenizer, samples, { numVisionTokens: 0, textLength });
   const labels = Int32Array.from(batch.tokens, (token, i) =>
     batch.roles[i] === ROLE_CODES.prompt || batch.roles[i] === ROLE_CODES.response ? token : IGNORE_LABEL,
   );
   return { ...batch, labels };
 }
 
-/** The held-out QA batches for a model. */
+/** The held-out batches for a model. */
 export function evalBatches(env: RunEnvironment, kind: ModelKind, batchSize = 100): Batch[] {
-  const samples = proceduralSamples({ seed: env.dataSeed }, 'eval', 'qa', 0, env.evalSamples);
-  return [...batches(env.tokenizer, samples, batchSize, { numVisionTokens: numVisionTokens(env.configs[kind]), textLength: TEXT_LENGTH.qa })];
+  return [...batches(env.tokenizer, env.data.heldOut(env.evalSamples), batchSize, { numVisionTokens: numVisionTokens(env.configs[kind]), textLength: env.data.textLength.qa })];
 }

@@ -26,6 +26,8 @@ export function prefixFingerprint(input: {
   readonly seed: number;
   readonly backend: string;
   readonly teacher: string | null;
+  /** The training data's fingerprint. */
+  readonly data: string;
 }): string {
   const stages: Stage[] = input.recipe.stages.slice(0, input.stages);
   return fingerprintOf({
@@ -35,6 +37,7 @@ export function prefixFingerprint(input: {
     seed: input.seed,
     backend: input.backend,
     teacher: input.teacher,
+    data: input.data,
     stages,
   });
 }

@@ -31,7 +31,7 @@ export async function resolveTeacher(choice: TeacherChoice): Promise<TeacherHand
   if (choice.path !== undefined) return { ...(await loadTeacher(choice.path, config)), source: choice.path };
   const shipped = fileURLToPath(SHIPPED_TEACHER);
   if (await exists(join(shipped, 'state.json'))) return { ...(await loadTeacher(shipped, config)), source: 'the teacher mmkd ships' };
-  const tag = prefixFingerprint({ config, recipe: choice.recipe, stages: choice.recipe.stages.length, seed: 0, backend: choice.backend, teacher: null }).slice(0, 12);
+  const tag = prefixFingerprint({ config, recipe: choice.recipe, stages: choice.recipe.stages.length, seed: 0, backend: choice.backend, teacher: null, data: choice.environment.data.fingerprint }).slice(0, 12);
   const dir = join(choice.cacheRoot, `teacher-seed0-${choice.backend}-${tag}`);
   choice.progress.note(`no teacher given or shipped: training one with the '${choice.recipe.name}' recipe into ${dir}`);
   const result = await runRecipe({

@@ -74,7 +74,7 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
   }
   const config = environment.configs[recipe.model];
   const fingerprint = (stages: number) =>
-    prefixFingerprint({ config, recipe, stages, seed, backend: options.backend, teacher: options.teacher?.fingerprint ?? null });
+    prefixFingerprint({ config, recipe, stages, seed, backend: options.backend, teacher: options.teacher?.fingerprint ?? null, data: environment.data.fingerprint });
   const checkpointsDir = join(dir, 'checkpoints');
   await mkdir(checkpointsDir, { recursive: true });
   const metrics = new MetricsLog(join(dir, 'metrics.jsonl'));

@@ -3,7 +3,8 @@ import { evaluateExactMatch } from '../../data/eval.js';
 import { createLlava, loadWeights } from '../../models/index.js';
 import { recipes } from '../../recipes/catalog.js';
 import { readCheckpoint } from '../../recipes/checkpoint.js';
-import { evalBatches, runEnvironment } from '../../recipes/environment.js';
+import { evalBatches } from '../../recipes/environment.js';
+import { environmentFor } from './run.js';
 import type { ModelKind } from '../../recipes/recipe.js';
 import { backendFlag, chooseBackend } from '../backend.js';
 import { CliError } from '../errors.js';
@@ -12,6 +13,8 @@ interface EvaluateOptions {
   readonly backend?: string;
   readonly model?: string;
   readonly json?: boolean;
+  readonly data?: string;
+  readonly imageRoot?: string;
 }
 
 const KINDS: readonly ModelKind[] = ['teacher', 'student', 'efficient'];
@@ -24,6 +27,8 @@ export function evaluateCommand(program: Command): void {
     .option(...backendFlag)
     .option('--model <kind>', `the model the checkpoint holds (${KINDS.join(', ')}); default: from the recipe that wrote it`)
     .option('--json', 'print the report as JSON')
+    .option('--data <conversations.json>', 'score on the held-out records of LLaVA-format conversations (the ones the model was trained with)')
+    .option('--image-root <dir>', "folder the --data file's image paths are relative to")
     .action(async (path: string, options: EvaluateOptions) => {
       const contents = await readCheckpoint(path);
       const kind = (options.model ?? recipes().get(contents.state.recipe)?.model) as ModelKind | undefined;
@@ -31,7 +36,7 @@ export function evaluateCommand(program: Command): void {
         throw new CliError(`${path}: cannot tell which model it holds (recipe '${contents.state.recipe}'); pass --model ${KINDS.join('|')}`);
       }
       const selection = await chooseBackend(options.backend);
-      const environment = runEnvironment();
+      const environment = await environmentFor(options);
       const model = createLlava(environment.configs[kind], { seed: 0 });
       try {
         try {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createAssignmentPool } from '../../matching/index.js';
 import { DEFAULT_SCALE, QUICK_SCALE, recipes } from '../../recipes/catalog.js';
 import { runEnvironment } from '../../recipes/environment.js';
+import { llavaJsonData } from '../../recipes/training-data.js';
 import { progressTo } from '../../recipes/progress.js';
 import { resolveTeacher } from '../../recipes/resolve-teacher.js';
 import { runRecipe } from '../../recipes/runner.js';
@@ -18,6 +19,8 @@ interface RunOptions {
   readonly teacher?: string;
   readonly cache: string | false;
   readonly checkpointEvery: string;
+  readonly data?: string;
+  readonly imageRoot?: string;
 }
 
 export function runCommand(program: Command): void {
@@ -34,6 +37,8 @@ export function runCommand(program: Command): void {
     .option('--cache <dir>', 'stage cache shared by runs that begin alike', 'runs/.cache')
     .option('--no-cache', 'train every stage, even one an earlier run already trained')
     .option('--checkpoint-every <steps>', 'steps between checkpoints (one is always written at the end of a stage)', '50')
+    .option('--data <conversations.json>', 'train on LLaVA-format conversations instead of the procedural data (a teacher must be trained on the same file)')
+    .option('--image-root <dir>', "folder the --data file's image paths are relative to (default: the file's folder)")
     .action(async (name: string, options: RunOptions) => {
       const seed = wholeNumber(options.seed, '--seed');
       const checkpointEvery = wholeNumber(options.checkpointEvery, '--checkpoint-every', 1);
@@ -41,23 +46,24 @@ export function runCommand(program: Command): void {
       const recipe = catalog.get(name);
       if (recipe === undefined) throw new CliError(`unknown recipe '${name}': choose one of ${[...catalog.keys()].join(', ')}`);
       const selection = await chooseBackend(options.backend);
-      const environment = runEnvironment();
+      const environment = await environmentFor(options);
       const progress = progressTo(process.stderr);
       const pool = createAssignmentPool();
       const cacheRoot = options.cache === false ? join(process.cwd(), 'runs', '.cache') : options.cache;
-      const teacher =
-        recipe.needsTeacher || recipe.visionFromTeacher
-          ? await resolveTeacher({
-              ...(options.teacher ? { path: options.teacher } : {}),
-              environment,
-              recipe: catalog.get('teacher')!,
-              backend: selection.backend.name,
-              cacheRoot,
-              progress,
-              pool,
-            })
-          : undefined;
+      let teacher: Awaited<ReturnType<typeof resolveTeacher>> | undefined;
       try {
+        teacher =
+          recipe.needsTeacher || recipe.visionFromTeacher
+            ? await resolveTeacher({
+                ...(options.teacher ? { path: options.teacher } : {}),
+                environment,
+                recipe: catalog.get('teacher')!,
+                backend: selection.backend.name,
+                cacheRoot,
+                progress,
+                pool,
+              })
+            : undefined;
         if (teacher) progress.note(`teacher: ${teacher.source}`);
         const dir = options.out ?? join('runs', `${recipe.name}${options.quick ? '-quick' : ''}-seed${seed}`);
         const result = await runRecipe({
@@ -85,6 +91,12 @@ export function runCommand(program: Command): void {
         selection.webgpu?.release();
       }
     });
+}
+
+/** The procedural data, or the user's conversations (loaded and validated; errors name the record). */
+export async function environmentFor(options: { readonly data?: string; readonly imageRoot?: string }) {
+  if (options.data === undefined) return runEnvironment();
+  return runEnvironment({ data: await llavaJsonData(options.data, options.imageRoot ? { imageRoot: options.imageRoot } : {}) });
 }
 
 export function wholeNumber(text: string, flag: string, min = 0): number {

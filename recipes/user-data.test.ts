@@ -1,0 +1,96 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { encode as encodeJpeg } from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = mkdtempSync(join(tmpdir(), 'mmkd-user-data-'));
+
+async function mmkd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { timeout: 180_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const failure = e as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+/** A w×w image, left half `left` and right half `right` (RGB). */
+function rgba(w: number, left: readonly number[], right: readonly number[]): Buffer {
+  const data = Buffer.alloc(w * w * 4);
+  for (let y = 0; y < w; y++) for (let x = 0; x < w; x++) data.set([...(x < w / 2 ? left : right), 255], (y * w + x) * 4);
+  return data;
+}
+
+const COLORS: Record<string, readonly number[]> = { red: [255, 0, 0], blue: [0, 0, 255], green: [0, 200, 0] };
+
+/** 24 records asking which colour is on the left: PNG images, and a JPEG every fifth. */
+async function writeDataset(dir: string): Promise<string> {
+  await mkdir(join(dir, 'images'), { recursive: true });
+  const names = Object.keys(COLORS);
+  const records = [];
+  for (let i = 0; i < 24; i++) {
+    const [left, right] = [names[i % 3]!, names[(i + 1) % 3]!];
+    const pixels = rgba(40, COLORS[left]!, COLORS[right]!);
+    let file: string;
+    if (i % 5 === 0) {
+      file = `images/${i}.jpg`;
+      await writeFile(join(dir, file), encodeJpeg({ width: 40, height: 40, data: pixels }, 95).data);
+    } else {
+      file = `images/${i}.png`;
+      const png = new PNG({ width: 40, height: 40 });
+      pixels.copy(png.data);
+      await writeFile(join(dir, file), PNG.sync.write(png));
+    }
+    records.push({
+      id: `r${i}`,
+      image: file,
+      conversations: [
+        { from: 'human', value: '<image>\nWhat color is on the left?' },
+        { from: 'gpt', value: left },
+      ],
+    });
+  }
+  const path = join(dir, 'conversations.json');
+  await writeFile(path, JSON.stringify(records));
+  return path;
+}
+
+describe('training on LLaVA-format conversations', () => {
+  let data = '';
+  beforeAll(async () => {
+    data = await writeDataset(root);
+  });
+
+  it('trains a teacher and a LLaVA-KD student on the user\'s data, and refuses a teacher with another vocabulary', async () => {
+    const teacher = await mmkd('run', 'teacher', '--quick', '--backend', 'wasm', '--data', data, '--out', join(root, 'teacher'), '--no-cache');
+    expect(teacher.code).toBe(0);
+    const checkpoint = /final checkpoint: (.+)/.exec(teacher.stdout)![1]!;
+    const student = await mmkd('run', 'llava-kd', '--quick', '--backend', 'wasm', '--data', data, '--teacher', checkpoint, '--out', join(root, 'student'), '--no-cache');
+    expect(student.code).toBe(0);
+    expect(student.stdout).toMatch(/llava-kd \(seed 0\): exact match \d+\.\d \(llava \d+\.\d\)/);
+    // A teacher trained on the procedural data has another vocabulary.
+    const procedural = await mmkd('run', 'teacher', '--quick', '--backend', 'wasm', '--out', join(root, 'procedural-teacher'), '--no-cache');
+    const other = /final checkpoint: (.+)/.exec(procedural.stdout)![1]!;
+    const refused = await mmkd('run', 'llava-kd', '--quick', '--backend', 'wasm', '--data', data, '--teacher', other, '--out', join(root, 'refused'), '--no-cache');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`${other.replaceAll('/', '\\/')} does not hold a teacher for this model \\(vocabulary \\d+`));
+  }, 300_000);
+
+  it('names the file and the record of a conversation without <image>', async () => {
+    const bad = join(root, 'bad.json');
+    await writeFile(bad, JSON.stringify([{ id: 'x1', image: 'images/1.png', conversations: [{ from: 'human', value: 'no image here' }, { from: 'gpt', value: 'red' }] }]));
+    const result = await mmkd('run', 'baseline', '--quick', '--backend', 'wasm', '--data', bad, '--out', join(root, 'bad'));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/bad\.json/);
+    expect(result.stderr).toMatch(/x1/);
+    expect(result.stderr).toMatch(/<image>/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
