@@ -7,8 +7,8 @@ import type { ModelConfig, VisionConfig } from './config.js';
  * - teacher: the l-MLLM, a wider and deeper LM;
  * - student: the s-MLLM, a smaller LM, the same vision encoder (LLaVA-KD shares the teacher's
  *   trained, frozen encoder) and the same tokenizer;
- * - efficientStudent: the student with a projector that average-pools the 4×4 vision-token grid
- *   2×2 (EM-KD: 16 → 4 vision tokens, 4× fewer than the teacher).
+ * - efficientStudent: a projector that average-pools the 4×4 vision-token grid 2×2 (EM-KD: 16 → 4
+ *   vision tokens, 4× fewer than the teacher) and an LM as wide as the teacher's but shallower.
  */
 export interface PresetOptions {
   /** The tokenizer's vocabulary size (teacher and students must share it). */
@@ -64,10 +64,13 @@ export function studentConfig(o: PresetOptions): ModelConfig {
 
 export function efficientStudentConfig(o: PresetOptions): ModelConfig {
   const base = studentConfig(o);
+  const teacher = teacherConfig(o);
+  // EM-KD's efficient student keeps the teacher's LM width (both are Qwen2-0.5B in the paper) and
+  // differs in its vision tokens; one width also lets vision tokens be matched on hidden states.
   return {
     ...base,
     name: 'efficient-student',
-    projector: { ...base.projector, pool: 2 },
-    llm: { ...base.llm, maxSeqLen: visionTokens(DEMO_VISION, 2) + o.maxTextLen },
+    projector: { hidden: teacher.projector.hidden, pool: 2 },
+    llm: { ...base.llm, width: teacher.llm.width, heads: teacher.llm.heads, maxSeqLen: visionTokens(DEMO_VISION, 2) + o.maxTextLen },
   };
 }
