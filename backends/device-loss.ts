@@ -10,6 +10,12 @@ export interface DeviceLost {
   readonly released: boolean;
 }
 
+/**
+ * The `reason` of a `DeviceLost` that is really an uncaptured device error (validation, out of
+ * memory, internal): the device is still up, but what it computed can no longer be trusted.
+ */
+export const DEVICE_ERROR_REASON = 'device-error';
+
 /** Where a training run was when it noticed: the stage's name and the step within it. */
 export interface StepLocation {
   readonly stage: string;
@@ -24,11 +30,13 @@ export class DeviceLostError extends Error {
 
   constructor(lost: DeviceLost, at: StepLocation, options?: { readonly cause?: unknown }) {
     const why = lost.message ? `${lost.reason}: ${lost.message}` : lost.reason;
-    super(
-      `the ${lost.backend} device was lost in stage '${at.stage}' at step ${at.step} (${why}); ` +
-        'the run stopped there. Tensors on that device are gone: restart from the last checkpoint.',
-      options,
-    );
+    const what =
+      lost.reason === DEVICE_ERROR_REASON
+        ? `the ${lost.backend} device reported an error in stage '${at.stage}' at step ${at.step} (${lost.message}); ` +
+          'the run stopped there, since results computed after it cannot be trusted. Restart from the last checkpoint.'
+        : `the ${lost.backend} device was lost in stage '${at.stage}' at step ${at.step} (${why}); ` +
+          'the run stopped there. Tensors on that device are gone: restart from the last checkpoint.';
+    super(what, options);
     this.lost = lost;
     this.at = at;
   }

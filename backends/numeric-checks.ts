@@ -30,7 +30,11 @@ export type CheckOutcome =
 export type CheckResults = Readonly<Record<string, CheckOutcome>>;
 
 /** Runs every check, catching failures per check so that one missing kernel hides no others. */
-export async function runChecks(checks: readonly NumericCheck[], now: () => number = () => Date.now()): Promise<CheckResults> {
+export async function runChecks(
+  checks: readonly NumericCheck[],
+  now: () => number = () => Date.now(),
+  onCheck?: (name: string, outcome: CheckOutcome) => void,
+): Promise<CheckResults> {
   const results: Record<string, CheckOutcome> = {};
   for (const check of checks) {
     const start = now();
@@ -40,6 +44,7 @@ export async function runChecks(checks: readonly NumericCheck[], now: () => numb
     } catch (error) {
       results[check.name] = { ok: false, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
     }
+    onCheck?.(check.name, results[check.name]!);
   }
   return results;
 }

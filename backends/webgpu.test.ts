@@ -2,7 +2,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpu } from './cpu.js';
-import { DeviceLostError } from './device-loss.js';
+import { addAll } from '../core/tensor-ops.js';
+import { DEVICE_ERROR_REASON, DeviceLostError } from './device-loss.js';
 import { skipGpuTests, withInstallHint } from './gpu-test-gate.js';
 import { kernelChecks } from './kernel-checks.js';
 import { compareValues, FLOAT32_TOLERANCE, type NumericCheck } from './numeric-checks.js';
@@ -119,5 +120,29 @@ describe.skipIf(skipGpuTests)('webgpu backend in Node (Dawn)', () => {
     const onCpu = await runOn('cpu', named('logSoftmax'));
     expect(compareValues(onGpu, onCpu).ok).toBe(true);
     await again.release();
+  });
+
+  it('sums many tensors within the storage-buffer limit, and stops a run on an uncaptured device error', async () => {
+    const fresh = await backend.open();
+    try {
+      const terms = Array.from({ length: 36 }, (_, i) => tf.fill([3], i + 1));
+      const total = addAll(terms);
+      expect(Array.from(await total.data())).toEqual([666, 666, 666]);
+      expect(fresh.uncapturedErrors()).toEqual([]);
+      expect(fresh.deviceLoss.current()).toBeUndefined();
+
+      // tfjs's own AddN binds all 36 inputs to one shader: the device rejects the pipeline.
+      const broken = tf.addN(terms);
+      await broken.data().catch(() => undefined);
+      const lost = await fresh.deviceLoss.lost;
+      expect(lost.reason).toBe(DEVICE_ERROR_REASON);
+      expect(fresh.uncapturedErrors().join('\n')).toMatch(/storage buffers/);
+      expect(() => fresh.deviceLoss.throwIfLost({ stage: 'dpt', step: 7 })).toThrow(
+        /webgpu device reported an error in stage 'dpt' at step 7 \(.*storage buffers/,
+      );
+      tf.dispose([...terms, total, broken]);
+    } finally {
+      await fresh.release();
+    }
   });
 });

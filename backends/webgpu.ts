@@ -8,7 +8,7 @@
  */
 import { env, findBackendFactory, registerBackend, removeBackend, setBackend, type KernelBackend } from '@tensorflow/tfjs-core';
 import { adapterInfo, describeAdapter, type AdapterReport } from './adapter.js';
-import { watchDeviceLoss, type DeviceLost, type DeviceLossWatch } from './device-loss.js';
+import { DEVICE_ERROR_REASON, watchDeviceLoss, type DeviceLost, type DeviceLossWatch } from './device-loss.js';
 import { BackendUnavailableError, describeError, isModuleNotFound } from './errors.js';
 import { ensureGradients } from './gradients.js';
 import type { Backend } from './types.js';
@@ -229,13 +229,23 @@ async function openWebGPU(options: WebGPUOptions, onRelease: () => void): Promis
     if (options.cpuForward !== undefined) env().set('WEBGPU_CPU_FORWARD', options.cpuForward);
 
     let released = false;
-    const lost = gpuDevice.lost.then(
-      (loss): DeviceLost => ({ backend: 'webgpu', reason: loss.reason, message: loss.message, released }),
-    );
+    // An uncaptured error (a pipeline that failed validation, an allocation that failed) means
+    // every result from then on may be garbage, while the device itself stays up. A run must stop
+    // there as it does on a real loss, so the first one settles the same watch.
+    let failed: (info: DeviceLost) => void = () => undefined;
+    const firstError = new Promise<DeviceLost>((resolve) => {
+      failed = resolve;
+    });
+    const lost = Promise.race([
+      gpuDevice.lost.then((loss): DeviceLost => ({ backend: 'webgpu', reason: loss.reason, message: loss.message, released })),
+      firstError,
+    ]);
     const errors: string[] = [];
     gpuDevice.addEventListener?.('uncapturederror', (event) => {
-      errors.push(event.error?.message ?? 'unknown error');
+      const message = event.error?.message ?? 'unknown error';
+      errors.push(message);
       if (errors.length > 20) errors.shift();
+      failed({ backend: 'webgpu', reason: DEVICE_ERROR_REASON, message: message.split('\n')[0]!.trim(), released });
     });
 
     const activation: WebGPUActivation = {

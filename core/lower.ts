@@ -7,6 +7,7 @@ import type { ScalarNode, TokenExpr } from './graph.js';
 import type { DistillInputs, Field } from './outputs.js';
 import { emptyPlan, type Plan } from './plan.js';
 import type { InputShapes, LossDefinition, Registry } from './registry.js';
+import { addAll } from './tensor-ops.js';
 import { validate, type ValidGraph } from './validate.js';
 
 export interface LowerOptions {
@@ -121,7 +122,7 @@ export function lower(valid: ValidGraph, options: LowerOptions): CompiledObjecti
         const parts = Object.entries(node.terms).map(([name, child]) =>
           build(child, joinPath(path, name), termName === undefined ? name : `${termName}.${name}`),
         );
-        value = parts.length === 1 ? parts[0]! : (tf.addN(parts) as tf.Scalar);
+        value = parts.length === 1 ? parts[0]! : addAll(parts);
       } else if (node.kind === 'weighted') {
         value = tf.mul(build(node.term, path, undefined), node.weight);
       } else {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { formatShape, graphError } from '../core/errors.js';
 import type { LossNode, TokenExpr } from '../core/graph.js';
 import type { LossDefinition } from '../core/registry.js';
-import { zeroDependingOn } from '../core/tensor-ops.js';
+import { addAll, zeroDependingOn } from '../core/tensor-ops.js';
 import { checkPositive, checkReduction, describeReduction, numberParam, reductionParam } from './params.js';
 import { assertSameCounts } from './tokens.js';
 
@@ -78,10 +78,10 @@ export const affinityLoss: LossDefinition = {
     });
     if (reductionParam(node.params) === 'mean') {
       const entries = samples.reduce((n, b) => n + k[b]! * m[b]!, 0);
-      return tf.div(tf.addN(sums), entries) as tf.Scalar;
+      return tf.div(addAll(sums), entries) as tf.Scalar;
     }
     const means = samples.map((b, i) => tf.div(sums[i]!, k[b]! * m[b]!));
-    return tf.div(tf.addN(means), samples.length) as tf.Scalar;
+    return tf.div(addAll(means), samples.length) as tf.Scalar;
   },
 };
 

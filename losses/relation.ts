@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { formatShape, graphError } from '../core/errors.js';
 import type { LossNode, TokenExpr } from '../core/graph.js';
 import type { LossDefinition } from '../core/registry.js';
-import { zeroDependingOn } from '../core/tensor-ops.js';
+import { addAll, zeroDependingOn } from '../core/tensor-ops.js';
 import { checkChoice, stringParam } from './params.js';
 import { pairedRows } from './tokens.js';
 
@@ -55,11 +55,11 @@ export const relationLoss: LossDefinition = {
     const cosine = (dot: tf.Tensor, tt: tf.Tensor, ss: tf.Tensor): tf.Tensor =>
       tf.div(dot, tf.sqrt(tf.maximum(tf.mul(tt, ss), 1e-16)));
     if (stringParam(node.params, 'mode') === 'batch') {
-      const sum = (key: 'dot' | 'tt' | 'ss') => tf.addN(parts.map((p) => p[key]));
+      const sum = (key: 'dot' | 'tt' | 'ss') => addAll(parts.map((p) => p[key]));
       return tf.sub(1, cosine(sum('dot'), sum('tt'), sum('ss'))) as tf.Scalar;
     }
     const losses = parts.map((p) => tf.sub(1, cosine(p.dot, p.tt, p.ss)));
-    return tf.div(tf.addN(losses), losses.length) as tf.Scalar;
+    return tf.div(addAll(losses), losses.length) as tf.Scalar;
   },
 };
 

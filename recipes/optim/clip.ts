@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { addAll } from '../../core/tensor-ops.js';
 
 /**
  * The gradients' global L2 norm ‖g‖ = √(Σ_i Σ g_i²) over every tensor, as a scalar on the backend.
@@ -6,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 export function globalNorm(grads: ReadonlyMap<string, tf.Tensor>): tf.Scalar {
   return tf.tidy(() => {
     const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
-    return tf.sqrt(squares.length === 0 ? tf.scalar(0) : tf.addN(squares)) as tf.Scalar;
+    return tf.sqrt(squares.length === 0 ? tf.scalar(0) : addAll(squares)) as tf.Scalar;
   });
 }
 
