@@ -24,6 +24,8 @@ import type { PageReport } from './report.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const configFile = join(here, 'vite.config.ts');
 const chromiumPath = process.env.MMKD_CHROMIUM ?? '/usr/bin/chromium';
+/** The page runs every check in one go; software WebGPU on a 2-core CI machine needs minutes. */
+const PAGE_TIMEOUT_MS = 240_000;
 
 /**
  * Chromium's own network activity (component updates, sync, field trials) is refused on a closed
@@ -82,10 +84,23 @@ describe.skipIf(skipGpuTests)('browser page: WebGPU in headless Chromium vs wasm
     );
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (message) => consoleLines.push(`${message.type()}: ${message.text()}`));
-    page.on('pageerror', (error) => consoleLines.push(`pageerror: ${error.message}`));
+    // An uncaught error in the page (a module that cannot load, say) means no results will come:
+    // fail at once with it rather than wait out the timeout.
+    let pageFailed: (error: Error) => void = () => undefined;
+    const pageError = new Promise<never>((_, reject) => (pageFailed = reject));
+    pageError.catch(() => undefined);
+    page.on('pageerror', (error) => {
+      consoleLines.push(`pageerror: ${error.message}`);
+      pageFailed(new Error(`the page threw: ${error.message}\n${consoleLines.slice(-40).join('\n')}`));
+    });
     report = await timed('page checks', async () => {
       await page.goto(url);
-      await page.waitForFunction(() => window.__mmkdResults !== undefined, undefined, { timeout: 100_000 });
+      const ready = page.waitForFunction(() => window.__mmkdResults !== undefined, undefined, { timeout: PAGE_TIMEOUT_MS });
+      await Promise.race([ready, pageError]).catch((error: unknown) => {
+        if (error instanceof Error && error.message.startsWith('the page threw')) throw error;
+        const seen = consoleLines.length > 0 ? consoleLines.slice(-40).join('\n') : '(nothing)';
+        throw new Error(`the page published no results within ${PAGE_TIMEOUT_MS / 1000} s; its console said:\n${seen}`, { cause: error });
+      });
       const published = await page.evaluate(() => window.__mmkdResults);
       if (published === undefined) throw new Error('the page published no results');
       return published;
@@ -102,7 +117,7 @@ describe.skipIf(skipGpuTests)('browser page: WebGPU in headless Chromium vs wasm
     if (report.status === 'done') {
       console.info(`[browser] ${report.userAgent}\n[browser] adapter: ${JSON.stringify({ ...report.adapter, features: report.adapter.features.length })}`);
     }
-  });
+ }, PAGE_TIMEOUT_MS + 120_000);
 
   afterAll(async () => {
     await context?.close();

@@ -15,7 +15,12 @@ async function run(): Promise<PageReport> {
   // CPU forwarding off, as in the Node tests: every kernel must run on the GPU.
   const backend = webgpuBackend({ source: 'navigator', cpuForward: false });
   const activation = await backend.open();
-  const results = await runChecks(checks, () => performance.now());
+  // One console line per check: the driving test shows them when the page stalls.
+  const results = await runChecks(
+    checks,
+    () => performance.now(),
+    (name, outcome) => console.info(`[check] ${name}: ${outcome.ok ? `${Math.round(outcome.ms)} ms` : outcome.error}`),
+  );
   const report: PageReport = {
     status: 'done',
     backend: getBackend(),

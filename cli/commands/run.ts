@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createAssignmentPool } from '../../matching/index.js';
 import { DEFAULT_SCALE, QUICK_SCALE, recipes } from '../../recipes/catalog.js';
 import { runEnvironment } from '../../recipes/environment.js';
-import { llavaJsonData } from '../../recipes/training-data.js';
+import { llavaJsonData } from '../../recipes/user-data.js';
 import { progressTo } from '../../recipes/progress.js';
 import { resolveTeacher } from '../../recipes/resolve-teacher.js';
 import { runRecipe } from '../../recipes/runner.js';
