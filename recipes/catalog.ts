@@ -46,6 +46,13 @@ const dptStage = (s: RecipeScale, terms: LlavaKdTerms = { mdist: true, rdist: tr
   stage('dpt', 'caption', ['projector'], llavaKdObjective(LLAVA_KD_PAPER_WEIGHTS, terms), s.ptSteps, LR.pt, s);
 const dftStage = (s: RecipeScale, terms: LlavaKdTerms = { mdist: true, rdist: true }) =>
   stage('dft', 'mix', ['projector', 'llm'], llavaKdObjective(LLAVA_KD_PAPER_WEIGHTS, terms), s.dftSteps, LR.dft, s);
+/**
+ * DFT in place of SFT (Table 2's PT+DFT and DPT+DFT): the only fine-tuning stage, so it gets SFT's
+ * steps and learning rate, as the paper's DFT runs on SFT's data with SFT's settings. The shorter,
+ * gentler `dftStage` follows an SFT stage.
+ */
+const dftInsteadOfSftStage = (s: RecipeScale) =>
+  stage('dft', 'mix', ['projector', 'llm'], llavaKdObjective(LLAVA_KD_PAPER_WEIGHTS, { mdist: true, rdist: true }), s.sftSteps, LR.sft, s);
 
 const suffix = (terms: LlavaKdTerms) => (terms.mdist && terms.rdist ? '' : terms.mdist ? '-mdist' : '-rdist');
 
@@ -85,9 +92,9 @@ export function recipes(scale: RecipeScale = DEFAULT_SCALE): ReadonlyMap<string,
     },
     student('baseline', 'the baseline student: PT + SFT without a teacher (TinyLLaVA)', [lmStage(scale), ptStage(scale), sftStage(scale)], 'LLaVA-KD Table 2: PT+SFT'),
     student('llava-kd', 'LLaVA-KD: DPT → SFT → DFT with MDist and RDist', [lmStage(scale), dptStage(scale), sftStage(scale), dftStage(scale)], 'LLaVA-KD Table 2: DPT+SFT+DFT'),
-    student('llava-kd-pt-dft', 'LLaVA-KD ablation: PT + DFT (distillation only in fine-tuning)', [lmStage(scale), ptStage(scale), dftStage(scale)], 'LLaVA-KD Table 2: PT+DFT'),
+    student('llava-kd-pt-dft', 'LLaVA-KD ablation: PT + DFT (distillation only in fine-tuning)', [lmStage(scale), ptStage(scale), dftInsteadOfSftStage(scale)], 'LLaVA-KD Table 2: PT+DFT'),
     student('llava-kd-dpt-sft', 'LLaVA-KD ablation: DPT + SFT', [lmStage(scale), dptStage(scale), sftStage(scale)], 'LLaVA-KD Table 2: DPT+SFT'),
-    student('llava-kd-dpt-dft', 'LLaVA-KD ablation: DPT + DFT (no SFT)', [lmStage(scale), dptStage(scale), dftStage(scale)], 'LLaVA-KD Table 2: DPT+DFT'),
+    student('llava-kd-dpt-dft', 'LLaVA-KD ablation: DPT + DFT (no SFT)', [lmStage(scale), dptStage(scale), dftInsteadOfSftStage(scale)], 'LLaVA-KD Table 2: DPT+DFT'),
     ...(
       [
         { mdist: true, rdist: false },

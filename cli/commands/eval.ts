@@ -40,6 +40,9 @@ export function evalCommand(program: Command): void {
         }
         result.dispose();
         compiled.dispose();
+        // A device error is reported asynchronously and only on stderr; numbers computed after
+        // one cannot be trusted, so they are not printed as if they were.
+        selection.deviceLoss.throwIfLost({ stage: 'eval', step: 0 });
         if (options.json) {
           process.stdout.write(`${JSON.stringify({ backend: backend.name, loss, terms, gradNorms }, null, 2)}\n`);
           return;
