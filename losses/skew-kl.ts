@@ -3,7 +3,7 @@ import type { DivergenceRule } from './divergence.js';
 import { logAddExp, rowDot } from './divergence.js';
 import { forwardKLRule } from './forward-kl.js';
 import { logMixture } from './jsd.js';
-import { checkUnitInterval, numberParam } from './params.js';
+import { skewRule } from './skew.js';
 
 /**
  * Skew KL (DistiLLM, Ko et al. 2024): SKL_α(p, q) = KL(p ‖ α·p + (1−α)·q). Mixing some of the
@@ -12,32 +12,17 @@ import { checkUnitInterval, numberParam } from './params.js';
  * by the teacher's entropy and has the same gradient; this is the divergence itself, ≥ 0.
  * ∂ℓ/∂log q = −(1−α)·p ⊙ q / m.
  */
-export const skewKLRule: DivergenceRule = {
+export const skewKLRule: DivergenceRule = skewRule({
   name: 'skewKL',
   summary: 'skew KL(p ‖ αp + (1−α)q) (DistiLLM SKL; α=0 forward KL)',
-  defaults: { alpha: 0.1 },
-  checkParams: (params, path) => checkUnitInterval(params, 'alpha', 'α', path),
-  formula: (params) => `KL(p ‖ ${numberParam(params, 'alpha')}·p + ${1 - numberParam(params, 'alpha')}·q)`,
-  perToken: (logP, logQ, params) => {
-    const alpha = numberParam(params, 'alpha');
-    if (alpha === 0) return forwardKLRule.perToken(logP, logQ, params);
-    if (alpha === 1) return tf.zeros([logP.shape[0]]) as tf.Tensor1D;
-    return rowDot(tf.exp(logP), tf.sub(logP, mixture(logP, logQ, alpha)));
-  },
-  gradLogQ: (logP, logQ, params) => {
-    const alpha = numberParam(params, 'alpha');
-    if (alpha === 0) return forwardKLRule.gradLogQ(logP, logQ, params);
-    if (alpha === 1) return tf.zerosLike(logQ);
-    return tf.mul(tf.exp(tf.sub(tf.add(logP, logQ), mixture(logP, logQ, alpha))), -(1 - alpha)) as tf.Tensor2D;
-  },
-  row: (row, h, params) => {
-    const alpha = numberParam(params, 'alpha');
-    if (alpha === 0) return forwardKLRule.row(row, h, params);
+  formula: (alpha) => `KL(p ‖ ${alpha}·p + ${1 - alpha}·q)`,
+  atZero: forwardKLRule,
+  perToken: (logP, logQ, alpha) =>
+    rowDot(tf.exp(logP), tf.sub(logP, mixture(logP, logQ, alpha))),
+  gradLogQ: (logP, logQ, alpha) =>
+    tf.mul(tf.exp(tf.sub(tf.add(logP, logQ), mixture(logP, logQ, alpha))), -(1 - alpha)) as tf.Tensor2D,
+  row: (row, h, alpha) => {
     const { vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ } = row;
-    if (alpha === 1) {
-      h?.fill(0, 0, vocab);
-      return 0;
-    }
     const [la, lc] = [Math.log(alpha), Math.log(1 - alpha)];
     let loss = 0;
     for (let v = 0; v < vocab; v++) {
@@ -50,7 +35,7 @@ export const skewKLRule: DivergenceRule = {
     }
     return loss;
   },
-};
+});
 
 /** log(α·p + (1−α)·q) for α in (0, 1). */
 const mixture = (logP: tf.Tensor, logQ: tf.Tensor, alpha: number): tf.Tensor =>

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DivergenceRule } from './divergence.js';
 import { logAddExp, rowDot } from './divergence.js';
 import { logMixture } from './jsd.js';
-import { checkUnitInterval, numberParam } from './params.js';
+import { skewRule } from './skew.js';
 import { reverseKLRule } from './reverse-kl.js';
 
 /**
@@ -11,33 +11,19 @@ import { reverseKLRule } from './reverse-kl.js';
  * ∂ℓ/∂q_v = log q_v − log m_v + 1 − α·q_v/m_v; the constant drops out (see DivergenceRule), so
  * ∂ℓ/∂log q = q ⊙ (log q − log m − α·q/m).
  */
-export const skewReverseKLRule: DivergenceRule = {
+export const skewReverseKLRule: DivergenceRule = skewRule({
   name: 'skewReverseKL',
   summary: 'skew reverse KL(q ‖ αq + (1−α)p) (DistiLLM SRKL; α=0 reverse KL)',
-  defaults: { alpha: 0.1 },
-  checkParams: (params, path) => checkUnitInterval(params, 'alpha', 'α', path),
-  formula: (params) => `KL(q ‖ ${numberParam(params, 'alpha')}·q + ${1 - numberParam(params, 'alpha')}·p)`,
-  perToken: (logP, logQ, params) => {
-    const alpha = numberParam(params, 'alpha');
-    if (alpha === 0) return reverseKLRule.perToken(logP, logQ, params);
-    if (alpha === 1) return tf.zeros([logP.shape[0]]) as tf.Tensor1D;
-    return rowDot(tf.exp(logQ), tf.sub(logQ, mixture(logP, logQ, alpha)));
-  },
-  gradLogQ: (logP, logQ, params) => {
-    const alpha = numberParam(params, 'alpha');
-    if (alpha === 0) return reverseKLRule.gradLogQ(logP, logQ, params);
-    if (alpha === 1) return tf.zerosLike(logQ);
+  formula: (alpha) => `KL(q ‖ ${alpha}·q + ${1 - alpha}·p)`,
+  atZero: reverseKLRule,
+  perToken: (logP, logQ, alpha) =>
+    rowDot(tf.exp(logQ), tf.sub(logQ, mixture(logP, logQ, alpha))),
+  gradLogQ: (logP, logQ, alpha) => {
     const logRatio = tf.sub(logQ, mixture(logP, logQ, alpha));
     return tf.mul(tf.exp(logQ), tf.sub(logRatio, tf.mul(tf.exp(logRatio), alpha))) as tf.Tensor2D;
   },
-  row: (row, h, params) => {
-    const alpha = numberParam(params, 'alpha');
-    if (alpha === 0) return reverseKLRule.row(row, h, params);
+  row: (row, h, alpha) => {
     const { vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ } = row;
-    if (alpha === 1) {
-      h?.fill(0, 0, vocab);
-      return 0;
-    }
     const [la, lc] = [Math.log(alpha), Math.log(1 - alpha)];
     let loss = 0;
     for (let v = 0; v < vocab; v++) {
@@ -49,7 +35,7 @@ export const skewReverseKLRule: DivergenceRule = {
     }
     return loss;
   },
-};
+});
 
 /** log(α·q + (1−α)·p) for α in (0, 1). */
 const mixture = (logP: tf.Tensor, logQ: tf.Tensor, alpha: number): tf.Tensor =>
