@@ -1,24 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import * as io from '../io/index.js';
 import { hostTensor, writeSafetensors } from '../io/index.js';
+import { runCli } from './testing/run-cli.js';
 
-const run = promisify(execFile);
-
-/** Runs the CLI from source; resolves with the exit code and both streams, never throws. */
-async function mmkd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const failure = e as { code: number; stdout: string; stderr: string };
-    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
-  }
-}
+const mmkd = (...args: string[]) => runCli(args);
 
 const dir = mkdtempSync(join(tmpdir(), 'mmkd-cli-'));
 const file = (name: string, content: string | Uint8Array) => {

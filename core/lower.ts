@@ -122,7 +122,7 @@ export function lower(valid: ValidGraph, options: LowerOptions): CompiledObjecti
         const parts = Object.entries(node.terms).map(([name, child]) =>
           build(child, joinPath(path, name), termName === undefined ? name : `${termName}.${name}`),
         );
-        value = parts.length === 1 ? parts[0]! : addAll(parts);
+        value = addAll(parts);
       } else if (node.kind === 'weighted') {
         value = tf.mul(build(node.term, path, undefined), node.weight);
       } else {

@@ -1,25 +1,15 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { encode as encodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../cli/testing/run-cli.js';
 
-const run = promisify(execFile);
 const root = mkdtempSync(join(tmpdir(), 'mmkd-user-data-'));
 
-async function mmkd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { timeout: 180_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const failure = e as { code: number; stdout: string; stderr: string };
-    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
-  }
-}
+const mmkd = (...args: string[]) => runCli(args, { timeoutMs: 180_000 });
 
 /** A w×w image, left half `left` and right half `right` (RGB). */
 function rgba(w: number, left: readonly number[], right: readonly number[]): Buffer {

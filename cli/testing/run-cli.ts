@@ -1,0 +1,21 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface CliOutcome {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI from source (for tests); resolves with the exit code and both streams, never throws. */
+export async function runCli(args: readonly string[], options: { readonly timeoutMs?: number } = {}): Promise<CliOutcome> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { timeout: options.timeoutMs ?? 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const failure = e as CliOutcome;
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
