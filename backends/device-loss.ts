@@ -1,4 +1,5 @@
 import type { BackendName } from './types.js';
+import { UserError } from '../core/errors.js';
 
 /** A device that went away: GPU reset, driver crash, out of memory, or an explicit destroy. */
 export interface DeviceLost {
@@ -23,7 +24,7 @@ export interface StepLocation {
 }
 
 /** Thrown by a runner that finds its device gone; names the stage and step it stopped at. */
-export class DeviceLostError extends Error {
+export class DeviceLostError extends UserError {
   override readonly name = 'DeviceLostError';
   readonly lost: DeviceLost;
   readonly at: StepLocation;

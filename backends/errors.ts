@@ -1,4 +1,5 @@
 import type { BackendName } from './types.js';
+import { UserError } from '../core/errors.js';
 
 /** Why a backend cannot run here, as a closed set a caller can branch on. */
 export type UnavailableCode =
@@ -28,7 +29,7 @@ export type UnavailableCode =
  * back silently; it throws this (explicit choice) or records it as the reason a candidate was
  * passed over (`auto`).
  */
-export class BackendUnavailableError extends Error {
+export class BackendUnavailableError extends UserError {
   override readonly name = 'BackendUnavailableError';
   readonly backend: BackendName;
   readonly code: UnavailableCode;
@@ -79,6 +80,6 @@ export function isModuleNotFound(error: unknown, specifier: string): boolean {
 }
 
 /** A backend name mmkd does not know; the message lists the ones it does. */
-export class UnknownBackendError extends Error {
+export class UnknownBackendError extends UserError {
   override readonly name = 'UnknownBackendError';
 }

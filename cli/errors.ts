@@ -1,20 +1,17 @@
-import { GraphValidationError, InputError } from '../core/errors.js';
+import { UserError } from '../core/errors.js';
 
 /** A failure the user can fix: printed as its message alone, with exit code 1. */
-export class CliError extends Error {
+export class CliError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'CliError';
   }
 }
 
-/** Errors whose message is the whole story for the user (no stack trace). */
-export function isUserFacing(e: unknown): e is Error {
-  if (!(e instanceof Error)) return false;
-  return (
-    e instanceof CliError ||
-    e instanceof GraphValidationError ||
-    e instanceof InputError ||
-    ['TensorFileError', 'AssignmentError', 'BackendUnavailableError', 'UnknownBackendError', 'DeviceLostError', 'CheckpointError', 'DataError'].includes(e.name)
-  );
+/**
+ * Errors whose message is the whole story for the user (no stack trace): every `UserError`,
+ * whichever part of mmkd threw it. Anything else is a bug and is reported as an internal error.
+ */
+export function isUserFacing(e: unknown): e is UserError {
+  return e instanceof UserError;
 }

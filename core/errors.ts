@@ -14,8 +14,20 @@ export const graphError = (path: string, message: string): GraphError => ({ path
 
 export const formatGraphError = (e: GraphError): string => (e.path === '' ? e.message : `${e.path}: ${e.message}`);
 
+/**
+ * A failure the user can fix (a bad file, a bad parameter, a missing package, a run folder used
+ * the wrong way): its message is the whole story, so the CLI prints it alone and exits with 1
+ * instead of reporting an internal error. Every such error in mmkd extends this class.
+ */
+export class UserError extends Error {
+  constructor(message: string, options?: { readonly cause?: unknown }) {
+    super(message, options);
+    this.name = 'UserError';
+  }
+}
+
 /** Thrown by `assertValid` and the CLI when a graph does not validate; carries every error. */
-export class GraphValidationError extends Error {
+export class GraphValidationError extends UserError {
   readonly errors: readonly GraphError[];
   constructor(errors: readonly GraphError[], context = 'the objective is not valid') {
     super(`${context}:\n${errors.map((e) => `  - ${formatGraphError(e)}`).join('\n')}`);
@@ -25,7 +37,7 @@ export class GraphValidationError extends Error {
 }
 
 /** Bad data met while evaluating a valid graph: non-finite values, unpaired tokens, bad labels. */
-export class InputError extends Error {
+export class InputError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'InputError';

@@ -3,9 +3,10 @@ import { dirname, resolve } from 'node:path';
 import { decodeImage, toRgbSquare } from './image.js';
 import type { Sample, Turn } from './sample.js';
 import { imagePlacementError } from './encode.js';
+import { UserError } from '../core/errors.js';
 
 /** A problem with a user's data file: the message names the file and every bad record. */
-export class DataError extends Error {
+export class DataError extends UserError {
   override readonly name = 'DataError';
 }
 

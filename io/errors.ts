@@ -1,3 +1,5 @@
+import { UserError } from '../core/errors.js';
+
 /**
  * The one error type of `io/`: a tensor file (or a tensor bound for one) is not what it claims.
  *
@@ -7,7 +9,7 @@
  *     model.safetensors: tensor "lm_head.weight": data_offsets [0, 12] hold 12 bytes,
  *     but shape [2, 3] of F32 needs 24
  */
-export class TensorFileError extends Error {
+export class TensorFileError extends UserError {
   override readonly name = 'TensorFileError';
 
   constructor(

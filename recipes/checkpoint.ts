@@ -2,13 +2,17 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, type HostTensor } from '../io/index.js';
+import { parseCheckpointName } from './checkpoint-name.js';
+import { UserError } from '../core/errors.js';
 
 /**
  * A checkpoint is a folder written atomically (a temporary folder, then one rename) holding:
- * - `weights.safetensors`: the model's weights by stable name (plus objective-owned parameters);
+ * - `weights.safetensors`: the model's weights by stable name;
  * - `optimizer.safetensors`: AdamW's moments;
+ * - `objective.safetensors`, only when the stage's objective owns parameters (a feature
+ *   projection): their values, by the objective's names; they train with the model;
  * - `state.json`: where the run stands (stage, step, optimizer step count), what produced it
- *   (recipe, seed, backend, configuration fingerprint) and the SHA-256 of both tensor files, so
+ *   (recipe, seed, backend, configuration fingerprint) and the SHA-256 of every tensor file, so
  *   a truncated or altered file is detected and named rather than loaded.
  * A run killed mid-write leaves the previous checkpoint untouched.
  */
@@ -30,7 +34,7 @@ export interface CheckpointState {
   readonly createdAt: string;
 }
 
-export class CheckpointError extends Error {
+export class CheckpointError extends UserError {
   override readonly name = 'CheckpointError';
 }
 
@@ -38,10 +42,13 @@ export interface CheckpointContents {
   readonly state: CheckpointState;
   readonly weights: ReadonlyMap<string, HostTensor>;
   readonly optimizer: ReadonlyMap<string, HostTensor>;
+  /** The objective's own parameters (empty when the objective has none). */
+  readonly objective: ReadonlyMap<string, HostTensor>;
 }
 
 const WEIGHTS = 'weights.safetensors';
 const OPTIMIZER = 'optimizer.safetensors';
+const OBJECTIVE = 'objective.safetensors';
 const STATE = 'state.json';
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -52,13 +59,20 @@ export async function writeCheckpoint(
   state: Omit<CheckpointState, 'files' | 'format' | 'createdAt'>,
   weights: ReadonlyMap<string, HostTensor>,
   optimizer: ReadonlyMap<string, HostTensor>,
+  objective: ReadonlyMap<string, HostTensor> = new Map(),
 ): Promise<void> {
   const weightBytes = writeSafetensors(weights, { kind: 'mmkd weights', recipe: state.recipe });
   const optimizerBytes = writeSafetensors(optimizer, { kind: 'mmkd AdamW moments', recipe: state.recipe });
+  // Written only when there is something in it, so checkpoints without one stay as they were.
+  const objectiveBytes = objective.size > 0 ? writeSafetensors(objective, { kind: 'mmkd objective parameters', recipe: state.recipe }) : undefined;
   const full: CheckpointState = {
     format: 'mmkd.checkpoint/1',
     ...state,
-    files: { [WEIGHTS]: sha256(weightBytes), [OPTIMIZER]: sha256(optimizerBytes) },
+    files: {
+      [WEIGHTS]: sha256(weightBytes),
+      [OPTIMIZER]: sha256(optimizerBytes),
+      ...(objectiveBytes ? { [OBJECTIVE]: sha256(objectiveBytes) } : {}),
+    },
     createdAt: new Date().toISOString(),
   };
   const temporary = `${dir}.partial-${process.pid}`;
@@ -66,6 +80,7 @@ export async function writeCheckpoint(
   await mkdir(temporary, { recursive: true });
   await writeFile(join(temporary, WEIGHTS), weightBytes);
   await writeFile(join(temporary, OPTIMIZER), optimizerBytes);
+  if (objectiveBytes) await writeFile(join(temporary, OBJECTIVE), objectiveBytes);
   await writeFile(join(temporary, STATE), `${JSON.stringify(full, null, 2)}\n`);
   const old = `${dir}.old-${process.pid}`;
   await rm(old, { recursive: true, force: true });
@@ -106,11 +121,16 @@ export async function readCheckpoint(dir: string): Promise<CheckpointContents> {
     if (expected !== sha256(bytes)) throw new CheckpointError(`${path} is corrupt: its SHA-256 does not match the one recorded in ${STATE}`);
     return readSafetensors(bytes, path).tensors;
   };
-  return { state, weights: await load(WEIGHTS), optimizer: await load(OPTIMIZER) };
+  return {
+    state,
+    weights: await load(WEIGHTS),
+    optimizer: await load(OPTIMIZER),
+    objective: state.files?.[OBJECTIVE] === undefined ? new Map() : await load(OBJECTIVE),
+  };
 }
 
 /**
- * The checkpoint folders under `root` (named `<stage index>-<stage>-<step>`), newest last.
+ * The checkpoint folders under `root` (named by `formatCheckpointName`), newest last.
  * Leftovers of interrupted writes (`.partial-…`, `.old-…`) are ignored.
  */
 export async function listCheckpoints(root: string): Promise<string[]> {
@@ -121,10 +141,7 @@ export async function listCheckpoints(root: string): Promise<string[]> {
     return [];
   }
   return names
-    .filter((n) => /^\d{2}-[\w-]+-\d{6}$/.test(n))
+    .filter((n) => parseCheckpointName(n) !== undefined)
     .sort()
     .map((n) => join(root, n));
 }
-
-export const checkpointName = (stage: number, stageName: string, step: number): string =>
-  `${String(stage).padStart(2, '0')}-${stageName}-${String(step).padStart(6, '0')}`;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { textLengthOf } from '../data/encode.js';
-import { loadLlavaJson } from '../data/llava-json.js';
+import { DataError, loadLlavaJson } from '../data/llava-json.js';
 import type { Sample } from '../data/sample.js';
 import { tokenizerFromTexts } from '../data/tokenizer.js';
 import { DEMO_VISION, hashKey, rng, shuffled } from '../models/index.js';
@@ -18,7 +18,7 @@ export async function llavaJsonData(file: string, options: { readonly imageRoot?
   const heldOut = samples.filter((s) => hashKey(0, 'held-out', s.id) % 10 === 0);
   const train = samples.filter((s) => hashKey(0, 'held-out', s.id) % 10 !== 0);
   if (train.length === 0 || heldOut.length === 0) {
-    throw new Error(`${file}: ${samples.length} record(s) are too few to hold one in ten out for evaluation; give at least 10`);
+    throw new DataError(`${file}: ${samples.length} record(s) are too few to hold one in ten out for evaluation; give at least 10`);
   }
   const hash = createHash('sha256');
   for (const s of samples) {
