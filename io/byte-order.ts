@@ -41,7 +41,11 @@ export function decodeElements(
   const needsSwap = size > 1 && (order === 'little') !== HOST_IS_LITTLE_ENDIAN;
   const absolute = bytes.byteOffset + start;
   if (!needsSwap && absolute % size === 0) return dataOver(dtype, bytes.buffer, absolute, count);
-  const copy = bytes.slice(start, start + count * size);
+  // A fresh array of its own, then a copy into it: `bytes.slice` would not do, because a Node
+  // `Buffer`'s slice is a view (sharing memory, at a nonzero byteOffset), so reading its
+  // `.buffer` from byte 0 would read the wrong bytes and swapping would alter the caller's.
+  const copy = new Uint8Array(count * size);
+  copy.set(bytes.subarray(start, start + count * size));
   if (needsSwap) swapInPlace(copy, size);
   return dataOver(dtype, copy.buffer, 0, count);
 }
