@@ -12,7 +12,16 @@ export type MetricRecord =
       readonly lr: number;
       readonly seconds: number;
     }
-  | { readonly type: 'stage'; readonly stage: string; readonly steps: number; readonly seconds: number; readonly from: 'trained' | 'cache' }
+  | {
+      readonly type: 'stage';
+      readonly stage: string;
+      readonly steps: number;
+      /** Time of the steps this process trained (after a resume, only those past `resumedAt`). */
+      readonly seconds: number;
+      readonly from: 'trained' | 'cache';
+      /** The step a resumed stage continued at. */
+      readonly resumedAt?: number;
+    }
   | { readonly type: 'eval'; readonly report: EvalReport };
 
 /** Appends metrics as JSON lines; on resume, drops the lines past the checkpoint first. */

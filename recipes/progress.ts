@@ -3,7 +3,8 @@
  * redraws one line; elsewhere (CI logs) it prints a line every tenth of the stage.
  */
 export interface Progress {
-  stage(name: string, total: number, note?: string): void;
+  /** A stage begins; `first` steps of it are already done (a resumed run). */
+  stage(name: string, total: number, note?: string, first?: number): void;
   step(step: number, loss: number, terms: Readonly<Record<string, number>>): void;
   done(message: string): void;
   note(message: string): void;
@@ -15,11 +16,13 @@ export function progressTo(stream: NodeJS.WriteStream, options: { readonly prefi
   let name = '';
   let total = 0;
   let started = 0;
+  let first = 0;
   let lastPrinted = -1;
   const line = (step: number, loss: number, terms: Readonly<Record<string, number>>) => {
     const done = step + 1;
     const elapsed = (performance.now() - started) / 1000;
-    const rate = done / Math.max(elapsed, 1e-9);
+    // The rate counts the steps this process trained, not those a resumed run had already done.
+    const rate = (done - first) / Math.max(elapsed, 1e-9);
     const eta = (total - done) / rate;
     const width = 20;
     const filled = Math.round((done / total) * width);
@@ -28,9 +31,10 @@ export function progressTo(stream: NodeJS.WriteStream, options: { readonly prefi
     return `${prefix}[${name}] ${bar} ${done}/${total}  loss ${loss.toFixed(4)}${parts.length > 1 ? `  (${parts.join(', ')})` : ''}  ${rate.toFixed(1)} steps/s  ETA ${formatSeconds(eta)}`;
   };
   return {
-    stage(stageName, stageTotal, note) {
+    stage(stageName, stageTotal, note, firstStep = 0) {
       name = stageName;
       total = stageTotal;
+      first = firstStep;
       started = performance.now();
       lastPrinted = -1;
       if (note) stream.write(`${prefix}[${name}] ${note}\n`);

@@ -24,6 +24,11 @@ export interface StageTrainer {
   /** Trains step `step` (steps are pure functions of the seed, so any order replays exactly). */
   step(step: number): Promise<StepOutcome>;
   /** The optimizer state, for checkpoints (owned by the trainer). */
+  /**
+   * The objective's own trainable parameters (a feature projection), by name, for checkpoints
+   * (owned by the trainer; empty when the objective has none). They train with the stage's groups.
+   */
+  readonly parameters: () => ReadonlyMap<string, tf.Variable>;
   readonly state: () => AdamWState;
   dispose(): void;
 }
@@ -36,6 +41,11 @@ export interface StageTrainerOptions {
   readonly model: LlavaModel;
   readonly teacher?: LlavaModel;
   /** The optimizer state to continue from (a resumed run); a fresh one otherwise. */
+  /**
+   * Values of the objective's own parameters to continue from (a resumed run), by name; every
+   * parameter the objective owns must be given, with its shape. Fresh (seeded) ones otherwise.
+   */
+  readonly parameters?: ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array }>;
   readonly state?: AdamWState;
   readonly pool?: AssignmentPool;
   readonly deviceLoss?: DeviceLossWatch;
@@ -45,7 +55,8 @@ export interface StageTrainerOptions {
  * One training step of a stage: the teacher's forward pass (when the objective reads it), the
  * matchers' plan (when it has matchers: one extra forward pass of the student without gradients,
  * since matching compares the student's current outputs), then the loss, its gradients for the
- * stage's trainable groups and one AdamW update. Every tensor a step makes is released.
+ * stage's trainable groups and the objective's own parameters, and one AdamW update. Every
+ * tensor a step makes is released.
  */
 export function stageTrainer(options: StageTrainerOptions): StageTrainer {
   const { environment, kind, seed, stage, model } = options;
@@ -54,7 +65,6 @@ export function stageTrainer(options: StageTrainerOptions): StageTrainer {
   const matching = matchesOf(stage.objective).size > 0;
   const forward = forwardFor(model, stage.data);
   const teacherForward = options.teacher ? forwardFor(options.teacher, stage.data) : undefined;
-  const trainable = model.variablesOf(stage.trainable);
   const schedule = cosineWithWarmup({ peak: stage.lr, warmupSteps: warmupStepsFor(stage.steps, stage.warmupRatio), totalSteps: stage.steps });
   let state = options.state ?? initAdamW();
   const teacherAt = (step: number): SideOutputs | undefined =>
@@ -73,10 +83,21 @@ export function stageTrainer(options: StageTrainerOptions): StageTrainer {
     compiled = compile(stage.objective, { teacher: probeTeacher ?? probeStudent, student: probeStudent, labels: probe.labels }, { planner });
   } finally {
     release(probeStudent);
+  if (options.parameters) {
+    try {
+      restoreParameters(compiled.parameters, options.parameters, stage.name);
+    } catch (e) {
+      compiled.dispose();
+      throw e;
+    }
+  }
+  // The objective's parameters ("trained with the student") join the model's trainable groups.
+  const trainable = new Map([...model.variablesOf(stage.trainable), ...compiled.parameters]);
     release(probeTeacher);
   }
   const guard = <T>(work: Promise<T>, step: number) => (options.deviceLoss ? options.deviceLoss.guard(work, { stage: stage.name, step }) : work);
 
+    parameters: () => compiled.parameters,
   return {
     state: () => state,
     async step(step) {
@@ -123,5 +144,27 @@ export function stageTrainer(options: StageTrainerOptions): StageTrainer {
       compiled.dispose();
       for (const { m, v } of state.moments.values()) tf.dispose([m, v]);
     },
+
+/** Assigns saved values to the objective's parameters, all or nothing; one error lists every problem. */
+function restoreParameters(
+  parameters: ReadonlyMap<string, tf.Variable>,
+  saved: NonNullable<StageTrainerOptions['parameters']>,
+  stageName: string,
+): void {
+  const problems: string[] = [];
+  for (const [name, variable] of parameters) {
+    const value = saved.get(name);
+    if (value === undefined) problems.push(`'${name}' is missing`);
+    else if (value.shape.join() !== variable.shape.join()) problems.push(`'${name}' has shape [${value.shape.join(', ')}], the objective's is [${variable.shape.join(', ')}]`);
+  }
+  for (const name of saved.keys()) if (!parameters.has(name)) problems.push(`'${name}' is not a parameter of the objective`);
+  if (problems.length > 0) {
+    throw new Error(`cannot restore the objective parameters of stage '${stageName}':\n  ${problems.join('\n  ')}`);
+  }
+  for (const [name, variable] of parameters) {
+    const value = saved.get(name)!;
+    tf.tidy(() => variable.assign(tf.tensor(value.data, [...value.shape], 'float32')));
+  }
+}
   };
 }

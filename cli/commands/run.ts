@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createAssignmentPool } from '../../matching/index.js';
 import { DEFAULT_SCALE, QUICK_SCALE, recipes } from '../../recipes/catalog.js';
 import { runEnvironment } from '../../recipes/environment.js';
@@ -79,6 +79,7 @@ export function runCommand(program: Command): void {
           progress,
           pool,
           deviceLoss: selection.deviceLoss,
+          ...killAfterCheckpoint(process.env['MMKD_KILL_AFTER_CHECKPOINT']),
         });
         const kinds = Object.entries(result.report.perKind).map(([k, s]) => `${k} ${(100 * s.accuracy).toFixed(1)}`);
         process.stdout.write(
@@ -91,6 +92,21 @@ export function runCommand(program: Command): void {
         selection.webgpu?.release();
       }
     });
+}
+
+/**
+ * A test hook for crash safety: with `MMKD_KILL_AFTER_CHECKPOINT=<checkpoint folder name>`
+ * (e.g. `01-sft-000004`), the process kills itself with SIGKILL right after writing that
+ * checkpoint, so a test can interrupt a run at a known point and check that --resume continues
+ * from there.
+ */
+function killAfterCheckpoint(name: string | undefined): { afterCheckpoint?: (path: string) => void } {
+  if (name === undefined || name === '') return {};
+  return {
+    afterCheckpoint: (path) => {
+      if (basename(path) === name) process.kill(process.pid, 'SIGKILL');
+    },
+  };
 }
 
 /** The procedural data, or the user's conversations (loaded and validated; errors name the record). */
