@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DistillInputs } from '../core/outputs.js';
 import { formatShape } from '../core/errors.js';
-import { readTensorFile, toFloat32, toInt32, type HostTensor } from '../io/index.js';
+import { readTensorFile, toFloat32, toInt32, type HostDType, type HostTensor } from '../io/index.js';
 import { CliError } from './errors.js';
 
 /**
@@ -28,6 +28,13 @@ export const INPUT_TENSOR_NAMES = [
   'labels',
 ] as const;
 
+/**
+ * The dtypes roles and labels may have. A float or bool tensor is refused rather than converted:
+ * a `bool` roles tensor would read as roles 0 and 1 (pad and prompt) and select no token, so every
+ * term would silently be 0.
+ */
+const INTEGER_DTYPES: ReadonlySet<HostDType> = new Set(['int64', 'int32', 'int16', 'int8', 'uint8']);
+
 /** Reads an inputs file into tensors on the active backend; the caller disposes them. */
 export async function loadDistillInputs(path: string): Promise<DistillInputs> {
   const tensors = await readTensorFile(path);
@@ -45,6 +52,12 @@ export async function loadDistillInputs(path: string): Promise<DistillInputs> {
     return t.shape as [number, number, number];
   };
   const float3 = (name: string, t: HostTensor): tf.Tensor3D => tf.tensor3d(toFloat32(t, name, path), rank3(name, t));
+  const integers = (name: string, t: HostTensor): Int32Array => {
+    if (!INTEGER_DTYPES.has(t.dtype)) {
+      throw new CliError(`${path}: '${name}' must be an integer tensor (${[...INTEGER_DTYPES].join(', ')}), got ${t.dtype}`);
+    }
+    return toInt32(t, name, path);
+  };
   const roleArray = (side: 'teacher' | 'student', batch: number, length: number): Int32Array => {
     const own = tensors.get(`${side}.roles`);
     const name = own !== undefined ? `${side}.roles` : 'roles';
@@ -53,7 +66,7 @@ export async function loadDistillInputs(path: string): Promise<DistillInputs> {
     if (t.shape.length !== 2 || t.shape[0] !== batch || t.shape[1] !== length) {
       throw new CliError(`${path}: '${name}' must be [${batch}, ${length}] to match ${side}.logits, got ${formatShape(t.shape)}`);
     }
-    return toInt32(t, name, path);
+    return integers(name, t);
   };
 
   const teacherLogits = need('teacher.logits');
@@ -66,6 +79,8 @@ export async function loadDistillInputs(path: string): Promise<DistillInputs> {
   }
   const teacherRoles = roleArray('teacher', tb, tt);
   const studentRoles = roleArray('student', sb, st);
+  // Checked before any tensor is made, so a refusal leaves nothing on the backend.
+  const labelIds = labels === undefined ? undefined : integers('labels', labels);
   const hidden = (side: 'teacher' | 'student') => {
     const t = tensors.get(`${side}.hidden`);
     return t === undefined ? {} : { hidden: float3(`${side}.hidden`, t) };
@@ -73,7 +88,7 @@ export async function loadDistillInputs(path: string): Promise<DistillInputs> {
   return {
     teacher: { logits: float3('teacher.logits', teacherLogits), roles: teacherRoles, ...hidden('teacher') },
     student: { logits: float3('student.logits', studentLogits), roles: studentRoles, ...hidden('student') },
-    ...(labels === undefined ? {} : { labels: toInt32(labels, 'labels', path) }),
+    ...(labelIds === undefined ? {} : { labels: labelIds }),
   };
 }
 
