@@ -36,7 +36,7 @@ export async function adapterInfo(adapter: GpuAdapterLike): Promise<GpuAdapterIn
   return { vendor: '', architecture: '', device: '', description: '' };
 }
 
-export function describeAdapter(adapter: GpuAdapterLike, info: GpuAdapterInfoLike): AdapterReport {
+export function describeAdapter(adapter: Pick<GpuAdapterLike, 'features' | 'isFallbackAdapter'>, info: GpuAdapterInfoLike): AdapterReport {
   const features = [...adapter.features];
   const isFallbackAdapter = info.isFallbackAdapter === true || adapter.isFallbackAdapter === true;
   const text = [info.vendor, info.architecture, info.device, info.description].join(' ');

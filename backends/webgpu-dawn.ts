@@ -2,9 +2,12 @@
  * WebGPU in Node through Dawn (the `webgpu` npm package). Node only: `webgpu.ts` loads this module
  * lazily, so that browser bundles never see `node:` imports.
  */
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { BackendUnavailableError, describeError, isModuleNotFound } from './errors.js';
 import { explainNoNativeAdapter, explainNoVulkanAdapter, gatherVulkanFacts, type Diagnosis } from './vulkan-diagnosis.js';
-import type { GpuLike } from './webgpu-api.js';
+import type { GpuAdapterInfoLike, GpuLike } from './webgpu-api.js';
 
 export const DAWN_PACKAGE = 'webgpu';
 export const DAWN_PACKAGE_VERSION = '0.6.2';
@@ -138,4 +141,51 @@ export async function openDawn(load: PackageLoader, toggles: readonly string[]):
     },
     explainNoAdapter: explainNoDawnAdapter,
   };
+}
+
+/** What a quiet probe saw: the adapter's info and features, as `describeAdapter` reads them. */
+export interface QuietAdapterProbe {
+  readonly info: GpuAdapterInfoLike;
+  readonly isFallbackAdapter: boolean;
+  readonly features: readonly string[];
+}
+
+/**
+ * Asks Dawn for an adapter in a short-lived child process and returns what it found, or
+ * `undefined` when the child could not tell (no package, no adapter, a crash): the caller then
+ * probes in-process, which explains the failure properly.
+ *
+ * Why a child: Dawn's native code writes warnings straight to file descriptor 2 when it opens an
+ * adapter (on lavapipe, two "maxDynamic…BuffersPerPipelineLayout artificially reduced" lines),
+ * which Node cannot intercept. `auto` probes WebGPU on every command, usually only to pass over a
+ * software adapter, so the probe runs where its stderr can be dropped. A device that is actually
+ * used is still opened in-process, where Dawn may print them once.
+ */
+export async function probeDawnQuietly(toggles: readonly string[], powerPreference?: string): Promise<QuietAdapterProbe | undefined> {
+  let entry: string;
+  try {
+    entry = pathToFileURL(createRequire(import.meta.url).resolve(DAWN_PACKAGE)).href;
+  } catch {
+    return undefined;
+  }
+  const script = `
+    const { create } = await import(${JSON.stringify(entry)});
+    const adapter = await create(${JSON.stringify(toggles)}).requestAdapter(${JSON.stringify(powerPreference ? { powerPreference } : {})});
+    const info = adapter === null ? null : (adapter.info ?? (await adapter.requestAdapterInfo?.()) ?? {});
+    process.stdout.write(JSON.stringify(adapter === null ? null : {
+      info: { vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '', isFallbackAdapter: info.isFallbackAdapter === true },
+      isFallbackAdapter: adapter.isFallbackAdapter === true,
+      features: [...adapter.features],
+    }));
+    process.exit(0);`;
+  const stdout = await new Promise<string | undefined>((resolve) => {
+    execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000 }, (error, out) => resolve(error ? undefined : out));
+  });
+  if (stdout === undefined) return undefined;
+  try {
+    const found = JSON.parse(stdout) as QuietAdapterProbe | null;
+    return found ?? undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -324,6 +324,12 @@ export function webgpuBackend(options: WebGPUOptions = {}): WebGPUBackend {
     current: () => live,
     async probe() {
       if (live !== undefined) return { ok: true, adapter: live.adapter };
+      // Dawn prints warnings on stderr when it opens an adapter; probe it where they can be dropped.
+      if (options.loadDawn === undefined && options.source !== 'navigator' && navigatorGpu() === undefined && isNode()) {
+        const dawn: typeof import('./webgpu-dawn.js') = await import(dawnModule);
+        const quiet = await dawn.probeDawnQuietly(options.dawnToggles ?? [], options.powerPreference);
+        if (quiet !== undefined) return { ok: true, adapter: describeAdapter({ features: new Set(quiet.features), isFallbackAdapter: quiet.isFallbackAdapter }, quiet.info) };
+      }
       let provider: GpuProvider | undefined;
       try {
         provider = await acquireGpu(options);
