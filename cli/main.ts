@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { evalCommand } from './commands/eval.js';
+import { readFileSync } from 'node:fs';
+import { lossCommand } from './commands/loss.js';
 import { explainCommand } from './commands/explain.js';
+import { lossesCommand } from './commands/losses.js';
 import { matchCommand } from './commands/match.js';
 import { runCommand } from './commands/run.js';
 import { evaluateCommand } from './commands/evaluate.js';
@@ -9,19 +11,34 @@ import { compareCommand } from './commands/compare.js';
 import { demoCommand } from './commands/demo.js';
 import { isUserFacing } from './errors.js';
 
+/** mmkd's version, from its package.json: one folder up from cli/main.ts, two from dist/cli/main.js. */
+function packageVersion(): string {
+  for (const relative of ['../package.json', '../../package.json']) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === 'mmkd' && manifest.version) return manifest.version;
+    } catch {
+      // Not there: try the next folder up.
+    }
+  }
+  return 'unknown';
+}
+
 const program = new Command()
   .name('mmkd')
   .description('knowledge distillation for multimodal LLMs: composable objectives on TensorFlow.js backends')
+  .version(packageVersion(), '-V, --version', 'print the version of mmkd')
   .showHelpAfterError()
   .exitOverride();
 
-explainCommand(program);
-evalCommand(program);
-matchCommand(program);
+demoCommand(program);
 runCommand(program);
 evaluateCommand(program);
 compareCommand(program);
-demoCommand(program);
+explainCommand(program);
+lossCommand(program);
+lossesCommand(program);
+matchCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { compareTable } from '../../recipes/compare.js';
 import { readResult, type RunResult } from '../../recipes/runner.js';
+import { checkBackendName, ignoredBackendFlag } from '../backend.js';
 import { CliError } from '../errors.js';
 
 export function compareCommand(program: Command): void {
@@ -10,7 +11,9 @@ export function compareCommand(program: Command): void {
     .description('a Markdown table of finished runs: exact match per question type and average, mean ± std over seeds')
     .argument('<runs...>', 'run folders (each with a result.json)')
     .option('--out <file.md>', 'also write the table to this file')
-    .action(async (dirs: string[], options: { readonly out?: string }) => {
+    .option(...ignoredBackendFlag)
+    .action(async (dirs: string[], options: { readonly out?: string; readonly backend?: string }) => {
+      checkBackendName(options.backend);
       const results: RunResult[] = [];
       for (const dir of dirs) {
         try {

@@ -1,15 +1,63 @@
 import type { Command } from 'commander';
+import * as E from 'fp-ts/lib/Either.js';
+import { GraphValidationError } from '../../core/errors.js';
 import { explain } from '../../core/explain.js';
+import { shapesOf } from '../../core/index.js';
+import type { InputShapes } from '../../core/registry.js';
+import { validate } from '../../core/validate.js';
 import { standardRegistry } from '../../registry.js';
+import { backendFlag, checkBackendName, chooseBackend } from '../backend.js';
 import { readObjective } from '../files.js';
+import { disposeInputs, loadDistillInputs } from '../inputs.js';
+
+/**
+ * Shapes under which every shape rule holds: both sides have logits and hidden states of one
+ * width, one token, one sample, and labels are present. Validating against them reports exactly
+ * what is wrong with the objective itself (parameters, roles, sides, unknown names) and nothing
+ * that depends on data the command was not given.
+ */
+const SHAPES_THAT_FIT_ANY_OBJECTIVE: InputShapes = {
+  teacher: { logits: [1, 1, 8], hidden: [1, 1, 8] },
+  student: { logits: [1, 1, 8], hidden: [1, 1, 8] },
+  labels: true,
+};
+
+interface ExplainOptions {
+  readonly inputs?: string;
+  readonly backend?: string;
+}
 
 export function explainCommand(program: Command): void {
   program
     .command('explain')
-    .description('print an objective file as a formula tree')
+    .description('check an objective file and print it as a formula tree (every problem is listed, as `mmkd loss` lists them)')
     .argument('<objective.json>', 'an objective file (see examples/objectives)')
-    .action(async (path: string) => {
+    .option('--inputs <file.safetensors>', 'also check it against the shapes of these saved outputs (vocabularies, widths, labels)')
+    .option(...backendFlag)
+    .action(async (path: string, options: ExplainOptions) => {
       const graph = await readObjective(path, standardRegistry);
+      let shapes = SHAPES_THAT_FIT_ANY_OBJECTIVE;
+      // Without inputs there is no tensor work: the backend's name is checked, nothing activated.
+      if (options.inputs === undefined) checkBackendName(options.backend);
+      else shapes = await shapesOfFile(options.inputs, options.backend);
+      const checked = validate(graph, shapes, standardRegistry);
+      // The same error, and so the same message and exit status, as `mmkd loss` gives.
+      if (E.isLeft(checked)) throw new GraphValidationError(checked.left);
       process.stdout.write(`${explain(graph, standardRegistry)}\n`);
     });
+}
+
+/** The shapes of an inputs file, read the way `mmkd loss` reads it (so its checks apply too). */
+async function shapesOfFile(path: string, backendFlagValue: string | undefined): Promise<InputShapes> {
+  const selection = await chooseBackend(backendFlagValue);
+  try {
+    const inputs = await loadDistillInputs(path);
+    try {
+      return shapesOf(inputs);
+    } finally {
+      disposeInputs(inputs);
+    }
+  } finally {
+    selection.webgpu?.release();
+  }
 }
