@@ -3,13 +3,15 @@ import { formatShape, graphError } from '../core/errors.js';
 import type { LossNode, TokenExpr } from '../core/graph.js';
 import type { LossDefinition } from '../core/registry.js';
 import { addAll, zeroDependingOn } from '../core/tensor-ops.js';
+import { unitRows } from './math.js';
 import { checkPositive, checkReduction, describeReduction, numberParam, reductionParam } from './params.js';
 import { assertSameCounts } from './tokens.js';
 
 /**
  * EM-KD's vision–language affinity distillation (VLAD). In each model, the affinity between its
  * K vision tokens and its M text tokens is the cosine A = normalize(V)·normalize(X)ᵀ (K×M, with
- * normalize(v) = v / max(‖v‖, 1e-8)); the loss is the Smooth L1 (Huber with β) between the
+ * normalize(v) = v / ‖v‖, the safe row normalisation of `math.ts`: exact at any scale, a zero
+ * vector has affinity 0 with zero gradient); the loss is the Smooth L1 (Huber with β) between the
  * student's and the teacher's affinities. The teacher's vision tokens are usually `aligned` to
  * the student's by a matcher, so both sides have K tokens per sample; both read the same text.
  *
@@ -61,9 +63,7 @@ export const affinityLoss: LossDefinition = {
     const samples = [...k.keys()].filter((b) => k[b]! > 0 && m[b]! > 0);
     if (samples.length === 0) return tf.add(zeroDependingOn(sv.values), zeroDependingOn(st.values)) as tf.Scalar;
     const beta = numberParam(node.params, 'beta');
-    const normalize = (x: tf.Tensor2D): tf.Tensor2D =>
-      tf.div(x, tf.sqrt(tf.maximum(tf.sum(tf.square(x), 1, true), 1e-16)));
-    const [ntv, ntt, nsv, nst] = [tv, tt, sv, st].map((r) => normalize(r.values));
+    const [ntv, ntt, nsv, nst] = [tv, tt, sv, st].map((r) => unitRows(r.values));
     const affinity = (vision: tf.Tensor2D, text: tf.Tensor2D, b: number, vo: Int32Array, to: Int32Array) =>
       tf.matMul(
         tf.slice(vision, [vo[b]!, 0], [k[b]!, vision.shape[1]]),

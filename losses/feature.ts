@@ -4,6 +4,7 @@ import type { LossNode, TokenExpr } from '../core/graph.js';
 import type { LossDefinition } from '../core/registry.js';
 import { reductionWeights, type Reduction } from '../core/selection.js';
 import { zeroDependingOn } from '../core/tensor-ops.js';
+import { rowCosine } from './math.js';
 import { boolParam, checkReduction, describeReduction, reductionParam } from './params.js';
 import { pairedRows } from './tokens.js';
 
@@ -22,7 +23,8 @@ export interface FeatureOptions {
 /**
  * Feature distillation on hidden states (or logits), token by token:
  * - `featureMSE`: ℓ = (1/H) Σ_h (s_h − t_h)²;
- * - `featureCosine`: ℓ = 1 − ⟨s, t⟩ / max(‖s‖·‖t‖, 1e-8).
+ * - `featureCosine`: ℓ = 1 − ⟨s, t⟩ / (‖s‖·‖t‖), the safe cosine of `math.ts` (exact at any scale;
+ *   1 with a zero gradient where either vector is zero).
  */
 function featureLoss(metric: FeatureMetric): LossDefinition {
   const name = metric === 'mse' ? 'featureMSE' : 'featureCosine';
@@ -69,7 +71,7 @@ function featureLoss(metric: FeatureMetric): LossDefinition {
       const perToken =
         metric === 'mse'
           ? tf.mean(tf.square(tf.sub(s, t)), 1)
-          : tf.sub(1, tf.div(tf.sum(tf.mul(s, t), 1), tf.sqrt(tf.maximum(tf.mul(tf.sum(tf.square(s), 1), tf.sum(tf.square(t), 1)), 1e-16))));
+          : tf.sub(1, rowCosine(s, t));
       const weights = reductionWeights(student!.selection, reductionParam(node.params));
       return tf.sum(tf.mul(perToken, tf.tensor1d(weights))) as tf.Scalar;
     },

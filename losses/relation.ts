@@ -3,6 +3,7 @@ import { formatShape, graphError } from '../core/errors.js';
 import type { LossNode, TokenExpr } from '../core/graph.js';
 import type { LossDefinition } from '../core/registry.js';
 import { addAll, zeroDependingOn } from '../core/tensor-ops.js';
+import { rescaled, safeCosine } from './math.js';
 import { checkChoice, stringParam } from './params.js';
 import { pairedRows } from './tokens.js';
 
@@ -17,9 +18,11 @@ export type RelationMode = 'perSample' | 'batch';
  * - `batch`: one cosine between the concatenated matrices of the whole batch, as the released
  *   training code computes it (the same thing at batch size 1).
  *
- * The cosine's denominator is max(‖R_t‖·‖R_s‖, 1e-8), inside the square root, so an all-zero R
- * gives a loss of 1 and a zero gradient rather than NaN. Law: invariant to scaling either side's
- * logits by a positive constant.
+ * The cosine is the safe one of `math.ts`: each side's Z is rescaled by a power of two before its
+ * Gram matrix is formed (per sample, or over the batch in `batch` mode), so R neither underflows
+ * for small inputs nor overflows for large vocabularies, and an all-zero Z gives a cosine of 0 —
+ * a loss of 1 with a zero gradient — rather than NaN. Law: invariant to scaling either side's
+ * logits by a positive constant (the property suite checks scales from 1e-6 to 1e6).
  */
 export const relationLoss: LossDefinition = {
   name: 'relation',
@@ -43,22 +46,24 @@ export const relationLoss: LossDefinition = {
     const { counts, offsets } = student!.selection;
     const samples = [...counts.keys()].filter((b) => counts[b]! > 0);
     if (samples.length === 0) return zeroDependingOn(student!.values);
+    const batch = stringParam(node.params, 'mode') === 'batch';
+    // One scale per side over the batch when one cosine spans it, else one per sample.
+    const [zt, zs] = [teacher!.values, student!.values].map((z) => (batch ? rescaled(z, 'whole') : z));
     const gram = (rows: tf.Tensor2D, b: number): tf.Tensor2D => {
-      const z = tf.slice(rows, [offsets[b]!, 0], [counts[b]!, rows.shape[1]]);
+      const sliced = tf.slice(rows, [offsets[b]!, 0], [counts[b]!, rows.shape[1]]);
+      const z = batch ? sliced : rescaled(sliced, 'whole');
       return tf.matMul(z, z, false, true);
     };
     const parts = samples.map((b) => {
-      const rt = gram(teacher!.values, b);
-      const rs = gram(student!.values, b);
+      const rt = gram(zt!, b);
+      const rs = gram(zs!, b);
       return { dot: tf.sum(tf.mul(rt, rs)), tt: tf.sum(tf.square(rt)), ss: tf.sum(tf.square(rs)) };
     });
-    const cosine = (dot: tf.Tensor, tt: tf.Tensor, ss: tf.Tensor): tf.Tensor =>
-      tf.div(dot, tf.sqrt(tf.maximum(tf.mul(tt, ss), 1e-16)));
-    if (stringParam(node.params, 'mode') === 'batch') {
+    if (batch) {
       const sum = (key: 'dot' | 'tt' | 'ss') => addAll(parts.map((p) => p[key]));
-      return tf.sub(1, cosine(sum('dot'), sum('tt'), sum('ss'))) as tf.Scalar;
+      return tf.sub(1, safeCosine(sum('dot'), sum('tt'), sum('ss'))) as tf.Scalar;
     }
-    const losses = parts.map((p) => tf.sub(1, cosine(p.dot, p.tt, p.ss)));
+    const losses = parts.map((p) => tf.sub(1, safeCosine(p.dot, p.tt, p.ss)));
     return tf.div(addAll(losses), losses.length) as tf.Scalar;
   },
 };

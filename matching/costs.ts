@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { unitRows } from '../losses/math.js';
 
 /** How far apart two token vectors are. */
 export type CostMetric = 'l1' | 'l2' | 'cosine';
@@ -9,7 +10,8 @@ export const COST_METRICS: readonly CostMetric[] = ['l1', 'l2', 'cosine'];
  * Pairwise costs between the rows of a [n, D] and b [m, D], as an [n, m] tensor:
  * - `l1`: Σ_d |a_d − b_d| (EM-KD's Manhattan distance between vision logits);
  * - `l2`: ‖a − b‖₂, from ‖a‖² + ‖b‖² − 2a·b (clamped at 0 before the root);
- * - `cosine`: 1 − ⟨a, b⟩ / (max(‖a‖, ε)·max(‖b‖, ε)).
+ * - `cosine`: 1 − ⟨a, b⟩ / (‖a‖·‖b‖), with the safe row normalisation of `losses/math.ts` (exact
+ *   at any scale; a zero row has cosine 0, so cost 1, with every other row).
  * L1 has no matrix-product form, so it is computed over chunks of a's rows, each chunk's
  * [c, m, D] difference kept under `budget` elements: never the whole [n × m × D] tensor (576 ×
  * 144 × 151936 floats would be 50 GB). `probabilities` compares softmax rows instead of raw values.
@@ -27,8 +29,7 @@ export function pairwiseCost(
       return tf.sqrt(tf.relu(tf.sub(squares, tf.mul(tf.matMul(x, y, false, true), 2)))) as tf.Tensor2D;
     }
     if (metric === 'cosine') {
-      const normalize = (z: tf.Tensor2D) => tf.div(z, tf.maximum(tf.norm(z, 'euclidean', 1, true), 1e-8));
-      return tf.sub(1, tf.matMul(normalize(x), normalize(y), false, true)) as tf.Tensor2D;
+      return tf.sub(1, tf.matMul(unitRows(x), unitRows(y), false, true)) as tf.Tensor2D;
     }
     const [n, width] = x.shape;
     const m = y.shape[0];

@@ -23,8 +23,10 @@ function reference(a: ArrayLike<number>, n: number, b: ArrayLike<number>, m: num
       if (metric === 'l1') out[i * m + j] = x.reduce((s, v, k) => s + Math.abs(v - y[k]!), 0);
       else if (metric === 'l2') out[i * m + j] = Math.sqrt(x.reduce((s, v, k) => s + (v - y[k]!) ** 2, 0));
       else {
-        const norm = (z: number[]) => Math.max(Math.sqrt(z.reduce((s, v) => s + v * v, 0)), 1e-8);
-        out[i * m + j] = 1 - x.reduce((s, v, k) => s + v * y[k]!, 0) / (norm(x) * norm(y));
+        // A zero row has cosine 0 with every row (its direction is undefined), so cost 1.
+        const norm = (z: number[]) => Math.sqrt(z.reduce((s, v) => s + v * v, 0));
+        const [nx, ny] = [norm(x), norm(y)];
+        out[i * m + j] = nx === 0 || ny === 0 ? 1 : 1 - x.reduce((s, v, k) => s + v * y[k]!, 0) / (nx * ny);
       }
     }
   }
@@ -38,6 +40,29 @@ const matrices = fc
 for (const target of targets()) {
   describe(`cost builders on ${target.label}`, () => {
     beforeAll(() => activate(target));
+
+    it('cosine costs are invariant to scaling either side by a positive constant, from 1e-6 to 1e6', async () => {
+      const scale = fc.oneof(fc.constantFrom(1e-6, 1e-4, 1e6), fc.double({ min: -6, max: 6, noNaN: true }).map((e) => 10 ** e));
+      await fc.assert(
+        fc.asyncProperty(matrices, scale, scale, async ({ n, m, d, a, b }, ca, cb) => {
+          const costs = async (x: Float32Array, y: Float32Array) => {
+            const [tx, ty] = [tf.tensor2d(x, [n, d]), tf.tensor2d(y, [m, d])];
+            const cost = pairwiseCost(tx, ty, 'cosine');
+            const values = await cost.data();
+            tf.dispose([tx, ty, cost]);
+            return values;
+          };
+          // Entries at least 0.25 from 0, so that no scaled entry underflows; scaling still rounds
+          // each entry once, so the scaled costs are compared with their own reference too.
+          const away = (x: Float32Array) => x.map((v) => (v >= 0 ? v + 0.25 : v - 0.25));
+          const [x, y] = [away(a), away(b)];
+          const [sa, sb] = [x.map((v) => v * ca), y.map((v) => v * cb)];
+          expectClose(await costs(sa, sb), reference(sa, n, sb, m, d, 'cosine', false), loosen(toleranceFor(target.backend, 'value'), 20), `cosine cost scaled by ${ca}, ${cb}`, [n, m]);
+          expectClose(await costs(sa, sb), await costs(x, y), loosen(toleranceFor(target.backend, 'value'), 20), `cosine cost scaled by ${ca}, ${cb}`, [n, m]);
+        }),
+        { numRuns: runs(20) },
+      );
+    });
 
     for (const metric of ['l1', 'l2', 'cosine'] as const) {
       it(`${metric} costs match a float64 computation, in any number of chunks, on values or probabilities`, async () => {

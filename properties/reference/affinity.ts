@@ -4,7 +4,7 @@
  * Per sample: teacher vision rows V^T: [K, H_t] and text rows X^T: [M, H_t], student V^S: [K, H_s]
  * (paired with the teacher's) and X^S: [M, H_s].
  *
- *     n(v)  = v / max(‖v‖₂, 1e-8)                     (row-wise)
+ *     n(v)  = v / ‖v‖₂, and 0 for v = 0               (row-wise)
  *     A     = n(V) n(X)ᵀ                               [K, M], for each side
  *     d     = A^S − A^T
  *     s(d)  = 0.5 d² / β if |d| < β, else |d| − 0.5 β (SmoothL1, β = 1 by default)

@@ -3,7 +3,7 @@
  *
  *     optional projection of the student first:  s ← W s + c,   W: [H_t, H_s], c: [H_t]
  *     mse:    ℓ_i = (1 / H) Σ_h (s_ih − t_ih)²                       (H = H_t)
- *     cosine: ℓ_i = 1 − ⟨s_i, t_i⟩ / max(‖s_i‖ · ‖t_i‖, 1e-8)
+ *     cosine: ℓ_i = 1 − ⟨s_i, t_i⟩ / (‖s_i‖ · ‖t_i‖),  and 1 when s_i or t_i is zero
  *
  * Without a projection the widths must agree. Reductions as in `reduction.ts`.
  */
@@ -72,7 +72,8 @@ export function featurePerToken(input: FeatureInput): Float64Array {
       tt += t * t;
       sq += (s[h]! - t) ** 2;
     }
-    out[i] = input.kind === 'mse' ? (Ht === 0 ? 0 : sq / Ht) : 1 - st / Math.max(Math.sqrt(ss) * Math.sqrt(tt), 1e-8);
+    const cosine = ss === 0 || tt === 0 ? 0 : st / (Math.sqrt(ss) * Math.sqrt(tt));
+    out[i] = input.kind === 'mse' ? (Ht === 0 ? 0 : sq / Ht) : 1 - cosine;
   }
   return out;
 }

@@ -33,13 +33,14 @@ export function matmulTransposed(x: ArrayLike<number>, K: number, y: ArrayLike<n
   return out;
 }
 
-/** Each row of X: [K, W] divided by max(‖row‖₂, eps). */
-export function normalizeRows(x: ArrayLike<number>, K: number, W: number, eps = 1e-8): Float64Array {
+/** Each row of X: [K, W] divided by its norm ‖row‖₂; a zero row stays zero. */
+export function normalizeRows(x: ArrayLike<number>, K: number, W: number): Float64Array {
   const out = new Float64Array(K * W);
   for (let i = 0; i < K; i++) {
     let s = 0;
     for (let h = 0; h < W; h++) s += x[i * W + h]! ** 2;
-    const d = Math.max(Math.sqrt(s), eps);
+    if (s === 0) continue;
+    const d = Math.sqrt(s);
     for (let h = 0; h < W; h++) out[i * W + h] = x[i * W + h]! / d;
   }
   return out;

@@ -4,7 +4,7 @@
  * For each sample b with K_b selected visual rows Z^T_b: [K_b, V_t] (teacher) and
  * Z^S_b: [K_b, V_s] (student), R_b = Z_b Z_bᵀ: [K_b, K_b] and
  *
- *     cos(X, Y) = ⟨X, Y⟩_F / max(‖X‖_F · ‖Y‖_F, 1e-8)
+ *     cos(X, Y) = ⟨X, Y⟩_F / (‖X‖_F · ‖Y‖_F),  and 0 when X or Y is zero
  *     perSample: loss = mean over samples with K_b > 0 of (1 − cos(R^T_b, R^S_b))
  *     batch:     loss = 1 − cos(concat_b vec(R^T_b), concat_b vec(R^S_b))   (the released code)
  *
@@ -31,10 +31,12 @@ export interface RelationInput {
   readonly mode?: RelationMode;
 }
 
-const EPS = 1e-8;
-
+/**
+ * 1 − cos from the squared norms and the inner product. No floor: float64 holds the squares of
+ * Gram matrices of inputs far below 1e-6, so only an exactly zero matrix needs a convention.
+ */
 function cosineLoss(xx: number, yy: number, xy: number): number {
-  return 1 - xy / Math.max(Math.sqrt(xx) * Math.sqrt(yy), EPS);
+  return xx === 0 || yy === 0 ? 1 : 1 - xy / (Math.sqrt(xx) * Math.sqrt(yy));
 }
 
 export function relationLoss(input: RelationInput): number {

@@ -15,6 +15,14 @@ describe('relation (RDist)', () => {
     expect(relationLoss({ ...input, student: teacher })).toBeCloseTo(0, 15);
     expect(relationLoss({ ...input, student: teacher.map((x) => 3 * x) })).toBeCloseTo(0, 15);
   });
+  it('keeps its value at small and large scales: no floor acts before zero, where the loss is 1', () => {
+    for (const c of [1e-6, 1e-4, 1e-3, 1e6]) {
+      const scaled = { ...input, teacher: teacher.map((x) => c * x), student: student.map((x) => x / c) };
+      expect(relationLoss(scaled)).toBeCloseTo(relationLoss(input), 14);
+      expect(relationLoss({ ...scaled, mode: 'batch' })).toBeCloseTo(relationLoss({ ...input, mode: 'batch' }), 14);
+    }
+    expect(relationLoss({ ...input, student: student.map(() => 0) })).toBe(1);
+  });
   it('perSample: mean over samples of 1 − cos(R^T, R^S); ⟨I, 1⟩ / (√2 · 2) = 1/√2', () => {
     expect(relationLoss({ ...input, mode: 'perSample' })).toBeCloseTo((0 + (1 - SQRT1_2)) / 2, 15);
   });
@@ -71,7 +79,7 @@ describe('affinity (VLAD)', () => {
     expect(affinityLoss(same)).toBe(0);
     expect(affinityLoss({ ...input, teacherText: [], studentText: [], textSample: [] })).toBe(0);
   });
-  it('treats a zero vector as having affinity 0 (normalized by max(‖v‖, 1e-8))', () => {
+  it('treats a zero vector as having affinity 0 (its normalisation is 0)', () => {
     const zero = { ...input, teacherVision: [0, 0, 1, 0, 1, 0] };
     // sample 0: teacher affinity 0, student 0 → d = 0
     expect(affinityLoss({ ...zero, reduction: 'sampleMean' })).toBeCloseTo((0 + 0.125 + 0.25) / 3, 14);
@@ -90,6 +98,7 @@ describe('feature', () => {
     expect(featureLoss({ ...base, kind: 'cosine', teacher: [1, 0], student: [0, 3] })).toBe(1);
     expect(featureLoss({ ...base, kind: 'cosine', teacher: [1, 1], student: [-2, -2] })).toBeCloseTo(2, 15);
     expect(featureLoss({ ...base, kind: 'cosine', teacher: [0, 0], student: [1, 1] })).toBe(1);
+    expect(featureLoss({ ...base, kind: 'cosine', teacher: [1e-9, 1e-9], student: [-2e-7, -2e-7] })).toBeCloseTo(2, 15);
   });
   it('projects the student first: s ← W s + c', () => {
     const projection = { weight: [2, 0, 0, 0, 2, 0], bias: [-1, 0] }; // [H_t = 2, H_s = 3]
