@@ -1,5 +1,6 @@
 import type { ScalarNode, TokenExpr, ViewNode } from './graph.js';
 import type { Registry } from './registry.js';
+import { foldScalar } from './traverse.js';
 
 /**
  * A readable formula tree of an objective, for people and for diffs:
@@ -10,7 +11,7 @@ import type { Registry } from './registry.js';
  *     …
  */
 export function explain(graph: ScalarNode, registry: Registry): string {
-  return explainNode(graph, 'objective', registry).join('\n');
+  return explainNode(graph, registry)('objective').join('\n');
 }
 
 /** How a token expression reads in formulas: `teacher.logits[next response]`. */
@@ -28,32 +29,38 @@ function describeView(view: ViewNode): string {
   return `${view.side}.${view.field}[${view.shift === 1 ? `next ${roles}` : roles}]`;
 }
 
-function explainNode(node: ScalarNode, name: string, registry: Registry): string[] {
-  if (node.kind === 'objective') {
-    const names = Object.keys(node.terms);
-    const sum = names.map((n) => weightPrefix(node.terms[n]!) + n).join(' + ');
-    const lines = [`${name} = ${sum}`];
-    const width = Math.max(...names.map((n) => n.length));
-    names.forEach((n, i) => {
-      const last = i === names.length - 1;
-      const child = explainNode(node.terms[n]!, n.padEnd(width), registry);
-      lines.push(`${last ? '└─ ' : '├─ '}${child[0]}`);
-      for (const more of child.slice(1)) lines.push(`${last ? '   ' : '│  '}${more}`);
-    });
-    return lines;
-  }
-  if (node.kind === 'weighted') {
-    const inner = explainNode(node.term, name, registry);
-    const [first, ...rest] = inner;
-    const eq = first!.indexOf(' = ');
-    const scaled = node.weight === 1 ? '' : `${formatWeight(node.weight)} · `;
-    const head = eq >= 0 ? `${first!.slice(0, eq)} = ${scaled}${first!.slice(eq + 3)}` : first!;
-    return [head, ...rest];
-  }
-  const definition = registry.losses[node.loss];
-  const inputs = Object.fromEntries(Object.entries(node.inputs).map(([k, v]) => [k, describeTokens(v, registry)]));
-  const formula = definition ? definition.explain(node, inputs) : `${node.loss}(${Object.values(inputs).join(', ')})`;
-  return [`${name} = ${formula}`];
+/** Each node's lines, given the name its parent shows it under (padded to line up). */
+type Lines = (name: string) => string[];
+
+function explainNode(graph: ScalarNode, registry: Registry): Lines {
+  return foldScalar<Lines>(graph, {
+    objective: (node, terms) => (name) => {
+      const names = terms.map(([n]) => n);
+      const sum = names.map((n) => weightPrefix(node.terms[n]!) + n).join(' + ');
+      const lines = [`${name} = ${sum}`];
+      const width = Math.max(...names.map((n) => n.length));
+      terms.forEach(([n, childLines], i) => {
+        const last = i === terms.length - 1;
+        const child = childLines(n.padEnd(width));
+        lines.push(`${last ? '└─ ' : '├─ '}${child[0]}`);
+        for (const more of child.slice(1)) lines.push(`${last ? '   ' : '│  '}${more}`);
+      });
+      return lines;
+    },
+    weighted: (node, term) => (name) => {
+      const [first, ...rest] = term(name);
+      const eq = first!.indexOf(' = ');
+      const scaled = node.weight === 1 ? '' : `${formatWeight(node.weight)} · `;
+      const head = eq >= 0 ? `${first!.slice(0, eq)} = ${scaled}${first!.slice(eq + 3)}` : first!;
+      return [head, ...rest];
+    },
+    loss: (node) => (name) => {
+      const definition = registry.losses[node.loss];
+      const inputs = Object.fromEntries(Object.entries(node.inputs).map(([k, v]) => [k, describeTokens(v, registry)]));
+      const formula = definition ? definition.explain(node, inputs) : `${node.loss}(${Object.values(inputs).join(', ')})`;
+      return [`${name} = ${formula}`];
+    },
+  });
 }
 
 function weightPrefix(node: ScalarNode): string {

@@ -5,6 +5,7 @@ import type { AlignedNode, LossNode, MatchNode, ScalarNode, TokenExpr, ViewNode 
 import type { Field, Side } from './outputs.js';
 import type { InputShapes, Registry } from './registry.js';
 import { ROLES, isRole } from './roles.js';
+import { foldScalar } from './traverse.js';
 
 declare const validBrand: unique symbol;
 
@@ -59,21 +60,20 @@ function checkShapes(shapes: InputShapes): GraphError[] {
   return errors;
 }
 
-function checkScalar(node: ScalarNode, path: string, shapes: InputShapes, registry: Registry): GraphError[] {
-  switch (node.kind) {
-    case 'objective': {
-      const names = Object.keys(node.terms);
-      if (names.length === 0) return [graphError(path, 'an objective needs at least one term')];
-      return names.flatMap((n) => checkScalar(node.terms[n]!, joinPath(path, n), shapes, registry));
-    }
-    case 'weighted':
-      return [
-        ...(Number.isFinite(node.weight) ? [] : [graphError(path, `weight must be a finite number, got ${node.weight}`)]),
-        ...checkScalar(node.term, path, shapes, registry),
-      ];
-    case 'loss':
-      return checkLoss(node, path, shapes, registry);
-  }
+function checkScalar(graph: ScalarNode, root: string, shapes: InputShapes, registry: Registry): GraphError[] {
+  return foldScalar<GraphError[]>(
+    graph,
+    {
+      objective: (_node, terms, site) =>
+        terms.length === 0 ? [graphError(site.path, 'an objective needs at least one term')] : terms.flatMap(([, errors]) => errors),
+      weighted: (node, term, site) => [
+        ...(Number.isFinite(node.weight) ? [] : [graphError(site.path, `weight must be a finite number, got ${node.weight}`)]),
+        ...term,
+      ],
+      loss: (node, site) => checkLoss(node, site.path, shapes, registry),
+    },
+    root,
+  );
 }
 
 function checkLoss(node: LossNode, path: string, shapes: InputShapes, registry: Registry): GraphError[] {

@@ -1,5 +1,6 @@
 import { objective, weighted } from '../core/combinators.js';
 import type { ScalarNode } from '../core/graph.js';
+import { lossesOf } from '../core/traverse.js';
 import { student as s, teacher as t } from '../core/views.js';
 import { kl, supervisedCE } from '../losses/index.js';
 import { emKdObjective, type EmKdMatching } from './objectives/em-kd.js';
@@ -157,8 +158,6 @@ export function recipes(scale: RecipeScale = DEFAULT_SCALE): ReadonlyMap<string,
 }
 
 /** Whether an objective reads any teacher output (then the teacher runs every step). */
-export function readsTeacher(node: ScalarNode): boolean {
-  if (node.kind === 'objective') return Object.values(node.terms).some(readsTeacher);
-  if (node.kind === 'weighted') return readsTeacher(node.term);
-  return Object.values(node.inputs).some((e) => e.kind === 'aligned' || e.side === 'teacher');
+export function readsTeacher(graph: ScalarNode): boolean {
+  return lossesOf(graph).some(({ node }) => Object.values(node.inputs).some((e) => e.kind === 'aligned' || e.side === 'teacher'));
 }
