@@ -41,12 +41,12 @@ describe('mmkd explain', () => {
   });
 });
 
-describe('mmkd eval', () => {
+describe('mmkd loss', () => {
   const example = ['--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', 'examples/inputs/tiny-llava.safetensors'];
   // `auto` here: no hardware adapter and no tfjs-node-gpu, so wasm.
 
   it('prints the loss, each term and each gradient norm', async () => {
-    const result = await mmkd('eval', ...example);
+    const result = await mmkd('loss', ...example);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^backend: wasm\nloss\s+\d+\.\d{6}\n {2}reg\s+\d/);
     expect(result.stderr).toMatch(/mmkd: backend wasm: no hardware WebGPU adapter/);
@@ -54,7 +54,7 @@ describe('mmkd eval', () => {
   });
 
   it('agrees between wasm and cpu, as JSON', async () => {
-    const [wasm, cpu] = await Promise.all([mmkd('eval', ...example, '--json'), mmkd('eval', ...example, '--backend', 'cpu', '--json')]);
+    const [wasm, cpu] = await Promise.all([mmkd('loss', ...example, '--json'), mmkd('loss', ...example, '--backend', 'cpu', '--json')]);
     const a = JSON.parse(wasm.stdout) as { loss: number; terms: Record<string, number> };
     const b = JSON.parse(cpu.stdout) as { loss: number; backend: string };
     expect(b.backend).toBe('cpu');
@@ -63,21 +63,21 @@ describe('mmkd eval', () => {
   });
 
   it('fails cleanly on bad inputs files', async () => {
-    expectCleanFailure(await mmkd('eval', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('junk.safetensors', 'not a tensor file')), /junk\.safetensors/);
+    expectCleanFailure(await mmkd('loss', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('junk.safetensors', 'not a tensor file')), /junk\.safetensors/);
     const t3 = (shape: number[], fill: number) => hostTensor('float32', shape, new Float32Array(shape.reduce((a, b) => a * b)).fill(fill));
     const noRoles = writeSafetensors({ 'teacher.logits': t3([1, 4, 3], 0), 'student.logits': t3([1, 4, 3], 0) });
-    expectCleanFailure(await mmkd('eval', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('noroles.safetensors', noRoles)), /no token roles; add 'roles' \[B, T\]/);
+    expectCleanFailure(await mmkd('loss', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('noroles.safetensors', noRoles)), /no token roles; add 'roles' \[B, T\]/);
     const typo = writeSafetensors({ 'teacher.logit': t3([1, 4, 3], 0) });
-    expectCleanFailure(await mmkd('eval', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('typo.safetensors', typo)), /unknown tensor\(s\) 'teacher\.logit'; expected teacher\.logits/);
+    expectCleanFailure(await mmkd('loss', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('typo.safetensors', typo)), /unknown tensor\(s\) 'teacher\.logit'; expected teacher\.logits/);
     const roles = hostTensor('int32', [1, 4], Int32Array.from([1, 2, 3, 3]));
     const nan = t3([1, 4, 3], 0);
     (nan.data as Float32Array)[7] = Number.NaN;
     const withNan = writeSafetensors({ 'teacher.logits': nan, 'student.logits': t3([1, 4, 3], 0), roles, labels: hostTensor('int32', [1, 4], Int32Array.from([-100, -100, 1, 2])) });
-    expectCleanFailure(await mmkd('eval', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('nan.safetensors', withNan)), /teacher\.logits \[1, 4, 3\] holds NaN at index \[0, 2, 1\]/);
+    expectCleanFailure(await mmkd('loss', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('nan.safetensors', withNan)), /teacher\.logits \[1, 4, 3\] holds NaN at index \[0, 2, 1\]/);
   });
 
   it('fails cleanly on an unknown backend', async () => {
-    expectCleanFailure(await mmkd('eval', ...example, '--backend', 'tpu'), "unknown backend 'tpu' (from --backend): choose one of auto, cpu, wasm, webgpu, node-gpu");
+    expectCleanFailure(await mmkd('loss', ...example, '--backend', 'tpu'), "unknown backend 'tpu' (from --backend): choose one of auto, cpu, wasm, webgpu, node-gpu");
   });
 });
 
