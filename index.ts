@@ -5,9 +5,9 @@
  */
 export * from './core/index.js';
 export * from './losses/index.js';
-export { compile } from './compile.js';
+export { compile, type CompileOptions } from './compile.js';
 export { standardRegistry } from './registry.js';
-export { useBackend, nodeBackends, selectBackend, selectBackendFrom, type Backend, type BackendName, type BackendSelection } from './backends/index.js';
+export { activeBackend, useBackend, nodeBackends, selectBackend, selectBackendFrom, type Backend, type BackendName, type BackendSelection } from './backends/index.js';
 export { match, type CostOptions, type Matched } from './matching/builders.js';
 export { matchingPlanner, type PlannerOptions } from './matching/planner.js';
 export { standardMatchers } from './matching/matchers/index.js';

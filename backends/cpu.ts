@@ -1,14 +1,15 @@
 import { findBackend, setBackend } from '@tensorflow/tfjs-core';
 import { ensureGradients } from './gradients.js';
-import { hostOverrides } from './host-kernels/index.js';
+import { hostKernels } from './host-kernels/index.js';
 import type { Backend } from './types.js';
+import { unbounded } from './unbounded.js';
 
 /** The plain-JavaScript reference backend: slow, float32, every kernel present. */
 export const cpu: Backend = {
   name: 'cpu',
   tfjsName: 'cpu',
-  overrides: hostOverrides,
-  capabilities: { syncRead: true, missingKernels: [] },
+  kernels: hostKernels,
+  capabilities: { syncRead: true, missingKernels: [], maxKernelInputs: unbounded },
   async activate() {
     await import('@tensorflow/tfjs-backend-cpu');
     ensureGradients();

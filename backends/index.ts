@@ -31,6 +31,7 @@ export type { DeviceLost, DeviceLossWatch, StepLocation } from './device-loss.js
 export { BackendUnavailableError, UnknownBackendError, isBackendUnavailable } from './errors.js';
 export type { UnavailableCode } from './errors.js';
 export { ensureGradients } from './gradients.js';
+export { activeBackend } from './active.js';
 
 /**
  * The backends mmkd knows, as a value (nothing is registered by importing this module; webgpu

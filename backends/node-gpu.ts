@@ -7,6 +7,7 @@ import { engine, setBackend } from '@tensorflow/tfjs-core';
 import { BackendUnavailableError, describeError, isModuleNotFound } from './errors.js';
 import { ensureGradients } from './gradients.js';
 import type { Backend } from './types.js';
+import { unbounded } from './unbounded.js';
 import type { PackageLoader } from './webgpu-dawn.js';
 
 export const NODE_GPU_PACKAGE = '@tensorflow/tfjs-node-gpu';
@@ -68,7 +69,9 @@ export function nodeGpuBackend(options: { readonly load?: PackageLoader } = {}):
   return {
     name: 'node-gpu',
     tfjsName: 'tensorflow',
-    capabilities: { syncRead: true, missingKernels: [] },
+    capabilities: { syncRead: true, missingKernels: [], maxKernelInputs: unbounded },
+    // No fused loss kernels: the generic lowering runs on TensorFlow's own.
+    kernels: new Map(),
     probe,
     async activate() {
       const probed = await probe();

@@ -27,7 +27,8 @@ function fakeBackend(name: BackendName, activated: string[]): Backend {
   return {
     name,
     tfjsName: name,
-    capabilities: { syncRead: true, missingKernels: [] },
+    capabilities: { syncRead: true, missingKernels: [], maxKernelInputs: () => Number.POSITIVE_INFINITY },
+    kernels: new Map(),
     activate: () => {
       activated.push(name);
       return Promise.resolve();
@@ -57,7 +58,7 @@ function fakeWebGPU(probe: WebGPUProbe, activated: string[], openFails?: Backend
   return {
     ...fakeBackend('webgpu', activated),
     name: 'webgpu',
-    capabilities: { syncRead: false, missingKernels: [] },
+    capabilities: { syncRead: false, missingKernels: [], maxKernelInputs: () => 7 },
     probe: () => Promise.resolve(probe),
     open: () => (openFails ? Promise.reject(openFails) : Promise.resolve(activation)),
     current: () => undefined,

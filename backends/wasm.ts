@@ -1,7 +1,8 @@
 import { setBackend } from '@tensorflow/tfjs-core';
 import { ensureGradients } from './gradients.js';
-import { hostOverrides } from './host-kernels/index.js';
+import { hostKernels } from './host-kernels/index.js';
 import type { Backend } from './types.js';
+import { unbounded } from './unbounded.js';
 
 /**
  * XNNPACK compiled to WebAssembly (SIMD, single-threaded in Node): an order of magnitude faster
@@ -11,10 +12,11 @@ import type { Backend } from './types.js';
 export const wasm: Backend = {
   name: 'wasm',
   tfjsName: 'wasm',
-  overrides: hostOverrides,
+  kernels: hostKernels,
   capabilities: {
     syncRead: true,
     missingKernels: ['UnsortedSegmentSum', 'Einsum', 'BroadcastTo', 'Conv2DBackpropFilter'],
+    maxKernelInputs: unbounded,
   },
   async activate() {
     await import('@tensorflow/tfjs-backend-wasm');

@@ -126,7 +126,7 @@ describe.skipIf(skipGpuTests)('webgpu backend in Node (Dawn)', () => {
     const fresh = await backend.open();
     try {
       const terms = Array.from({ length: 36 }, (_, i) => tf.fill([3], i + 1));
-      const total = addAll(terms);
+      const total = addAll(terms, backend.capabilities.maxKernelInputs());
       expect(Array.from(await total.data())).toEqual([666, 666, 666]);
       expect(fresh.uncapturedErrors()).toEqual([]);
       expect(fresh.deviceLoss.current()).toBeUndefined();

@@ -6,7 +6,7 @@
  * read properties of null", (2) report which adapter it got, software or hardware, and (3) watch
  * the device for loss.
  */
-import { env, findBackendFactory, registerBackend, removeBackend, setBackend, type KernelBackend } from '@tensorflow/tfjs-core';
+import { env, findBackend, findBackendFactory, registerBackend, removeBackend, setBackend, type KernelBackend } from '@tensorflow/tfjs-core';
 import { adapterInfo, describeAdapter, type AdapterReport } from './adapter.js';
 import { DEVICE_ERROR_REASON, watchDeviceLoss, type DeviceLost, type DeviceLossWatch } from './device-loss.js';
 import { BackendUnavailableError, describeError, isModuleNotFound } from './errors.js';
@@ -314,7 +314,10 @@ export function webgpuBackend(options: WebGPUOptions = {}): WebGPUBackend {
         'StringSplit',
         'StringToHashBucketFast',
       ],
+      maxKernelInputs: webgpuKernelInputs,
     },
+    // No fused loss kernels yet: the generic lowering runs on tfjs's WGSL kernels.
+    kernels: new Map(),
     async activate() {
       await open();
       // Another backend may have been made active since; make this one active again.
@@ -343,6 +346,16 @@ export function webgpuBackend(options: WebGPUOptions = {}): WebGPUBackend {
       }
     },
   };
+}
+
+/**
+ * Inputs one kernel may bind on the device tfjs's WebGPU backend runs on. AddN binds every input
+ * as a storage buffer and its output needs one too; adapters may allow as few as 8 per shader
+ * stage (the WebGPU default, and what lavapipe and SwiftShader give), which is the fallback.
+ */
+function webgpuKernelInputs(): number {
+  const instance = findBackend('webgpu') as { device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } } | null;
+  return Math.max(2, (instance?.device?.limits?.maxStorageBuffersPerShaderStage ?? 8) - 1);
 }
 
 /** WebGPU with tfjs's defaults. */

@@ -17,6 +17,7 @@ export function evaluationContext(
   plan: Plan,
   parameters: ReadonlyMap<string, tf.Tensor>,
   differentiating: boolean,
+  maxKernelInputs: number = Number.POSITIVE_INFINITY,
 ): LoweringContext {
   const memo = new Map<string, unknown>();
   const once = <T>(key: string, make: () => T): T => {
@@ -45,6 +46,7 @@ export function evaluationContext(
 
   return {
     differentiating,
+    maxKernelInputs,
     rows: (expr: TokenExpr) => (expr.kind === 'view' ? viewRows(expr) : alignedRows(expr)),
     shared: (key, make) => once(`shared:${key}`, make),
     labels: (view, path) =>

@@ -12,5 +12,7 @@ export { decodeGraph } from './decode.js';
 export { graphFromJson, graphToJson, OBJECTIVE_FORMAT } from './json.js';
 export { explain, describeTokens } from './explain.js';
 export { lower, shapesOf, type CompiledObjective, type Evaluation, type LowerOptions, type ValueAndGrad } from './lower.js';
+export { genericLowering, ruleFor, type LowerRule, type LoweringBackend, type LoweringCapabilities, type LoweringOverrides } from './target.js';
+export { foldScalar, lossesOf, type LossSite, type ScalarFold, type Site } from './traverse.js';
 export { emptyPlan, type Alignment, type Plan } from './plan.js';
 export { selectPositions, reductionWeights, type Reduction, type Selection } from './selection.js';

@@ -1,17 +1,24 @@
 import * as tf from '@tensorflow/tfjs-core';
-import * as E from 'fp-ts/lib/Either.js';
 import { evaluationContext } from './context.js';
-import { GraphValidationError, InputError, joinPath } from './errors.js';
-import { assertFinite } from './finite.js';
-import type { ScalarNode, TokenExpr } from './graph.js';
-import type { DistillInputs, Field } from './outputs.js';
+import { diagnoseNonFinite } from './diagnose.js';
+import { inputChecker } from './input-checks.js';
+import { createParameters, interpret, studentFieldsOf } from './interpret.js';
+import type { DistillInputs } from './outputs.js';
 import { emptyPlan, type Plan } from './plan.js';
-import type { InputShapes, LossDefinition, Registry } from './registry.js';
-import { addAll } from './tensor-ops.js';
-import { validate, type ValidGraph } from './validate.js';
+import type { Registry } from './registry.js';
+import { genericLowering, type LoweringBackend } from './target.js';
+import type { ValidGraph } from './validate.js';
+
+export { shapesOf } from './input-checks.js';
+export type { LowerRule, LoweringBackend, LoweringOverrides } from './target.js';
 
 export interface LowerOptions {
   readonly registry: Registry;
+  /**
+   * The backend lowered for: its kernels replace some losses' generic lowering and its
+   * capabilities bound what one kernel may take. The generic lowering when absent.
+   */
+  readonly backend?: LoweringBackend;
   /**
    * When the loss comes out NaN or ±Infinity, find why (on by default): the first non-finite
    * entry of an input the objective reads is an `InputError` naming the tensor and its index;
@@ -26,15 +33,7 @@ export interface LowerOptions {
    * nothing, which suits graphs without `aligned` expressions.
    */
   readonly planner?: (valid: ValidGraph, inputs: DistillInputs) => Promise<Plan>;
-  /**
-   * Per-backend lowerings that replace a loss's generic one (JAX's platform-specific lowering
-   * rules): fused kernels keyed by loss name. Backends carry theirs (`backend.overrides`).
-   */
-  readonly overrides?: LoweringOverrides;
 }
-
-/** Loss lowerings by loss name, overriding the registry's generic ones. */
-export type LoweringOverrides = Readonly<Record<string, LossDefinition['lower']>>;
 
 /** Loss and terms as numbers. Each term is its contribution to the loss (weights applied). */
 export interface Evaluation {
@@ -64,6 +63,7 @@ export interface CompiledObjective {
   /**
    * The loss and its terms as tensors, synchronously, given a plan. For use inside
    * `tf.variableGrads` (training) or `tf.tidy`; everything else it makes is released by that scope.
+   * Checks the inputs first, like every other path (a plan may be empty and never have checked).
    */
   loss(inputs: DistillInputs, plan: Plan): { loss: tf.Scalar; terms: Record<string, tf.Scalar> };
   evaluate(inputs: DistillInputs): Promise<Evaluation>;
@@ -73,74 +73,39 @@ export interface CompiledObjective {
 }
 
 /**
- * Compiles a valid graph. The result evaluates the objective on whatever tfjs backend is active;
- * shared subexpressions (a teacher log-softmax used by several terms) are computed once per
+ * Compiles a valid graph for `options.backend` (its kernels and limits; the generic lowering when
+ * absent). The façade over the input checks, the interpreter and the non-finite diagnosis; shared subexpressions (a teacher log-softmax used by several terms) are computed once per
  * evaluation, and every tensor made inside an evaluation is released when it ends.
  */
 export function lower(valid: ValidGraph, options: LowerOptions): CompiledObjective {
   const { registry } = options;
+  const backend = options.backend ?? genericLowering;
   const parameters = createParameters(valid, registry, options.seed ?? 0);
-  const studentFields = studentFieldsOf(valid.graph, registry);
-  let validated = shapesKey(valid.shapes);
-
-  const checkInputs = async (inputs: DistillInputs): Promise<void> => {
-    const shapes = shapesOf(inputs);
-    const key = shapesKey(shapes);
-    if (key !== validated) {
-      const again = validate(valid.graph, shapes, registry);
-      if (E.isLeft(again)) throw new GraphValidationError(again.left, 'the objective does not fit these inputs');
-      validated = key;
-    }
-    checkHostArrays(inputs);
-  };
+  const studentFields = studentFieldsOf(valid, registry);
+  const checkInputs = inputChecker(valid, registry);
 
   const explainNonFinite = async (inputs: DistillInputs, loss: number, terms: Readonly<Record<string, number>>): Promise<void> => {
     if (Number.isFinite(loss) || !(options.checkFinite ?? true)) return;
-    for (const side of ['teacher', 'student'] as const) {
-      for (const field of ['logits', 'hidden'] as const) {
-        const t = inputs[side][field];
-        if (t !== undefined) await assertFinite(t, `${side}.${field}`);
-      }
-    }
-    const bad = Object.entries(terms).filter(([, v]) => !Number.isFinite(v));
-    throw new InputError(
-      `the loss is ${loss} although every input is finite${bad.length > 0 ? `; non-finite terms: ${bad.map(([n, v]) => `${n} = ${v}`).join(', ')}` : ''}`,
-    );
+    await diagnoseNonFinite(inputs, loss, terms);
   };
 
   const prepare = async (inputs: DistillInputs): Promise<Plan> => {
-    await checkInputs(inputs);
+    checkInputs(inputs);
     return options.planner ? options.planner(valid, inputs) : emptyPlan;
   };
 
-  const lossOf = (inputs: DistillInputs, plan: Plan, differentiating: boolean) => {
-    const ctx = evaluationContext(inputs, plan, parameters, differentiating);
-    const terms: Record<string, tf.Scalar> = {};
-    const build = (node: ScalarNode, path: string, termName: string | undefined): tf.Scalar => {
-      let value: tf.Scalar;
-      if (node.kind === 'objective') {
-        const parts = Object.entries(node.terms).map(([name, child]) =>
-          build(child, joinPath(path, name), termName === undefined ? name : `${termName}.${name}`),
-        );
-        value = addAll(parts);
-      } else if (node.kind === 'weighted') {
-        value = tf.mul(build(node.term, path, undefined), node.weight);
-      } else {
-        const lowerLoss = options.overrides?.[node.loss] ?? registry.losses[node.loss]!.lower;
-        value = lowerLoss(ctx, node, path);
-      }
-      if (termName !== undefined) terms[termName] = value;
-      return value;
-    };
-    const loss = build(valid.graph, 'objective', undefined);
-    return { loss, terms };
-  };
+  // Unchecked: callers check the inputs first (prepare, or the public `loss`).
+  const lossOf = (inputs: DistillInputs, plan: Plan, differentiating: boolean) =>
+    interpret(valid, registry, backend, evaluationContext(inputs, plan, parameters, differentiating, backend.capabilities.maxKernelInputs()));
 
   return {
     valid,
     parameters,
     prepare,
-    loss: (inputs, plan) => lossOf(inputs, plan, true),
+    loss: (inputs, plan) => {
+      checkInputs(inputs);
+      return lossOf(inputs, plan, true);
+    },
 
     async evaluate(inputs) {
       const plan = await prepare(inputs);
@@ -199,79 +164,4 @@ export function lower(valid: ValidGraph, options: LowerOptions): CompiledObjecti
       for (const p of parameters.values()) p.dispose();
     },
   };
-}
-
-/** The shapes of actual inputs, as `validate` takes them. */
-export function shapesOf(inputs: DistillInputs): InputShapes {
-  const side = (s: DistillInputs['teacher']) => ({
-    logits: s.logits.shape,
-    ...(s.hidden === undefined ? {} : { hidden: s.hidden.shape }),
-  });
-  return { teacher: side(inputs.teacher), student: side(inputs.student), labels: inputs.labels !== undefined };
-}
-
-const shapesKey = (s: InputShapes): string => JSON.stringify([s.teacher, s.student, s.labels]);
-
-function checkHostArrays(inputs: DistillInputs): void {
-  for (const side of ['teacher', 'student'] as const) {
-    const [batch, length] = inputs[side].logits.shape;
-    const roles = inputs[side].roles;
-    if (roles.length !== batch * length) {
-      throw new InputError(`${side}.roles has ${roles.length} entries, but ${side}.logits is [${batch}, ${length}, …] (needs ${batch * length})`);
-    }
-    for (let i = 0; i < roles.length; i++) {
-      const r = roles[i]!;
-      if (r < 0 || r > 3) {
-        throw new InputError(`${side}.roles holds ${r} at [${Math.floor(i / length)}, ${i % length}]: codes are 0 pad, 1 prompt, 2 visual, 3 response`);
-      }
-    }
-  }
-  if (inputs.labels !== undefined) {
-    const [batch, length] = inputs.student.logits.shape;
-    if (inputs.labels.length !== batch * length) {
-      throw new InputError(`labels has ${inputs.labels.length} entries, but student.logits is [${batch}, ${length}, …] (needs ${batch * length})`);
-    }
-  }
-}
-
-/** The student fields the losses read (matchers read without gradient and do not count). */
-function studentFieldsOf(graph: ScalarNode, registry: Registry): Field[] {
-  const fields = new Set<Field>();
-  const visit = (node: ScalarNode): void => {
-    if (node.kind === 'objective') Object.values(node.terms).forEach(visit);
-    else if (node.kind === 'weighted') visit(node.term);
-    else if (registry.losses[node.loss] !== undefined) {
-      for (const expr of Object.values(node.inputs) as TokenExpr[]) {
-        if (expr.kind === 'view' && expr.side === 'student') fields.add(expr.field);
-      }
-    }
-  };
-  visit(graph);
-  return [...fields].sort();
-}
-
-function createParameters(valid: ValidGraph, registry: Registry, seed: number): Map<string, tf.Variable> {
-  const out = new Map<string, tf.Variable>();
-  const visit = (node: ScalarNode, path: string): void => {
-    if (node.kind === 'objective') {
-      for (const [name, child] of Object.entries(node.terms)) visit(child, joinPath(path, name));
-    } else if (node.kind === 'weighted') visit(node.term, path);
-    else {
-      const definition = registry.losses[node.loss]!;
-      const shapes: Record<string, readonly number[]> = {};
-      for (const [name, expr] of Object.entries(node.inputs)) {
-        const field = expr.kind === 'view' ? expr.field : expr.source.field;
-        const side = expr.kind === 'view' ? expr.side : 'teacher';
-        const shape = valid.shapes[side][field];
-        if (shape !== undefined) shapes[name] = shape;
-      }
-      for (const spec of definition.parameters?.(node, path, shapes) ?? []) {
-        if (out.has(spec.name)) throw new InputError(`two objective parameters are named '${spec.name}'`);
-        // Unnamed: tfjs variable names are global, and one process may compile an objective twice.
-        out.set(spec.name, tf.variable(tf.tensor(spec.init(seed), [...spec.shape]), true));
-      }
-    }
-  };
-  visit(valid.graph, 'objective');
-  return out;
 }

@@ -53,6 +53,8 @@ export interface LoweringContext {
   parameter(name: string): Tensor;
   /** Whether gradients are wanted in this evaluation (fused rules may skip work otherwise). */
   readonly differentiating: boolean;
+  /** The most inputs one kernel may bind on the backend (pass it to `addAll`). */
+  readonly maxKernelInputs: number;
 }
 
 /**
@@ -99,7 +101,12 @@ export interface MatcherDefinition {
   explain(node: MatchNode, teacher: string, student: string): string;
 }
 
-export interface Registry {
+/**
+ * Losses and matchers by name, as one value. Core reads matchers as definitions only (params,
+ * shapes, explanation); `compile` takes a registry whose matchers also align tokens
+ * (`Registry<MatcherImplementation>` in `matching/`), so what validates is what runs.
+ */
+export interface Registry<M extends MatcherDefinition = MatcherDefinition> {
   readonly losses: Readonly<Record<string, LossDefinition>>;
-  readonly matchers: Readonly<Record<string, MatcherDefinition>>;
+  readonly matchers: Readonly<Record<string, M>>;
 }

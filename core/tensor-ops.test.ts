@@ -18,4 +18,14 @@ describe('addAll', () => {
     }
     expect(() => addAll([])).toThrow(/nothing to add/);
   });
+
+  it('never binds more than the backend allows to one kernel, and sums the same', async () => {
+    const terms = Array.from({ length: 36 }, (_, i) => tf.fill([2], i + 1));
+    const profile = await tf.profile(() => addAll(terms, 7));
+    const addNs = profile.kernels.filter((k) => k.name === 'AddN');
+    expect(addNs.map((k) => k.inputShapes.length)).toEqual([7, 7, 7, 7, 7, 6]); // 36 → 5 sums and a leftover → 1
+    const total = profile.result as tf.Tensor;
+    expect(Array.from(await total.data())).toEqual([666, 666]);
+    tf.dispose([...terms, total]);
+  });
 });

@@ -22,19 +22,19 @@ export function gatherRows(x: tf.Tensor2D, positions: Int32Array): tf.Tensor2D {
 }
 
 /**
- * Σ tensors (same shape), like `tf.addN`, but never binding more inputs to one kernel than the
- * backend allows.
+ * Σ tensors (same shape), like `tf.addN`, but never binding more than `maxInputs` inputs to one
+ * kernel (a backend capability: lowering passes `ctx.maxKernelInputs`).
  *
  * WebGPU's AddN binds every input as a storage buffer, and adapters may allow as few as 8 per
  * shader stage (the WebGPU default; lavapipe and SwiftShader give exactly that). A larger addN is
- * an invalid pipeline that Dawn reports only on stderr, with garbage as its output; so on WebGPU
- * long sums (over terms, samples, parameters) become a tree of small addNs. Other backends keep a
+ * an invalid pipeline that Dawn reports only on stderr, with garbage as its output; so there long
+ * sums (over terms, samples, parameters) become a tree of small addNs. Unbounded backends keep a
  * single addN, whose rounding the shipped teacher's recorded losses were computed with.
  */
-export function addAll<T extends tf.Tensor>(tensors: readonly T[]): T {
+export function addAll<T extends tf.Tensor>(tensors: readonly T[], maxInputs: number = Number.POSITIVE_INFINITY): T {
   if (tensors.length === 0) throw new Error('addAll: nothing to add (the sum of no tensors has no shape)');
   if (tensors.length === 1) return tensors[0]!;
-  const fanIn = addNFanIn();
+  const fanIn = Math.max(2, maxInputs);
   let level: tf.Tensor[] = [...tensors];
   while (level.length > 1) {
     const next: tf.Tensor[] = [];
@@ -45,13 +45,6 @@ export function addAll<T extends tf.Tensor>(tensors: readonly T[]): T {
     level = next;
   }
   return level[0] as T;
-}
-
-/** Inputs one AddN kernel may take on the active backend: its output needs a buffer too. */
-function addNFanIn(): number {
-  if (tf.getBackend() !== 'webgpu') return Number.POSITIVE_INFINITY;
-  const limits = (tf.backend() as { device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } }).device?.limits;
-  return Math.max(2, (limits?.maxStorageBuffersPerShaderStage ?? 8) - 1);
 }
 
 /** Whether the selection is every row, in order (then no gather is needed). */

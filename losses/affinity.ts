@@ -78,10 +78,10 @@ export const affinityLoss: LossDefinition = {
     });
     if (reductionParam(node.params) === 'mean') {
       const entries = samples.reduce((n, b) => n + k[b]! * m[b]!, 0);
-      return tf.div(addAll(sums), entries) as tf.Scalar;
+      return tf.div(addAll(sums, ctx.maxKernelInputs), entries) as tf.Scalar;
     }
     const means = samples.map((b, i) => tf.div(sums[i]!, k[b]! * m[b]!));
-    return tf.div(addAll(means), samples.length) as tf.Scalar;
+    return tf.div(addAll(means, ctx.maxKernelInputs), samples.length) as tf.Scalar;
   },
 };
 

@@ -60,11 +60,11 @@ export const relationLoss: LossDefinition = {
       return { dot: tf.sum(tf.mul(rt, rs)), tt: tf.sum(tf.square(rt)), ss: tf.sum(tf.square(rs)) };
     });
     if (batch) {
-      const sum = (key: 'dot' | 'tt' | 'ss') => addAll(parts.map((p) => p[key]));
+      const sum = (key: 'dot' | 'tt' | 'ss') => addAll(parts.map((p) => p[key]), ctx.maxKernelInputs);
       return tf.sub(1, safeCosine(sum('dot'), sum('tt'), sum('ss'))) as tf.Scalar;
     }
     const losses = parts.map((p) => tf.sub(1, safeCosine(p.dot, p.tt, p.ss)));
-    return tf.div(addAll(losses), losses.length) as tf.Scalar;
+    return tf.div(addAll(losses, ctx.maxKernelInputs), losses.length) as tf.Scalar;
   },
 };
 

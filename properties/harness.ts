@@ -5,12 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { skipGpuTests, withInstallHint } from '../backends/gpu-test-gate.js';
-import { useBackend, type Backend } from '../backends/index.js';
+import { nodeBackends, useBackend, type Backend } from '../backends/index.js';
+import { compile, type CompileOptions } from '../compile.js';
 import type { ScalarNode } from '../core/graph.js';
-import { lower, shapesOf, type LoweringOverrides } from '../core/lower.js';
+import type { CompiledObjective } from '../core/lower.js';
 import type { DistillInputs } from '../core/outputs.js';
-import { assertValid, validate } from '../core/validate.js';
-import { standardRegistry } from '../registry.js';
+import type { LoweringBackend } from '../core/target.js';
 import type { DistillationBatch, RoleBatch } from './arbitraries.js';
 import type { SequenceTensor } from './reference/index.js';
 import type { Backend as ToleranceBackend } from './tolerances.js';
@@ -28,14 +28,15 @@ export interface Target {
 /**
  * The targets under test: `MMKD_TEST_BACKENDS` (comma-separated), or cpu, wasm and webgpu
  * (webgpu left out only when MMKD_SKIP_GPU_TESTS=1; CI installs what it needs). Backends without
- * fused kernels run the generic lowering only.
+ * kernels of their own run the generic lowering only.
  */
 export function targets(): Target[] {
   const fallback = skipGpuTests ? 'cpu,wasm' : 'cpu,wasm,webgpu';
   const names = (process.env['MMKD_TEST_BACKENDS'] ?? fallback).split(',').map((s) => s.trim()) as ToleranceBackend[];
   return names.flatMap((backend): Target[] => {
     const generic: Target = { backend, lowering: 'generic', label: `${backend} (generic lowering)` };
-    return backend === 'cpu' || backend === 'wasm' ? [{ backend, lowering: 'fused', label: `${backend} (fused kernels)` }, generic] : [generic];
+    const fused = (nodeBackends[backend]?.kernels.size ?? 0) > 0;
+    return fused ? [{ backend, lowering: 'fused', label: `${backend} (fused kernels)` }, generic] : [generic];
   });
 }
 
@@ -48,10 +49,22 @@ export async function activate(target: Target): Promise<void> {
   }
   // WebGPU hands small tensors to the CPU by default; the suite's tensors are small.
   if (target.backend === 'webgpu') tf.env().set('WEBGPU_CPU_FORWARD', false);
-  activeOverrides = target.lowering === 'fused' ? backend.overrides : {};
+  // Generic: the backend's capabilities (its kernel fan-in) without its kernels.
+  lowering = target.lowering === 'fused' ? backend : { kernels: new Map(), capabilities: backend.capabilities };
 }
 
-let activeOverrides: LoweringOverrides | undefined;
+let lowering: LoweringBackend | undefined;
+
+/** What the active target lowers for: the backend with its kernels (fused) or without (generic). */
+export function targetLowering(): LoweringBackend {
+  if (lowering === undefined) throw new Error('harness: activate(target) first');
+  return lowering;
+}
+
+/** `compile` as a user calls it, lowered for the active target: the one path every law takes. */
+export function compileOn(graph: ScalarNode, shapes: Parameters<typeof compile>[1], options: CompileOptions = {}): CompiledObjective {
+  return compile(graph, shapes, { ...options, backend: targetLowering() });
+}
 
 /** How many examples each law tries: `MMKD_PROPERTY_RUNS`, or the law's own default. */
 export const runs = (fallback: number): number => Number(process.env['MMKD_PROPERTY_RUNS'] ?? fallback);
@@ -88,13 +101,9 @@ export interface Outcome {
   readonly parameters: Readonly<Record<string, Float32Array>>;
 }
 
-/** Validates, lowers and evaluates `graph` with its gradients on the active target. */
+/** Compiles and evaluates `graph` with its gradients on the active target. */
 export async function evaluate(graph: ScalarNode, inputs: DistillInputs, seed = 0): Promise<Outcome> {
-  const compiled = lower(assertValid(validate(graph, shapesOf(inputs), standardRegistry)), {
-    registry: standardRegistry,
-    seed,
-    ...(activeOverrides ? { overrides: activeOverrides } : {}),
-  });
+  const compiled = compileOn(graph, inputs, { seed });
   try {
     const result = await compiled.valueAndGrad(inputs);
     try {

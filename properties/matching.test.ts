@@ -7,7 +7,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compile } from '../compile.js';
 import type { DistillInputs } from '../core/outputs.js';
 import { ROLE_CODES } from '../core/roles.js';
 import { student as s, teacher as t } from '../core/views.js';
@@ -16,7 +15,7 @@ import { match } from '../matching/builders.js';
 import { plan } from '../matching/matchers/sinkhorn.js';
 import { emKdObjective } from '../recipes/objectives/em-kd.js';
 import { float32Values } from './arbitraries.js';
-import { activate, targets } from './harness.js';
+import { activate, compileOn, targets } from './harness.js';
 import { divergenceLoss } from './reference/index.js';
 import { expectClose, loosen, toleranceFor } from './tolerances.js';
 
@@ -101,7 +100,7 @@ const vsd = () => {
 async function lossOf(node: ReturnType<typeof vsd>, c: Case): Promise<number> {
   const x = inputsOf(c);
   try {
-    return (await compile(node, x).evaluate(x)).loss;
+    return (await compileOn(node, x).evaluate(x)).loss;
   } finally {
     dispose(x);
   }
@@ -193,7 +192,7 @@ for (const target of targets()) {
         student: { ...x.student, hidden: hidden(c!.ks) },
         labels: Int32Array.from([...Array<number>(c!.ks + 1).fill(-100), 1, 0]),
       };
-      const compiled = compile(emKdObjective(), inputs);
+      const compiled = compileOn(emKdObjective(), inputs);
       const before = tf.memory().numTensors;
       for (let step = 0; step < 50; step++) (await compiled.valueAndGrad(inputs)).dispose();
       expect(tf.memory().numTensors).toBe(before);

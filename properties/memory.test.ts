@@ -7,13 +7,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { objective, weighted } from '../core/combinators.js';
-import { lower, shapesOf } from '../core/lower.js';
-import { assertValid, validate } from '../core/validate.js';
 import { student as s, teacher as t } from '../core/views.js';
 import { affinity, akl, feature, jsd, kl, relation, supervisedCE, tvd } from '../losses/index.js';
-import { standardRegistry } from '../registry.js';
 import { distillationBatch, float32Values } from './arbitraries.js';
-import { activate, disposeInputs, targets, toInputs } from './harness.js';
+import { activate, compileOn, disposeInputs, targets, toInputs } from './harness.js';
 
 /** One objective that reads every kind of loss, logits and hidden states. */
 const everything = objective({
@@ -36,7 +33,7 @@ for (const target of targets()) {
       const [batch] = fc.sample(distillationBatch({ sameVisual: true, minVocab: 4 }), { numRuns: 1, seed: 7 });
       const [th, sh] = fc.sample(float32Values(batch!.teacher.B * batch!.teacher.T * 6, 2), { numRuns: 2, seed: 8 });
       const inputs = toInputs(batch!, { teacher: th!, student: sh!.subarray(0, batch!.student.B * batch!.student.T * 3), width: [6, 3] });
-      const compiled = lower(assertValid(validate(everything, shapesOf(inputs), standardRegistry)), { registry: standardRegistry });
+      const compiled = compileOn(everything, inputs);
       const studentLogits = tf.variable(inputs.student.logits);
       const before = tf.memory().numTensors;
       for (let step = 0; step < 100; step++) {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { activeBackend } from '../../backends/active.js';
 import { addAll } from '../../core/tensor-ops.js';
 
 /**
@@ -7,7 +8,7 @@ import { addAll } from '../../core/tensor-ops.js';
 export function globalNorm(grads: ReadonlyMap<string, tf.Tensor>): tf.Scalar {
   return tf.tidy(() => {
     const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
-    return tf.sqrt(squares.length === 0 ? tf.scalar(0) : addAll(squares)) as tf.Scalar;
+    return tf.sqrt(squares.length === 0 ? tf.scalar(0) : addAll(squares, activeBackend().capabilities.maxKernelInputs())) as tf.Scalar;
   });
 }
 
