@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { evaluationContext } from '../core/context.js';
-import { joinPath } from '../core/errors.js';
+import { GraphValidationError, graphError, joinPath } from '../core/errors.js';
 import { nodeKey, type MatchNode, type ScalarNode } from '../core/graph.js';
 import type { LowerOptions } from '../core/lower.js';
+import { lossesOf } from '../core/traverse.js';
 import { emptyPlan, type Alignment, type Plan } from '../core/plan.js';
 import type { AssignmentPool } from './pool.js';
 import type { AssignmentProblem } from './assignment-types.js';
@@ -10,6 +11,7 @@ import { solveBatchSequential } from './batch-sequential.js';
 import type { MatcherImplementation } from './matcher.js';
 
 export interface PlannerOptions {
+  /** The matchers of the registry the graph was validated with (`compile` passes its own). */
   readonly matchers: Readonly<Record<string, MatcherImplementation>>;
   /** Solves a step's assignment problems on worker threads; without one, on this thread. */
   readonly pool?: AssignmentPool;
@@ -31,7 +33,14 @@ export function matchingPlanner(options: PlannerOptions): NonNullable<LowerOptio
     try {
       const ctx = evaluationContext(inputs, emptyPlan, new Map(), false);
       for (const [key, { node, path }] of matches) {
-        const matcher = options.matchers[node.method]!;
+        const matcher = options.matchers[node.method];
+        // Validation against another registry, or a matcher given as a bare definition.
+        if (typeof matcher?.align !== 'function') {
+          throw new GraphValidationError(
+            [graphError(path, `matcher "${node.method}" has no align(input) in the registry the planner was given`)],
+            'the objective cannot be planned',
+          );
+        }
         const teacher = ctx.rows(node.teacher, joinPath(path, 'teacher'));
         const student = ctx.rows(node.student, joinPath(path, 'student'));
         alignments.set(key, await matcher.align({ node, path, teacher, student, solve }));
@@ -46,17 +55,12 @@ export function matchingPlanner(options: PlannerOptions): NonNullable<LowerOptio
 /** The distinct matchers of a graph, keyed as the plan keys them, with the first path using each. */
 export function matchesOf(graph: ScalarNode): Map<string, { node: MatchNode; path: string }> {
   const found = new Map<string, { node: MatchNode; path: string }>();
-  const visit = (node: ScalarNode, path: string): void => {
-    if (node.kind === 'objective') for (const [name, child] of Object.entries(node.terms)) visit(child, joinPath(path, name));
-    else if (node.kind === 'weighted') visit(node.term, path);
-    else {
-      for (const [name, expr] of Object.entries(node.inputs)) {
-        if (expr.kind !== 'aligned') continue;
-        const key = nodeKey(expr.match);
-        if (!found.has(key)) found.set(key, { node: expr.match, path: joinPath(joinPath(path, name), 'match') });
-      }
+  for (const { node, path } of lossesOf(graph)) {
+    for (const [name, expr] of Object.entries(node.inputs)) {
+      if (expr.kind !== 'aligned') continue;
+      const key = nodeKey(expr.match);
+      if (!found.has(key)) found.set(key, { node: expr.match, path: joinPath(joinPath(path, name), 'match') });
     }
-  };
-  visit(graph, 'objective');
+  }
   return found;
 }

@@ -4,8 +4,7 @@ import type { DistillInputs, SideOutputs } from '../core/outputs.js';
 import { emptyPlan } from '../core/plan.js';
 import { compile } from '../compile.js';
 import type { AssignmentPool } from '../matching/pool.js';
-import { standardMatchers } from '../matching/matchers/index.js';
-import { matchesOf, matchingPlanner } from '../matching/planner.js';
+import { matchesOf } from '../matching/planner.js';
 import type { LlavaModel } from '../models/index.js';
 import { readsTeacher } from './catalog.js';
 import { trainingBatch, type RunEnvironment } from './environment.js';
@@ -77,10 +76,9 @@ export function stageTrainer(options: StageTrainerOptions): StageTrainer {
   const probe = trainingBatch(environment, stage.data, kind, seed, 0, stage.batchSize);
   const probeStudent = forward(probe);
   const probeTeacher = teacherAt(0);
-  const planner = matchingPlanner({ matchers: standardMatchers, ...(options.pool ? { pool: options.pool } : {}) });
   let compiled: ReturnType<typeof compile>;
   try {
-    compiled = compile(stage.objective, { teacher: probeTeacher ?? probeStudent, student: probeStudent, labels: probe.labels }, { planner });
+    compiled = compile(stage.objective, { teacher: probeTeacher ?? probeStudent, student: probeStudent, labels: probe.labels }, options.pool ? { pool: options.pool } : {});
   } finally {
     release(probeStudent);
   if (options.parameters) {
