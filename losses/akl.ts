@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { graphError } from '../core/errors.js';
 import type { JsonValue } from '../core/graph.js';
 import type { DivergenceRule } from './divergence.js';
 import { rowDot } from './divergence.js';
-import { numberParam } from './params.js';
+import { checkUnitInterval, numberParam } from './params.js';
 
 /**
  * Adaptive KL (AKL, Wu et al. 2024): a per-token mix of forward and reverse KL, weighted by where
@@ -15,15 +14,18 @@ import { numberParam } from './params.js';
  *
  * The weights are computed from detached probabilities (as in the authors' code), so they carry
  * no gradient; both are ½ when p = q exactly.
+ *
+ * μ ∈ [0, 1], endpoints included. μ = 0: the head is the top token alone (its mass is > 0 = μ, but
+ * the first rank always belongs to the head, as in the authors' `mask[:, :, 0] = False`). μ = 1:
+ * every cumulative mass is ≤ 1, so the head is the whole vocabulary, g_tail = 0 and ℓ is the
+ * forward KL; taken literally in floating point, a cumulative sum that rounds to 1 + ε would put
+ * the last tokens in the tail, so μ = 1 is read as the definition says: all head.
  */
 export const aklRule: DivergenceRule = {
   name: 'akl',
   summary: 'adaptive KL: head/tail-weighted forward and reverse KL (Wu et al. 2024)',
   defaults: { mu: 0.5 },
-  checkParams: (params, path) => {
-    const mu = params['mu'];
-    return typeof mu === 'number' && mu > 0 && mu < 1 ? [] : [graphError(path, `μ (mu) must be in (0, 1), got ${String(mu)}`)];
-  },
+  checkParams: (params, path) => checkUnitInterval(params, 'mu', 'μ', path),
   formula: (params) => `AKL_μ=${numberParam(params, 'mu')}(p, q)`,
   perToken: (logP, logQ, params) => {
     const { head, tail } = ratios(logP, logQ, params);
@@ -74,6 +76,7 @@ export const aklRule: DivergenceRule = {
  * sort would cost O(V log V) per row.
  */
 export function headOfRow(p: Float64Array, vocab: number, mu: number): (v: number) => boolean {
+  if (mu >= 1) return () => true; // every cumulative mass is ≤ 1, whatever rounding says
   // Order: a before b when p[a] > p[b], or p[a] = p[b] and a < b.
   const before = (a: number, b: number) => p[a]! > p[b]! || (p[a] === p[b] && a < b);
   const idx = new Int32Array(vocab);
@@ -136,7 +139,8 @@ function ratios(logP: tf.Tensor2D, logQ: tf.Tensor2D, params: Readonly<Record<st
   const cumulative = tf.cumsum(sorted.values, 1);
   // Head: cumulative mass ≤ μ, plus the first rank whatever its mass.
   const first = tf.concat([tf.ones([rows, 1]), tf.zeros([rows, vocab - 1])], 1);
-  const headMask = tf.maximum(tf.cast(tf.lessEqual(cumulative, mu), 'float32'), first);
+  // At μ = 1 every rank is in the head, though a float32 cumulative sum may round past 1.
+  const headMask = mu >= 1 ? tf.onesLike(cumulative) : tf.maximum(tf.cast(tf.lessEqual(cumulative, mu), 'float32'), first);
   const gHead = tf.sum(tf.mul(error, headMask), 1);
   const gTotal = tf.sum(error, 1);
   const safeTotal = tf.where(tf.greater(gTotal, 0), gTotal, tf.onesLike(gTotal));

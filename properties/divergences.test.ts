@@ -43,7 +43,8 @@ const kinds: readonly Kind[] = [
     zeroAtEquality: true,
   },
   { name: 'TVD', build: (v, o) => tvd(v.t, v.s, o), reference: () => ({ kind: 'tvd' }), zeroAtEquality: true },
-  { name: 'AKL', build: (v, o) => akl(v.t, v.s, o), reference: () => ({ kind: 'akl', mu: 0.5 }), zeroAtEquality: true },
+  // μ ranges over [0, 1] with both endpoints and ½ often (`unitInterval`).
+  { name: 'AKL(μ)', build: (v, o, x) => akl(v.t, v.s, { ...o, mu: x }), reference: (x) => ({ kind: 'akl', mu: x }), zeroAtEquality: true },
   { name: 'soft CE', build: (v, o) => softCE(v.t, v.s, o), reference: () => ({ kind: 'softCE' }), zeroAtEquality: false },
 ];
 
@@ -92,7 +93,7 @@ function referenceOf(kind: Kind, c: Case, studentLogits: ArrayLike<number>) {
     divergence.kind === 'akl'
       ? (() => {
           const pairs = pairedRows(teacher, sequence(c.batch.student, studentLogits, c.batch.V), view);
-          return aklRowWeights({ teacher: pairs.teacher, student: pairs.student, rows: pairs.rows, vocab: c.batch.V, temperature: c.temperature });
+          return aklRowWeights({ teacher: pairs.teacher, student: pairs.student, rows: pairs.rows, vocab: c.batch.V, temperature: c.temperature, mu: c.x });
         })()
       : undefined;
   return (x: ArrayLike<number>): number =>
@@ -115,7 +116,7 @@ function aklSplitIsRobust(c: Case): boolean {
     sequence(c.batch.student, c.batch.student.logits, c.batch.V),
     { roles: c.view.roles, shift: c.view.shift },
   );
-  return aklRowWeights({ teacher: pairs.teacher, student: pairs.student, rows: pairs.rows, vocab: c.batch.V, temperature: c.temperature }).every(
+  return aklRowWeights({ teacher: pairs.teacher, student: pairs.student, rows: pairs.rows, vocab: c.batch.V, temperature: c.temperature, mu: c.x }).every(
     (w) => w.margin > 1e-4,
   );
 }
@@ -161,7 +162,7 @@ for (const target of targets()) {
 
     for (const kind of kinds) {
       describe(kind.name, () => {
-        const isAkl = kind.name === 'AKL';
+        const isAkl = kind.name === 'AKL(μ)';
 
         it('value matches the float64 reference', async () => {
           await fc.assert(
@@ -397,6 +398,46 @@ for (const target of targets()) {
             );
           }),
           { numRuns: runs(15) },
+        );
+      });
+
+      it('AKL at μ = 1 is the forward KL (the head is every token), value and gradient', async () => {
+        await fc.assert(
+          fc.asyncProperty(distillationBatch({ sameVisual: true }), temperature, async (batch, T) => {
+            const inputs = toInputs(batch);
+            try {
+              const adaptive = await evaluate(akl(response.t, response.s, { mu: 1, temperature: T }), inputs);
+              const forward = await evaluate(kl.forward(response.t, response.s, { temperature: T }), inputs);
+              expectClose(adaptive.loss, forward.loss, tolerance(), 'AKL(μ = 1)');
+              expectClose(adaptive.grads['student.logits']!, forward.grads['student.logits']!, toleranceFor(target.backend, 'gradient'), 'gradient of AKL(μ = 1)');
+            } finally {
+              disposeInputs(inputs);
+            }
+          }),
+          { numRuns: runs(15) },
+        );
+      });
+
+      it('AKL at μ = 0 weighs the forward KL by the top token\'s share of the error, as the reference does (value and gradient)', async () => {
+        const aklKind = kinds.find((k) => k.name === 'AKL(μ)')!;
+        await fc.assert(
+          fc.asyncProperty(cases, fc.nat(1000), async (c0, seed) => {
+            const c: Case = { ...c0, x: 0 };
+            fc.pre(aklSplitIsRobust(c));
+            const inputs = toInputs(c.batch);
+            try {
+              const out = await evaluate(nodeOf(aklKind, c), inputs);
+              const x = c.batch.student.logits;
+              const reference = referenceOf(aklKind, c, x);
+              expectClose(out.loss, reference(x), valueTolerance(target.backend, c), 'AKL(μ = 0)');
+              const check = directionalCheck(reference, x, out.grads['student.logits']!, { count: 2, seed, stencil: 5 });
+              const scale = (c.reduction === 'sum' ? Math.max(1, selectedCount(c)) : 1) * (c.scaleT2 ? c.temperature ** 2 : 1);
+              expectClose(check.analytic, check.numeric, loosen(toleranceFor(target.backend, 'gradient'), scale), 'directional derivative of AKL(μ = 0)');
+            } finally {
+              disposeInputs(inputs);
+            }
+          }),
+          { numRuns: runs(20) },
         );
       });
 

@@ -4,7 +4,8 @@
  *
  *   1. sort the teacher probabilities p descending, ties broken by index (stable);
  *   2. c_k = cumulative sum in that order; rank k is in the head iff c_k ≤ μ or k = 1,
- *      otherwise in the tail;
+ *      otherwise in the tail (μ ∈ [0, 1]: at μ = 0 the head is the top token alone; at μ = 1
+ *      it is every token, as c_k ≤ 1 always holds in exact arithmetic, so ℓ = KL(p ‖ q));
  *   3. g_head = Σ_head |p_v − q_v|, g_tail = Σ_tail |p_v − q_v|;
  *   4. ℓ = g_head / (g_head + g_tail) · KL(p ‖ q) + g_tail / (g_head + g_tail) · KL(q ‖ p),
  *      with both weights ½ when g_head + g_tail = 0.
@@ -49,8 +50,9 @@ export function aklWeights(logP: ArrayLike<number>, logQ: ArrayLike<number>, mu 
   for (let k = 0; k < V; k++) {
     const v = order[k]!;
     c += p[v]!;
-    if (k > 0) margin = Math.min(margin, Math.abs(c - mu));
-    const inHead = k === 0 || c <= mu;
+    // At μ = 1 no rank can be split off (c_k ≤ 1 exactly), whatever c's rounding: no margin.
+    if (k > 0 && mu < 1) margin = Math.min(margin, Math.abs(c - mu));
+    const inHead = k === 0 || c <= mu || mu === 1;
     const gap = Math.abs(p[v]! - q[v]!);
     if (inHead) {
       gHead += gap;

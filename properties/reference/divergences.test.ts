@@ -126,6 +126,21 @@ describe('AKL', () => {
     close(divergenceOfLogProbs({ kind: 'akl' }, p, q), kl(q, p), 15);
     expect(w.margin).toBe(0); // c_2 = μ exactly: a float32 implementation may split otherwise
   });
+  it('μ = 0: the head is the top token alone', () => {
+    const p = lp([0.3, 0.5, 0.2]);
+    const q = lp([0.4, 0.2, 0.4]);
+    const w = aklWeights(p, q, 0);
+    expect(w.headSize).toBe(1);
+    close(w.head, 0.3 / (0.3 + 0.1 + 0.2), 14); // head = {1}: |0.5 − 0.2|; tail: |0.3 − 0.4| + |0.2 − 0.4|
+    close(divergenceOfLogProbs({ kind: 'akl', mu: 0 }, p, q), w.head * kl(p, q) + w.tail * kl(q, p), 14);
+  });
+  it('μ = 1: the head is every token, so AKL is the forward KL, even where the cumulative sum rounds past 1', () => {
+    const p = lp([0.21, 0.67, 0.12]); // its cumulative sum in float64 ends at 1.0000000000000002
+    const q = lp([0.4, 0.3, 0.3]);
+    const w = aklWeights(p, q, 1);
+    expect([w.headSize, w.head, w.tail, w.margin]).toEqual([3, 1, 0, Infinity]);
+    expect(divergenceOfLogProbs({ kind: 'akl', mu: 1 }, p, q)).toBe(kl(p, q));
+  });
   it('equal distributions give weights ½ and a loss of 0', () => {
     const p = lp([0.7, 0.2, 0.1]);
     const w = aklWeights(p, p);
