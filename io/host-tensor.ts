@@ -68,6 +68,9 @@ export const HOST_DTYPES: readonly HostDType[] = [
   'bool',
 ];
 
+/** The floating-point dtypes, the ones a weight or an optimizer moment may be stored in. */
+export const FLOAT_DTYPES: ReadonlySet<HostDType> = new Set(['float64', 'float32', 'float16', 'bfloat16']);
+
 const ITEM_SIZE: Readonly<Record<HostDType, number>> = {
   float64: 8,
   int64: 8,

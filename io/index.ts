@@ -4,6 +4,7 @@
  */
 export { TensorFileError } from './errors.js';
 export {
+  FLOAT_DTYPES,
   HOST_DTYPES,
   checkHostTensor,
   hostTensor,

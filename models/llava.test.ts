@@ -118,7 +118,7 @@ describe('determinism', () => {
       out.logits.dispose();
       out.hidden?.dispose();
       model.dispose();
-      return { weights: new Map([...exported].map(([k, v]) => [k, v.data])), logits };
+      return { weights: new Map([...exported].map(([k, v]) => [k, v.data as Float32Array])), logits };
     };
     const cpu = await run('cpu', 5);
     const wasm = await run('wasm', 5);

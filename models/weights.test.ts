@@ -39,8 +39,8 @@ describe('weights as a flat map', () => {
     const wide = createLlava(tiny('wide', 32), { seed: 1 });
     const saved = new Map<string, WeightEntry>(await exportWeights(small));
     saved.delete('llm.head');
-    saved.set('llm.extra', { shape: [2], data: new Float32Array(2) });
-    saved.set('vision.patch.b', { shape: [16], data: new Float32Array(3) });
+    saved.set('llm.extra', { dtype: 'float32', shape: [2], data: new Float32Array(2) });
+    saved.set('vision.patch.b', { dtype: 'float32', shape: [16], data: new Float32Array(3) });
     const before = await exportWeights(wide);
     let message = '';
     try {

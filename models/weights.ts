@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { FLOAT_DTYPES, hostTensor, toFloat32, TensorFileError, type HostTensor } from '../io/index.js';
 import type { LlavaModel } from './llava.js';
 import type { ParamGroup } from './params.js';
 import { sizeOf } from './params.js';
 
-/** One tensor of a checkpoint: row-major float32 values and their shape. */
-export interface WeightEntry {
-  readonly shape: readonly number[];
-  readonly data: Float32Array;
-}
+/**
+ * One tensor of a checkpoint: the host tensor `io/` reads and writes, in any float dtype a
+ * checkpoint may hold (PyTorch users save float16, bfloat16 or float64 as often as float32).
+ */
+export type WeightEntry = HostTensor;
 
 /** A checkpoint as a flat map from stable dotted names to tensors (safetensors-shaped). */
 export type FlatWeights = ReadonlyMap<string, WeightEntry>;
@@ -20,13 +21,13 @@ export interface SelectOptions {
 const selected = (model: LlavaModel, o: SelectOptions): string[] =>
   [...model.variables.keys()].filter((name) => o.groups === undefined || o.groups.includes(model.groups.get(name) as ParamGroup));
 
-/** Reads the model's weights to host memory (asynchronously, so it also works on GPU backends). */
+/** Reads the model's weights to host memory as float32 (asynchronously, so it also works on GPU backends). */
 export async function exportWeights(model: LlavaModel, options: SelectOptions = {}): Promise<Map<string, WeightEntry>> {
   const out = new Map<string, WeightEntry>();
   for (const name of selected(model, options)) {
     const v = model.variables.get(name) as tf.Variable;
     const data = (await v.data()) as Float32Array;
-    out.set(name, { shape: [...v.shape], data: Float32Array.from(data) });
+    out.set(name, hostTensor('float32', v.shape, Float32Array.from(data), name));
   }
   return out;
 }
@@ -34,6 +35,8 @@ export async function exportWeights(model: LlavaModel, options: SelectOptions = 
 export interface LoadOptions extends SelectOptions {
   /** Accept names in `weights` that the model does not have, or that lie outside `groups`. */
   readonly allowUnexpected?: boolean;
+  /** Where the weights come from (a file or folder), to name it in conversion errors. */
+  readonly source?: string;
 }
 
 const fmt = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
@@ -53,7 +56,9 @@ export function weightErrors(model: LlavaModel, weights: FlatWeights, options: L
       errors.push(`missing weight '${name}' (shape ${fmt(v.shape)})`);
       continue;
     }
-    if (entry.shape.length !== v.shape.length || entry.shape.some((d, i) => d !== v.shape[i])) {
+    if (!FLOAT_DTYPES.has(entry.dtype)) {
+      errors.push(`weight '${name}' is ${entry.dtype}; a weight must be a float tensor (${[...FLOAT_DTYPES].join(', ')})`);
+    } else if (entry.shape.length !== v.shape.length || entry.shape.some((d, i) => d !== v.shape[i])) {
       errors.push(`shape mismatch for '${name}': the model has ${fmt(v.shape)}, the weights have ${fmt(entry.shape)}`);
     } else if (entry.data.length !== sizeOf(entry.shape)) {
       errors.push(`weight '${name}' has ${entry.data.length} values but its shape ${fmt(entry.shape)} needs ${sizeOf(entry.shape)}`);
@@ -73,18 +78,30 @@ export function weightErrors(model: LlavaModel, weights: FlatWeights, options: L
 }
 
 /**
- * Assigns `weights` to the model's variables, all or nothing: every name and shape is checked
- * first, and one error lists every problem.
+ * Assigns `weights` to the model's variables, all or nothing: every name, dtype and shape is
+ * checked and every tensor converted to float32 first (a float64 value beyond the float32 range
+ * is an error naming the tensor and its index, not a silent ±Infinity), and one error lists
+ * every problem.
  */
 export function loadWeights(model: LlavaModel, weights: FlatWeights, options: LoadOptions = {}): void {
-  const errors = weightErrors(model, weights, options);
-  if (errors.length > 0) {
+  const fail = (errors: readonly string[]): never => {
     throw new Error(`cannot load weights into '${model.config.name}':\n  ${errors.join('\n  ')}`);
-  }
+  };
+  const errors = weightErrors(model, weights, options);
+  if (errors.length > 0) fail(errors);
+  const values = new Map<string, Float32Array>();
   for (const name of selected(model, options)) {
-    const entry = weights.get(name) as WeightEntry;
+    try {
+      values.set(name, toFloat32(weights.get(name) as WeightEntry, name, options.source ?? 'weights'));
+    } catch (e) {
+      if (!(e instanceof TensorFileError)) throw e;
+      errors.push(e.message);
+    }
+  }
+  if (errors.length > 0) fail(errors);
+  for (const [name, data] of values) {
     const v = model.variables.get(name) as tf.Variable;
-    tf.tidy(() => v.assign(tf.tensor(entry.data, [...entry.shape], 'float32')));
+    tf.tidy(() => v.assign(tf.tensor(data, [...v.shape], 'float32')));
   }
 }
 

@@ -31,7 +31,7 @@ export async function variableValues(variables: ReadonlyMap<string, tf.Variable>
 /** Loads a checkpoint's weights into the model, all or nothing; an error names the checkpoint. */
 export function loadCheckpointWeights(model: LlavaModel, weights: ReadonlyMap<string, HostTensor>, path: string): void {
   try {
-    loadWeights(model, float32Entries(weights, path));
+    loadWeights(model, weights, { source: path });
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(`${path} does not fit the model: ${(e as Error).message}`);

@@ -53,7 +53,7 @@ export async function trainStage(loop: StageLoopOptions, model: LlavaModel, inde
     stage,
     model,
     ...(loop.teacher ? { teacher: loop.teacher } : {}),
-    ...(start.optimizer ? { state: restoreAdamW({ step: start.optimizerStep ?? 0, tensors: float32Entries(start.optimizer, source) }) } : {}),
+    ...(start.optimizer ? { state: restoreAdamW({ step: start.optimizerStep ?? 0, tensors: start.optimizer }, source) } : {}),
     ...(start.objective && start.objective.size > 0 ? { parameters: float32Entries(start.objective, source) } : {}),
     ...(loop.pool ? { pool: loop.pool } : {}),
     ...(loop.deviceLoss ? { deviceLoss: loop.deviceLoss } : {}),

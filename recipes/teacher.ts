@@ -14,7 +14,7 @@ export async function loadTeacher(path: string, config: ModelConfig): Promise<Te
   }
   const model = createLlava(config, { seed: 0 });
   try {
-    loadWeights(model, new Map([...contents.weights].map(([name, t]) => [name, { shape: t.shape, data: t.data as Float32Array }])));
+    loadWeights(model, contents.weights, { source: path });
   } catch (e) {
     model.dispose();
     throw new CheckpointError(`${path} does not hold a teacher for this model (vocabulary ${config.llm.vocabSize}, width ${config.llm.width}): ${(e as Error).message}`);

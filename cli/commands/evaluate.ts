@@ -40,7 +40,7 @@ export function evaluateCommand(program: Command): void {
       const model = createLlava(environment.configs[kind], { seed: 0 });
       try {
         try {
-          loadWeights(model, new Map([...contents.weights].map(([n, t]) => [n, { shape: t.shape, data: t.data as Float32Array }])));
+          loadWeights(model, contents.weights, { source: path });
         } catch (e) {
           throw new CliError(`${path} does not hold a ${kind} model: ${(e as Error).message}`);
         }

@@ -120,9 +120,9 @@ describe('AdamW', () => {
       "gradient for 'w' has shape [3], the variable has [2, 2]",
     );
     expect(() => applyAdamW(new Map(), new Map([['w', g]]), initAdamW(), { lr: 1 })).toThrow("gradient for 'w', which is not among");
-    const saved = { step: 1, tensors: new Map([['m.w', { shape: [1], data: new Float32Array(1) }]]) };
+    const saved = { step: 1, tensors: new Map([['m.w', { dtype: 'float32' as const, shape: [1], data: new Float32Array(1) }]]) };
     expect(() => restoreAdamW(saved)).toThrow("'w' lacks its v moment");
-    expect(() => restoreAdamW({ step: 0, tensors: new Map([['x.w', { shape: [1], data: new Float32Array(1) }]]) })).toThrow(
+    expect(() => restoreAdamW({ step: 0, tensors: new Map([['x.w', { dtype: 'float32' as const, shape: [1], data: new Float32Array(1) }]]) })).toThrow(
       "unexpected key 'x.w'",
     );
   });

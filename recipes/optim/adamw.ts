@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { FLOAT_DTYPES, hostTensor, toFloat32, TensorFileError, type HostTensor } from '../../io/index.js';
 
 /**
  * AdamW (Loshchilov & Hutter, "Decoupled Weight Decay Regularization"), with its state as an
@@ -118,11 +119,11 @@ export function disposeAdamW(state: AdamWState): void {
   }
 }
 
-/** One tensor of a saved state, safetensors-shaped. */
-export interface SavedTensor {
-  readonly shape: readonly number[];
-  readonly data: Float32Array;
-}
+/**
+ * One tensor of a saved state: the host tensor `io/` reads and writes. Saved as float32; restored
+ * from any float dtype (a checkpoint converted by another tool may hold float16, bfloat16 or float64).
+ */
+export type SavedTensor = HostTensor;
 
 /**
  * The state as plain values: the step count and, for every parameter, its moments under the keys
@@ -136,14 +137,18 @@ export interface SavedAdamW {
 export async function saveAdamW(state: AdamWState): Promise<SavedAdamW> {
   const tensors = new Map<string, SavedTensor>();
   for (const [name, { m, v }] of state.moments) {
-    tensors.set(`m.${name}`, { shape: [...m.shape], data: Float32Array.from((await m.data()) as Float32Array) });
-    tensors.set(`v.${name}`, { shape: [...v.shape], data: Float32Array.from((await v.data()) as Float32Array) });
+    tensors.set(`m.${name}`, hostTensor('float32', m.shape, Float32Array.from((await m.data()) as Float32Array), `m.${name}`));
+    tensors.set(`v.${name}`, hostTensor('float32', v.shape, Float32Array.from((await v.data()) as Float32Array), `v.${name}`));
   }
   return { step: state.step, tensors };
 }
 
-/** Rebuilds a state on the active backend; every m has its v and every key is `m.` or `v.`. */
-export function restoreAdamW(saved: SavedAdamW): AdamWState {
+/**
+ * Rebuilds a state on the active backend; every m has its v and every key is `m.` or `v.`.
+ * Moments of any float dtype are converted to float32 with checks (a float64 value beyond the
+ * float32 range is an error naming `source`, the tensor and its index); other dtypes are refused.
+ */
+export function restoreAdamW(saved: SavedAdamW, source = 'optimizer state'): AdamWState {
   if (!Number.isInteger(saved.step) || saved.step < 0) throw new Error(`restoreAdamW: step must be a non-negative integer, got ${saved.step}`);
   const names = new Set<string>();
   for (const key of saved.tensors.keys()) {
@@ -161,12 +166,25 @@ export function restoreAdamW(saved: SavedAdamW): AdamWState {
       errors.push(`'${name}': data length does not match shape [${m.shape.join(', ')}]`);
     }
   }
+  const values = new Map<string, Float32Array>();
+  for (const [key, t] of saved.tensors) {
+    if (!FLOAT_DTYPES.has(t.dtype)) {
+      errors.push(`'${key}' is ${t.dtype}; a moment must be a float tensor (${[...FLOAT_DTYPES].join(', ')})`);
+      continue;
+    }
+    try {
+      values.set(key, toFloat32(t, key, source));
+    } catch (e) {
+      if (!(e instanceof TensorFileError)) throw e;
+      errors.push(e.message);
+    }
+  }
   if (errors.length > 0) throw new Error(`restoreAdamW: invalid saved state:\n  ${errors.join('\n  ')}`);
   const moments = new Map<string, Moments>();
   for (const name of names) {
     const m = saved.tensors.get(`m.${name}`) as SavedTensor;
     const v = saved.tensors.get(`v.${name}`) as SavedTensor;
-    moments.set(name, { m: tf.tensor(m.data, [...m.shape], 'float32'), v: tf.tensor(v.data, [...v.shape], 'float32') });
+    moments.set(name, { m: tf.tensor(values.get(`m.${name}`)!, [...m.shape], 'float32'), v: tf.tensor(values.get(`v.${name}`)!, [...v.shape], 'float32') });
   }
   return { step: saved.step, moments };
 }
