@@ -152,7 +152,7 @@ async function readIcd(fs: FileSystemView, manifest: string): Promise<IcdFact | 
 
 export async function gatherVulkanFacts(
   fs: FileSystemView = nodeFileSystem,
-  env: NodeJS.ProcessEnv = process.env,
+  env: Readonly<Record<string, string | undefined>> = process.env,
   arch: string = process.arch,
 ): Promise<VulkanFacts> {
   const loader = await findLoader(fs, env, arch);

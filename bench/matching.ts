@@ -19,12 +19,14 @@
  * mmkd's.
  *
  * Prints a table with the ratios scipy/mmkd and munkres/mmkd, the batch of 64 × 576×144 (pool vs
- * sequential vs scipy), PASS/FAIL against the targets, and writes bench/results-matching.md.
+ * sequential vs scipy), PASS/FAIL against the targets, and writes the same as Markdown to
+ * runs/bench/results-matching.md (untracked), or to `--out <file>` (bench/results-matching.md is
+ * the copy bench/RESULTS.md quotes: pass it to refresh that one).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { linearSumAssignment } from 'linear-sum-assignment';
@@ -48,7 +50,7 @@ interface Config {
 function parseArgs(argv: readonly string[]): Config {
   const quick = argv.includes('--quick');
   const at = argv.indexOf('--out');
-  const out = at >= 0 && argv[at + 1] !== undefined ? argv[at + 1]! : new URL('./results-matching.md', import.meta.url).pathname;
+  const out = at >= 0 && argv[at + 1] !== undefined ? argv[at + 1]! : join('runs', 'bench', 'results-matching.md');
   return quick
     ? { quick, out, instances: 3, rounds: 3, budget: 1.5, batchRounds: 5 }
     : { quick, out, instances: 5, rounds: 7, budget: 6, batchRounds: 11 };
@@ -562,6 +564,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     ...targetLines,
     '',
   ];
+  mkdirSync(dirname(cfg.out), { recursive: true });
   writeFileSync(cfg.out, md.join('\n'));
   console.log(`\nwrote ${cfg.out}`);
 }

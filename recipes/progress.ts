@@ -10,7 +10,13 @@ export interface Progress {
   note(message: string): void;
 }
 
-export function progressTo(stream: NodeJS.WriteStream, options: { readonly prefix?: string } = {}): Progress {
+/** Where progress goes: `process.stderr`, or anything with `write` (typed without Node's types). */
+export interface ProgressStream {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+}
+
+export function progressTo(stream: ProgressStream, options: { readonly prefix?: string } = {}): Progress {
   const tty = stream.isTTY === true;
   const prefix = options.prefix ? `${options.prefix} ` : '';
   let name = '';
