@@ -23,12 +23,12 @@ export interface StageTrainer {
   /** Trains step `step` (steps are pure functions of the seed, so any order replays exactly). */
   step(step: number): Promise<StepOutcome>;
   /** The optimizer state, for checkpoints (owned by the trainer). */
+  readonly state: () => AdamWState;
   /**
    * The objective's own trainable parameters (a feature projection), by name, for checkpoints
    * (owned by the trainer; empty when the objective has none). They train with the stage's groups.
    */
   readonly parameters: () => ReadonlyMap<string, tf.Variable>;
-  readonly state: () => AdamWState;
   dispose(): void;
 }
 
@@ -40,12 +40,12 @@ export interface StageTrainerOptions {
   readonly model: LlavaModel;
   readonly teacher?: LlavaModel;
   /** The optimizer state to continue from (a resumed run); a fresh one otherwise. */
+  readonly state?: AdamWState;
   /**
    * Values of the objective's own parameters to continue from (a resumed run), by name; every
    * parameter the objective owns must be given, with its shape. Fresh (seeded) ones otherwise.
    */
   readonly parameters?: ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array }>;
-  readonly state?: AdamWState;
   readonly pool?: AssignmentPool;
   readonly deviceLoss?: DeviceLossWatch;
 }
@@ -81,6 +81,8 @@ export function stageTrainer(options: StageTrainerOptions): StageTrainer {
     compiled = compile(stage.objective, { teacher: probeTeacher ?? probeStudent, student: probeStudent, labels: probe.labels }, options.pool ? { pool: options.pool } : {});
   } finally {
     release(probeStudent);
+    release(probeTeacher);
+  }
   if (options.parameters) {
     try {
       restoreParameters(compiled.parameters, options.parameters, stage.name);
@@ -91,13 +93,11 @@ export function stageTrainer(options: StageTrainerOptions): StageTrainer {
   }
   // The objective's parameters ("trained with the student") join the model's trainable groups.
   const trainable = new Map([...model.variablesOf(stage.trainable), ...compiled.parameters]);
-    release(probeTeacher);
-  }
   const guard = <T>(work: Promise<T>, step: number) => (options.deviceLoss ? options.deviceLoss.guard(work, { stage: stage.name, step }) : work);
 
-    parameters: () => compiled.parameters,
   return {
     state: () => state,
+    parameters: () => compiled.parameters,
     async step(step) {
       options.deviceLoss?.throwIfLost({ stage: stage.name, step });
       const batch = trainingBatch(environment, stage.data, kind, seed, step, stage.batchSize);
@@ -142,6 +142,8 @@ export function stageTrainer(options: StageTrainerOptions): StageTrainer {
       compiled.dispose();
       for (const { m, v } of state.moments.values()) tf.dispose([m, v]);
     },
+  };
+}
 
 /** Assigns saved values to the objective's parameters, all or nothing; one error lists every problem. */
 function restoreParameters(
@@ -163,6 +165,4 @@ function restoreParameters(
     const value = saved.get(name)!;
     tf.tidy(() => variable.assign(tf.tensor(value.data, [...value.shape], 'float32')));
   }
-}
-  };
 }
