@@ -53,7 +53,7 @@ export interface ValueAndGrad {
   dispose(): void;
 }
 
-/** A validated graph compiled for tfjs: the same objective on any backend. */
+/** A validated graph compiled for one backend (its kernels and limits), on tfjs. */
 export interface CompiledObjective {
   readonly valid: ValidGraph;
   /** Trainable parameters the objective itself owns (e.g. feature projections), by name. */
