@@ -26,12 +26,15 @@ writeFileSync(join(work, 'package.json'), JSON.stringify({ type: 'module' }));
 writeFileSync(
   join(work, 'consumer.ts'),
   `import { compile, explain, kl, objective, standardRegistry, student as s, teacher as t, useBackend, weighted } from 'mmkd';
+import * as browser from 'mmkd/browser';
 
 const graph = objective({ vis: weighted(0.5, kl.forward(t.logits.at('visual'), s.logits.at('visual'))) });
 export const text: string = explain(graph, standardRegistry);
 export async function run(): Promise<void> {
   await useBackend('cpu');
   compile(graph, { teacher: { logits: [1, 2, 3] }, student: { logits: [1, 2, 3] }, labels: false });
+  await browser.useBackend('webgpu');
+  browser.compile(graph, { teacher: { logits: [1, 2, 3] }, student: { logits: [1, 2, 3] }, labels: false });
 }
 `,
 );
@@ -47,7 +50,7 @@ writeFileSync(
       target: 'ES2022',
       module: 'NodeNext',
       moduleResolution: 'NodeNext',
-      paths: { mmkd: ['./dist/index.d.ts'] },
+      paths: { mmkd: ['./dist/index.d.ts'], 'mmkd/browser': ['./dist/browser/index.d.ts'] },
     },
     files: ['consumer.ts'],
   }),
