@@ -7,7 +7,8 @@ import type { Tokenizer } from './tokenizer.js';
 
 /**
  * A batch laid out for one model: the `<image>` placeholder expanded to that model's number of
- * vision tokens, right-padded to a fixed length so shapes stay static across a split.
+ * vision tokens, right-padded to a fixed length so shapes stay static across a split. A text-only
+ * sample's row has no visual positions (its text starts right after `<bos>`) and zero pixels.
  *
  * Row layout: `<bos>`, N visual positions, prompt words, `<sep>`, answer, `<eos>`, `<pad>`…
  * T = textLength + N. Teacher and student batches of the same samples differ only in N, so their
@@ -30,6 +31,12 @@ export interface LayoutOptions {
   readonly numVisionTokens: number;
   /** Fixed per split; a sample needing more is an error naming it. */
   readonly textLength: number;
+  /**
+   * Side of the model's square images: text-only samples get zero pixels of this size (so the
+   * vision tower runs on every batch alike). Default: the size of the batch's first image; a
+   * batch without images and without it has no pixels at all.
+   */
+  readonly imageSize?: number;
 }
 
 /** One row's ids, roles and labels after expanding `<image>` and padding to textLength + N. */
@@ -39,7 +46,7 @@ export function layoutRow(
   o: LayoutOptions,
   sampleId: string,
 ): { tokens: Int32Array; roles: Int32Array; labels: Int32Array } {
-  const textNeeded = encoded.tokens.length - 1;
+  const textNeeded = encoded.roles.filter((r) => r !== ROLE_CODES.visual).length;
   if (textNeeded > o.textLength) {
     throw new Error(`sample '${sampleId}' needs ${textNeeded} text positions but the split's textLength is ${o.textLength}`);
   }
@@ -67,8 +74,8 @@ export function layoutRow(
 /** Collates samples into one batch for a model with `numVisionTokens` vision tokens. */
 export function collate(tok: Tokenizer, samples: readonly Sample[], o: LayoutOptions): Batch {
   if (samples.length === 0) throw new Error('collate: no samples');
-  const first = samples[0] as Sample;
-  const imageValues = first.image.size * first.image.size * 3;
+  const imageSize = o.imageSize ?? samples.find((s) => s.image !== undefined)?.image?.size ?? 0;
+  const imageValues = imageSize * imageSize * 3;
   const t = o.textLength + o.numVisionTokens;
   const b = samples.length;
   const tokens = new Int32Array(b * t);
@@ -76,16 +83,16 @@ export function collate(tok: Tokenizer, samples: readonly Sample[], o: LayoutOpt
   const labels = new Int32Array(b * t);
   const pixels = new Float32Array(b * imageValues);
   samples.forEach((s, row) => {
-    if (s.image.size !== first.image.size || s.image.pixels.length !== imageValues) {
+    if (s.image !== undefined && (s.image.size !== imageSize || s.image.pixels.length !== imageValues)) {
       throw new Error(
-        `sample '${s.id}': image is ${s.image.size}×${s.image.size} with ${s.image.pixels.length} values, the batch's first image is ${first.image.size}×${first.image.size}×3`,
+        `sample '${s.id}': image is ${s.image.size}×${s.image.size} with ${s.image.pixels.length} values, the batch's images are ${imageSize}×${imageSize}×3`,
       );
     }
     const r = layoutRow(tok, encodeSample(tok, s), o, s.id);
     tokens.set(r.tokens, row * t);
     roles.set(r.roles, row * t);
     labels.set(r.labels, row * t);
-    pixels.set(s.image.pixels, row * imageValues);
+    if (s.image !== undefined) pixels.set(s.image.pixels, row * imageValues);
   });
   return {
     batchSize: b,

@@ -20,8 +20,16 @@ export interface EncodedText {
 const countOf = (haystack: string, needle: string): number => haystack.split(needle).length - 1;
 
 /** Checks the `<image>` placement rule; the message names the sample. */
-export function imagePlacementError(sample: Sample): string | undefined {
+export function imagePlacementError(sample: Pick<Sample, 'id' | 'image' | 'turns'>): string | undefined {
   if (sample.turns.length === 0) return `sample '${sample.id}': no conversation turns`;
+  if (sample.image === undefined) {
+    for (let i = 0; i < sample.turns.length; i++) {
+      const turn = sample.turns[i] as Sample['turns'][number];
+      if (turn.prompt.includes(SPECIALS.image)) return `sample '${sample.id}': has no image, but the prompt of turn ${i} holds ${SPECIALS.image}`;
+      if (turn.answer.includes(SPECIALS.image)) return `sample '${sample.id}': the answer of turn ${i} holds ${SPECIALS.image}`;
+    }
+    return undefined;
+  }
   const first = sample.turns[0] as Sample['turns'][number];
   const inFirst = countOf(first.prompt, SPECIALS.image);
   if (inFirst === 0) return `sample '${sample.id}': the first prompt has no ${SPECIALS.image} placeholder`;
@@ -53,5 +61,5 @@ export function encodeSample(tok: Tokenizer, sample: Sample): EncodedText {
   return { tokens, roles, labels };
 }
 
-/** Text positions a sample needs: every position but the `<image>` placeholder. */
-export const textLengthOf = (tok: Tokenizer, sample: Sample): number => encodeSample(tok, sample).tokens.length - 1;
+/** Text positions a sample needs: every position but the `<image>` placeholder (a text-only sample has none). */
+export const textLengthOf = (tok: Tokenizer, sample: Sample): number => encodeSample(tok, sample).tokens.length - (sample.image === undefined ? 0 : 1);

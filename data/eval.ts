@@ -155,7 +155,7 @@ export async function greedyDecode(
       seqLen: tokens.length,
       tokens: Int32Array.from(tokens),
       roles: Int32Array.from(roles),
-      pixels: sample.image.pixels,
+      pixels: sample.image?.pixels ?? new Float32Array(0),
     });
     let next: number;
     try {

@@ -1,4 +1,4 @@
-export type { RgbImage, Sample, Turn } from './sample.js';
+export type { ImageSample, RgbImage, Sample, Turn } from './sample.js';
 export type { Tokenizer } from './tokenizer.js';
 export { SPECIALS, createTokenizer, decode, encode, normalizeText, splitWords, tokenizerFromTexts } from './tokenizer.js';
 export type { EncodedText } from './encode.js';

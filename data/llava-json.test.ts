@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { encode as encodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IGNORE_LABEL, ROLE_CODES } from '../core/roles.js';
 import { collate } from './batch.js';
 import { decodeImage, sniffFormat, toRgbSquare } from './image.js';
 import { loadLlavaJson, parseLlavaJson } from './llava-json.js';
-import { tokenizerFromTexts } from './tokenizer.js';
+import { encode, tokenizerFromTexts } from './tokenizer.js';
 
 /** RGBA bytes of a w × h image whose left half is red and right half blue. */
 function halves(w: number, h: number): Buffer {
@@ -109,6 +110,7 @@ describe('LLaVA-format JSON loader', () => {
       ['7', 'llava', 2],
     ]);
     for (const s of samples) {
+      if (s.image === undefined) throw new Error(`sample ${s.id} lost its image`);
       expect(s.image.size).toBe(16);
       expect(s.image.pixels.length).toBe(16 * 16 * 3);
       // Left half red, right half blue (JPEG is lossy: loose tolerance).
@@ -123,6 +125,26 @@ describe('LLaVA-format JSON loader', () => {
     const tok = tokenizerFromTexts(samples.flatMap((s) => s.turns.flatMap((t) => [t.prompt, t.answer])));
     const batch = collate(tok, samples, { numVisionTokens: 4, textLength: 20 });
     expect(batch.batchSize).toBe(3);
+  });
+
+  it('loads text-only conversations (no "image") beside image ones; their rows have no visual positions', async () => {
+    const file = join(dir, 'mixed.json');
+    const textOnly = { id: 'share-1', conversations: [{ from: 'human', value: 'Say hello.' }, { from: 'gpt', value: 'Hello.' }] };
+    await writeFile(file, JSON.stringify([record('p1', 'images/a.png'), textOnly]));
+    const samples = await loadLlavaJson(file, { imageSize: 16 });
+    expect(samples.map((s) => [s.id, s.image === undefined])).toEqual([
+      ['p1', false],
+      ['share-1', true],
+    ]);
+    const tok = tokenizerFromTexts(samples.flatMap((s) => s.turns.flatMap((t) => [t.prompt, t.answer])));
+    const batch = collate(tok, samples, { numVisionTokens: 4, textLength: 12 });
+    const row = (r: number) => Array.from(batch.roles.slice(r * batch.seqLen, (r + 1) * batch.seqLen));
+    expect(row(0).filter((role) => role === ROLE_CODES.visual)).toHaveLength(4);
+    expect(row(1).filter((role) => role === ROLE_CODES.visual)).toHaveLength(0);
+    // The text-only row's answer is labelled as usual; its pixels are zero.
+    expect(Array.from(batch.labels.slice(batch.seqLen)).filter((l) => l !== IGNORE_LABEL)).toEqual([...encode(tok, 'Hello.'), tok.eos]);
+    expect(batch.pixels.slice(16 * 16 * 3).every((p) => p === 0)).toBe(true);
+    expect(batch.pixels.slice(0, 16 * 16 * 3).some((p) => p !== 0)).toBe(true);
   });
 
   it('names the file and the record (index and id) for missing and undecodable images', async () => {
@@ -156,6 +178,7 @@ describe('LLaVA-format JSON loader', () => {
       record('two-tags', 'images/a.png', '<image> and <image>'),
       { image: 'images/a.png', conversations: record('x', 'y').conversations },
       42,
+      { id: 'empty-path', image: '', conversations: record('x', 'y').conversations },
     ];
     let message = '';
     try {
@@ -163,13 +186,14 @@ describe('LLaVA-format JSON loader', () => {
     } catch (e) {
       message = (e as Error).message;
     }
-    expect(message).toContain('records.json: 7 problems:');
+    expect(message).toContain('records.json: 8 problems:');
     expect(message).toContain("record 0 (id 'no-image-tag'): the first human message has no <image> placeholder");
-    expect(message).toContain(`record 1 (id 'no-image'): "image" must be a non-empty relative path`);
+    expect(message).toContain(`record 1 (id 'no-image'): has no image, but the human message of turn 0 holds <image> (a record without "image" is a text-only conversation)`);
     expect(message).toContain(`record 2 (id 'odd'): "conversations" has 1 messages; expected human/gpt pairs`);
     expect(message).toContain(`record 3 (id 'order'): message 0 must be {"from": "human", "value": string}`);
     expect(message).toContain("record 4 (id 'two-tags'): the first human message has 2 <image> placeholders");
     expect(message).toContain('record 5 (no id): "id" must be a string or a number');
     expect(message).toContain('record 6: expected an object, got number');
+    expect(message).toContain(`record 7 (id 'empty-path'): "image" must be a non-empty relative path when present`);
   });
 });

@@ -19,10 +19,11 @@ export class DataError extends UserError {
  *                      { "from": "gpt", "value": "Red." }] }]
  * ```
  *
- * Turns alternate human → gpt; the first human turn holds `<image>` once. An optional string
- * field `kind` labels the record for per-type evaluation (default 'llava'). Images (PNG or JPEG)
- * are decoded and resized to `imageSize`. Every problem is reported at once, each naming the file
- * and the record by index and id.
+ * Turns alternate human → gpt; the first human turn holds `<image>` once. A record without
+ * `"image"` is a text-only conversation (as the ShareGPT part of LLaVA's `llava_v1_5_mix665k`)
+ * and holds no `<image>`. An optional string field `kind` labels the record for per-type
+ * evaluation (default 'llava'). Images (PNG or JPEG) are decoded and resized to `imageSize`.
+ * Every problem is reported at once, each naming the file and the record by index and id.
  */
 export interface LlavaJsonOptions {
   /** Side of the square RGB images the model reads. */
@@ -37,7 +38,8 @@ const MAX_LISTED = 20;
 interface RawRecord {
   readonly index: number;
   readonly id: string;
-  readonly image: string;
+  /** Absent for a text-only conversation. */
+  readonly image?: string;
   readonly kind: string;
   readonly turns: readonly Turn[];
 }
@@ -53,8 +55,8 @@ function parseRecord(raw: unknown, index: number): RawRecord | string[] {
   const where = describe(index, raw.id);
   const problems: string[] = [];
   if (typeof raw.id !== 'string' && typeof raw.id !== 'number') problems.push(`${where}: "id" must be a string or a number`);
-  if (typeof raw.image !== 'string' || raw.image.length === 0) {
-    problems.push(`${where}: "image" must be a non-empty relative path (text-only records are not supported)`);
+  if (raw.image !== undefined && (typeof raw.image !== 'string' || raw.image.length === 0)) {
+    problems.push(`${where}: "image" must be a non-empty relative path when present (leave it out for a text-only conversation)`);
   }
   if (raw.kind !== undefined && typeof raw.kind !== 'string') problems.push(`${where}: "kind" must be a string when present`);
   const turns: Turn[] = [];
@@ -80,13 +82,14 @@ function parseRecord(raw: unknown, index: number): RawRecord | string[] {
   }
   if (problems.length > 0) return problems;
   const id = String(raw.id);
-  const placement = imagePlacementError({ id, kind: '', image: { size: 0, pixels: new Float32Array(0) }, turns });
+  const image = typeof raw.image === 'string' ? raw.image : undefined;
+  const placement = imagePlacementError({ id, ...(image === undefined ? {} : { image: { size: 0, pixels: new Float32Array(0) } }), turns });
   if (placement !== undefined) {
     // Same rule as for every sample, worded in LLaVA's terms (prompt = human message).
     const reason = placement.replace(`sample '${id}': `, '').replace(/prompt/g, 'human message');
-    return [`${where}: ${reason}`];
+    return [`${where}: ${reason}${image === undefined ? ' (a record without "image" is a text-only conversation)' : ''}`];
   }
-  return { index, id, image: raw.image as string, kind: typeof raw.kind === 'string' ? raw.kind : 'llava', turns };
+  return { index, id, ...(image === undefined ? {} : { image }), kind: typeof raw.kind === 'string' ? raw.kind : 'llava', turns };
 }
 
 function fail(file: string, problems: readonly string[]): never {
@@ -129,6 +132,10 @@ export async function loadLlavaJson(file: string, options: LlavaJsonOptions): Pr
   const problems: string[] = [];
   const samples: Sample[] = [];
   for (const r of records) {
+    if (r.image === undefined) {
+      samples.push({ id: r.id, kind: r.kind, turns: r.turns });
+      continue;
+    }
     const path = resolve(root, r.image);
     let pixels = decoded.get(path);
     if (pixels === undefined) {

@@ -9,7 +9,7 @@ import {
   proceduralTokenizer,
 } from './procedural.js';
 import { QUESTION_KINDS } from './questions.js';
-import type { Sample } from './sample.js';
+import type { ImageSample } from './sample.js';
 import { BACKGROUND_RGB, COLOR_RGB, COLORS } from './scene.js';
 
 const opts = { seed: 42 };
@@ -93,7 +93,7 @@ function answer(question: string, seen: Seen[]): string {
   throw new Error(`unrecognized question '${question}'`);
 }
 
-const questionOf = (s: Sample): string => (s.turns[0]?.prompt ?? '').replace('<image> ', '');
+const questionOf = (s: ImageSample): string => (s.turns[0]?.prompt ?? '').replace('<image> ', '');
 
 describe('procedural dataset', () => {
   it('sample i is a pure function of (seed, split, task, i)', () => {
@@ -135,7 +135,7 @@ describe('procedural dataset', () => {
   });
 
   it('holds out eval layouts: no eval image repeats a training layout', () => {
-    const layout = (s: Sample): string =>
+    const layout = (s: ImageSample): string =>
       perceive(s.image.pixels, 32)
         .map((o) => `${o.row}${o.col}${o.color}${o.shape}`)
         .join('|');

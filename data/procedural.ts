@@ -1,7 +1,7 @@
 import { hashKey, rng } from '../models/random.js';
 import type { QuestionKind } from './questions.js';
 import { CAPTION_PROMPT, NUMBER_WORDS, QUESTION_KINDS, askQuestion, caption, minObjects } from './questions.js';
-import type { Sample } from './sample.js';
+import type { ImageSample } from './sample.js';
 import type { Scene } from './scene.js';
 import { COL_WORDS, COLORS, ROW_WORDS, SHAPE_PLURALS, SHAPES, renderScene, sampleScene } from './scene.js';
 import type { Tokenizer } from './tokenizer.js';
@@ -86,7 +86,7 @@ export function splitOfLayout(seed: number, scene: Scene): Split {
 export const kindOfIndex = (index: number): QuestionKind => QUESTION_KINDS[index % QUESTION_KINDS.length] as QuestionKind;
 
 /** Sample `index` of (split, task). */
-export function proceduralSample(options: ProceduralOptions, split: Split, task: Task, index: number): Sample {
+export function proceduralSample(options: ProceduralOptions, split: Split, task: Task, index: number): ImageSample {
   if (!Number.isInteger(index) || index < 0) throw new Error(`proceduralSample: index must be a non-negative integer, got ${index}`);
   const imageSize = options.imageSize ?? 32;
   const kind = task === 'qa' ? kindOfIndex(index) : undefined;
@@ -116,6 +116,6 @@ export function proceduralSamples(
   task: Task,
   start: number,
   count: number,
-): Sample[] {
+): ImageSample[] {
   return Array.from({ length: count }, (_, i) => proceduralSample(options, split, task, start + i));
 }

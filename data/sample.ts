@@ -1,6 +1,8 @@
 /**
- * One multimodal training example: an image and a conversation about it (LLaVA's format reduced
- * to what the models read). Procedural data and the LLaVA JSON loader both produce these.
+ * One multimodal training example: an image and a conversation about it, or a conversation alone
+ * (LLaVA's format reduced to what the models read; LLaVA's instruction mix holds text-only
+ * ShareGPT conversations beside the image ones). Procedural data and the LLaVA JSON loader both
+ * produce these.
  */
 
 /** An RGB image already at the model's resolution: pixels [size·size·3], row-major HWC, in [0, 1]. */
@@ -20,7 +22,14 @@ export interface Sample {
   readonly id: string;
   /** What the sample tests, for per-type evaluation: a question kind, 'caption', or a user label. */
   readonly kind: string;
-  readonly image: RgbImage;
-  /** At least one turn; the first prompt holds the `<image>` placeholder exactly once, no other prompt holds it. */
+  /** Absent for a text-only sample: its rows get no visual positions. */
+  readonly image?: RgbImage;
+  /**
+   * At least one turn. With an image, the first prompt holds the `<image>` placeholder exactly
+   * once and nothing else holds it; without one, nothing holds it.
+   */
   readonly turns: readonly Turn[];
 }
+
+/** A sample with its image (every procedural sample is one). */
+export type ImageSample = Sample & { readonly image: RgbImage };

@@ -12,13 +12,15 @@ import { visionForward } from './vision.js';
 
 /**
  * The pure forward pass of a LLaVA-style model: vision encoder → projector → LM over the text
- * with the vision tokens spliced in at the visual positions.
+ * with the vision tokens spliced in at the visual positions. Without pixels (a batch of
+ * text-only samples, whose rows have no visual positions) the vision encoder does not run.
  *
  * Returns `SideOutputs`: logits [B, T, V] at every position, the final hidden states [B, T, D]
  * (after the LM's final norm) and a copy of the roles [B·T]. The caller owns the two returned
  * tensors; every intermediate is released here.
  */
 export function llavaForward(config: ModelConfig, params: Params, inputs: ModelInputs): SideOutputs {
+  if (inputs.pixels.length === 0) return llavaTextForward(config, params, inputs);
   const [logits, hidden] = tf.tidy((): [tf.Tensor3D, tf.Tensor3D] => {
     const features = visionForward(params, config.vision, inputs.pixels, inputs.batchSize);
     const tokens = projectorForward(params, config.projector, features);

@@ -14,7 +14,8 @@ import { constMatMul } from './matmul.js';
  *   backend, unlike `gather`'s (UnsortedSegmentSum is missing on wasm).
  * - `placement` [B, T, N]: entry (b, t, k) is 1 when position t of row b holds vision token k.
  *   `placement · visionTokens` splices the N vision tokens in at the expanded `<image>` positions,
- *   wherever they sit in each row.
+ *   wherever they sit in each row. A row holds all N visual positions, or none (a sample without
+ *   an image: its vision tokens are computed and left unused).
  */
 export interface Splice {
   readonly oneHot: Float32Array;
@@ -46,9 +47,9 @@ export function buildSplice(inputs: ModelInputs, vocabSize: number, numVision: n
       }
       oneHot[i * vocabSize + id] = 1;
     }
-    if (k !== numVision) {
+    if (k !== numVision && k !== 0) {
       throw new Error(
-        `inputs: row ${row} has ${k} visual positions but the model produces ${numVision} vision tokens`,
+        `inputs: row ${row} has ${k} visual positions but the model produces ${numVision} vision tokens (a row holds all of them, or none for a sample without an image)`,
       );
     }
   }

@@ -42,7 +42,7 @@ export function trainingBatch(env: RunEnvironment, data: StageData, kind: ModelK
   // A mix alternates tasks step by step, padded to the longer length so shapes never change.
   const task = data === 'mix' ? (step % 2 === 0 ? 'caption' : 'qa') : data;
   const textLength = data === 'mix' ? Math.max(env.data.textLength.caption, env.data.textLength.qa) : env.data.textLength[task];
-  return collate(env.tokenizer, samplesOf(task), { numVisionTokens: numVisionTokens(env.configs[kind]), textLength });
+  return collate(env.tokenizer, samplesOf(task), { numVisionTokens: numVisionTokens(env.configs[kind]), textLength, imageSize: env.configs[kind].vision.imageSize });
 }
 
 /**
@@ -61,5 +61,6 @@ function textBatch(env: RunEnvironment, samples: Parameters<typeof collate>[1]):
 
 /** The held-out batches for a model. */
 export function evalBatches(env: RunEnvironment, kind: ModelKind, batchSize = 100): Batch[] {
-  return [...batches(env.tokenizer, env.data.heldOut(env.evalSamples), batchSize, { numVisionTokens: numVisionTokens(env.configs[kind]), textLength: env.data.textLength.qa })];
+  const layout = { numVisionTokens: numVisionTokens(env.configs[kind]), textLength: env.data.textLength.qa, imageSize: env.configs[kind].vision.imageSize };
+  return [...batches(env.tokenizer, env.data.heldOut(env.evalSamples), batchSize, layout)];
 }

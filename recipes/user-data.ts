@@ -23,7 +23,7 @@ export async function llavaJsonData(file: string, options: { readonly imageRoot?
   const hash = createHash('sha256');
   for (const s of samples) {
     hash.update(JSON.stringify([s.id, s.kind, s.turns]));
-    hash.update(new Uint8Array(s.image.pixels.buffer, s.image.pixels.byteOffset, s.image.pixels.byteLength));
+    if (s.image !== undefined) hash.update(new Uint8Array(s.image.pixels.buffer, s.image.pixels.byteOffset, s.image.pixels.byteLength));
   }
   const longest = Math.max(...samples.map((s) => textLengthOf(tokenizer, s)));
   const epochs = new Map<number, readonly Sample[]>();
