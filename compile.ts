@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { activeBackend } from './backends/active.js';
 import { GraphValidationError } from './core/errors.js';
+import { requireBackend } from './core/require-backend.js';
 import type { ScalarNode } from './core/graph.js';
 import { lower, shapesOf, type CompiledObjective, type LowerOptions } from './core/lower.js';
 import type { DistillInputs } from './core/outputs.js';
@@ -31,9 +32,10 @@ export interface CompileOptions extends Partial<Omit<LowerOptions, 'registry' | 
  * Validates `graph` against the shapes of `inputs` (or the shapes themselves) and lowers it for
  * `options.backend`, with matchers planned by the registry's own matchers unless
  * `options.planner` says otherwise. Throws a `GraphValidationError` listing every problem when it
- * does not fit.
+ * does not fit, and a `UserError` saying to call `useBackend` first when no backend is active.
  */
 export function compile(graph: ScalarNode, shapes: InputShapes | DistillInputs, options: CompileOptions = {}): CompiledObjective {
+  requireBackend('compile');
   const { pool, ...rest } = options;
   const registry = options.registry ?? standardRegistry;
   const backend = options.backend ?? activeBackend();

@@ -4,7 +4,7 @@ export type { AlignedNode, GraphNode, JsonValue, LossNode, MatchNode, ObjectiveN
 export { nodeKey } from './graph.js';
 export { teacher, student, type FieldViews, type SideViews } from './views.js';
 export { objective, weighted } from './combinators.js';
-export { GraphValidationError, InputError, formatGraphError, type GraphError } from './errors.js';
+export { GraphValidationError, InputError, UserError, formatGraphError, type GraphError } from './errors.js';
 export type { Checked } from './checked.js';
 export type { InputShapes, LossDefinition, LoweringContext, MatcherDefinition, Registry, SideShapes, TokenRows } from './registry.js';
 export { validate, assertValid, type ValidGraph } from './validate.js';
