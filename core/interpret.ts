@@ -60,7 +60,10 @@ export function createParameters(valid: ValidGraph, registry: Registry, seed: nu
     for (const spec of definition.parameters?.(node, path, shapes) ?? []) {
       if (out.has(spec.name)) throw new InputError(`two objective parameters are named '${spec.name}'`);
       // Unnamed: tfjs variable names are global, and one process may compile an objective twice.
-      out.set(spec.name, tf.variable(tf.tensor(spec.init(seed), [...spec.shape]), true));
+      // A variable keeps its own reference to the values: the initial tensor is released here.
+      const init = tf.tensor(spec.init(seed), [...spec.shape]);
+      out.set(spec.name, tf.variable(init, true));
+      init.dispose();
     }
   }
   return out;

@@ -3,10 +3,11 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../backends/index.js';
+import { runCli } from '../cli/testing/run-cli.js';
 import { QUICK_SCALE, recipes } from './catalog.js';
 import { CheckpointError, listCheckpoints } from './checkpoint.js';
 import { runEnvironment } from './environment.js';
@@ -44,7 +45,7 @@ describe('runner', () => {
     teacherPath = (await runRecipe(options('teacher', join(root, 'teacher')))).checkpoint;
   });
 
-  it('a run killed with SIGKILL at a random step resumes to the same metrics, to the last digit', async () => {
+  it('a run killed with SIGKILL right after a mid-stage checkpoint resumes from it to the same metrics, to the last digit', async () => {
     const cli = (dir: string, ...more: string[]) => [
       '--import', 'tsx', 'cli/main.ts', 'run', 'llava-kd', '--quick', '--seed', '1', '--backend', 'wasm',
       '--out', dir, '--teacher', teacherPath, '--no-cache', '--checkpoint-every', '2', ...more,
@@ -52,24 +53,50 @@ describe('runner', () => {
     const whole = join(root, 'whole');
     await run(process.execPath, cli(whole), { timeout: 120_000 });
 
+    // The child kills itself the moment checkpoint 02-sft-000006 is written: step 6 of sft's 12.
     const killed = join(root, 'killed');
-    const child = spawn(process.execPath, cli(killed), { stdio: 'ignore' });
-    // Kill at a random moment after the first checkpoint, before the run can finish.
-    const deadline = Date.now() + 60_000;
-    while ((await listCheckpoints(join(killed, 'checkpoints')).catch(() => [])).length === 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    await new Promise((r) => setTimeout(r, Math.random() * 600));
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    const killAt = '02-sft-000006';
+    const child = spawn(process.execPath, cli(killed), { stdio: 'ignore', env: { ...process.env, MMKD_KILL_AFTER_CHECKPOINT: killAt } });
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.once('exit', (c, s) => r([c, s])));
+    expect({ code, signal }).toEqual({ code: null, signal: 'SIGKILL' });
+    const names = (await listCheckpoints(join(killed, 'checkpoints'))).map((p) => basename(p));
+    expect(names.at(-1)).toBe(killAt);
+    expect(names).not.toContain('03-dft-000006');
     const before = await steps(killed);
-    await run(process.execPath, cli(killed, '--resume'), { timeout: 120_000 });
+    expect(before.at(-1)).toMatchObject({ stage: 'sft', step: 5 });
 
+    const resumed = await run(process.execPath, cli(killed, '--resume'), { timeout: 120_000 });
+    // The resume path ran: from the checkpoint, training only sft's remaining steps and dft.
+    expect(resumed.stderr).toContain(`resuming llava-kd from sft step 6 (${join(killed, 'checkpoints', killAt)})`);
+    expect(resumed.stderr).toMatch(/\[sft\] steps 7–12 \(resumed at 6\) in \d+\.\d s/);
+    expect(resumed.stderr).not.toMatch(/\[(lm|dpt)\] \d+ steps in/);
     expect(await steps(killed)).toEqual(await steps(whole));
     const result = (dir: string) => readFile(join(dir, 'result.json'), 'utf8').then((t) => JSON.parse(t).report);
     expect(await result(killed)).toEqual(await result(whole));
-    // The kill really interrupted something (or the run had already finished: then nothing to redo).
-    expect(before.length).toBeLessThanOrEqual((await steps(whole)).length);
+  });
+
+  it('a run whose stages all come from the stage cache ends with its own usable checkpoint (CLI)', async () => {
+    const cache = join(root, 'cli-cache');
+    const mmkd = (...args: string[]) => runCli(args, { timeoutMs: 180_000 });
+    const runBaseline = (out: string, ...more: string[]) =>
+      mmkd('run', 'baseline', '--quick', '--seed', '1', '--backend', 'wasm', '--teacher', teacherPath, '--cache', cache, '--out', out, ...more);
+    const first = await runBaseline(join(root, 'cli-first'));
+    expect(first.code).toBe(0);
+    const second = await runBaseline(join(root, 'cli-second'));
+    expect(second.code).toBe(0);
+    expect(second.stderr).toMatch(/lm → pt → sft: reused from the stage cache/);
+    const checkpoint = join(root, 'cli-second', 'checkpoints', '02-sft-000012');
+    expect(second.stdout).toContain(`final checkpoint: ${checkpoint}\n`);
+    const result = JSON.parse(await readFile(join(root, 'cli-second', 'result.json'), 'utf8'));
+    expect(result.checkpoint).toBe(checkpoint);
+    // The checkpoint is the run's own: evaluate scores it as the run did, and --resume finds it.
+    const evaluated = await mmkd('evaluate', checkpoint, '--backend', 'wasm', '--json');
+    expect(evaluated.code).toBe(0);
+    expect(JSON.parse(evaluated.stdout)).toEqual(result.report);
+    const resumed = await runBaseline(join(root, 'cli-second'), '--resume');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toContain(`resuming baseline from sft step 12 (${checkpoint})`);
+    expect(resumed.stdout).toContain(`final checkpoint: ${checkpoint}\n`);
   });
 
   it('skips a corrupt checkpoint, naming it, and refuses when none is usable', async () => {
@@ -97,7 +124,9 @@ describe('runner', () => {
     const teacher = await loadTeacher(teacherPath, environment.configs.teacher);
     try {
       await runRecipe(options('baseline', dir, { teacher }));
-      await expect(runRecipe(options('baseline', dir, { teacher, resume: true, seed: 2 }))).rejects.toThrow(/holds a run of recipe 'baseline' with seed 0, not 'baseline' with seed 2/);
+      await expect(runRecipe(options('baseline', dir, { teacher, resume: true, seed: 2 }))).rejects.toThrow(/holds a run of recipe 'baseline' with seed 1, not 'baseline' with seed 2/);
+      // Same recipe and seed (so the folder is this run's), another backend: the checkpoints are not its own.
+      await expect(runRecipe(options('baseline', dir, { teacher, resume: true, backend: 'cpu' }))).rejects.toThrow(/fingerprint mismatch/);
     } finally {
       teacher.model.dispose();
     }
