@@ -4,8 +4,10 @@ import type { LossNode, TokenExpr } from '../core/graph.js';
 import type { LossDefinition } from '../core/registry.js';
 import { addAll, zeroDependingOn } from '../core/tensor-ops.js';
 import { unitRows } from './math.js';
-import { checkPositive, checkReduction, describeReduction, numberParam, reductionParam } from './params.js';
+import { describeReduction, paramCodec, positive, tokenReduction } from './params.js';
 import { assertSameCounts } from './tokens.js';
+
+const affinityParams = paramCodec({ beta: positive(1), reduction: tokenReduction(['mean', 'sampleMean']) });
 
 /**
  * EM-KD's vision–language affinity distillation (VLAD). In each model, the affinity between its
@@ -27,10 +29,10 @@ export const affinityLoss: LossDefinition = {
     studentVision: { side: 'student', fields: ['hidden', 'logits'] },
     studentText: { side: 'student', fields: ['hidden', 'logits'] },
   },
-  defaults: { beta: 1, reduction: 'mean' },
+  defaults: affinityParams.defaults,
   pairing: 'samples',
   needsLabels: false,
-  checkParams: (params, path) => [...checkPositive(params, 'beta', path), ...checkReduction(params, path, ['mean', 'sampleMean'])],
+  checkParams: affinityParams.check,
   shapeRule: ({ path, shapes }) => {
     const errors = [];
     const tv = shapes['teacherVision']!;
@@ -45,11 +47,15 @@ export const affinityLoss: LossDefinition = {
     }
     return errors;
   },
-  explain: (node, inputs) =>
-    `SmoothL1_β=${numberParam(node.params, 'beta')}(cos(V_s, X_s), cos(V_t, X_t)) with V_t = ${inputs['teacherVision']}, ` +
-    `X_t = ${inputs['teacherText']}, V_s = ${inputs['studentVision']}, X_s = ${inputs['studentText']}   (${
-      reductionParam(node.params) === 'mean' ? 'mean over affinity entries' : describeReduction('sampleMean')
-    })`,
+  explain: (node, inputs) => {
+    const { beta, reduction } = affinityParams.decode(node.params);
+    return (
+      `SmoothL1_β=${beta}(cos(V_s, X_s), cos(V_t, X_t)) with V_t = ${inputs['teacherVision']}, ` +
+      `X_t = ${inputs['teacherText']}, V_s = ${inputs['studentVision']}, X_s = ${inputs['studentText']}   (${
+        reduction === 'mean' ? 'mean over affinity entries' : describeReduction('sampleMean')
+      })`
+    );
+  },
   lower: (ctx, node, path) => {
     const rows = (name: string) => ctx.rows(node.inputs[name]!, `${path}.${name}`);
     const tv = rows('teacherVision');
@@ -62,7 +68,7 @@ export const affinityLoss: LossDefinition = {
     const m = st.selection.counts;
     const samples = [...k.keys()].filter((b) => k[b]! > 0 && m[b]! > 0);
     if (samples.length === 0) return tf.add(zeroDependingOn(sv.values), zeroDependingOn(st.values)) as tf.Scalar;
-    const beta = numberParam(node.params, 'beta');
+    const { beta, reduction } = affinityParams.decode(node.params);
     const [ntv, ntt, nsv, nst] = [tv, tt, sv, st].map((r) => unitRows(r.values));
     const affinity = (vision: tf.Tensor2D, text: tf.Tensor2D, b: number, vo: Int32Array, to: Int32Array) =>
       tf.matMul(
@@ -76,7 +82,7 @@ export const affinityLoss: LossDefinition = {
       const as = affinity(nsv!, nst!, b, sv.selection.offsets, st.selection.offsets);
       return tf.sum(smoothL1(tf.sub(as, at), beta));
     });
-    if (reductionParam(node.params) === 'mean') {
+    if (reduction === 'mean') {
       const entries = samples.reduce((n, b) => n + k[b]! * m[b]!, 0);
       return tf.div(addAll(sums, ctx.maxKernelInputs), entries) as tf.Scalar;
     }
@@ -100,18 +106,33 @@ export interface AffinityInputs {
   readonly student: { readonly vision: TokenExpr<'student'>; readonly text: TokenExpr<'student'> };
 }
 
+/**
+ * EM-KD's vision–language affinity distillation (VLAD, EM-KD eq. 6–7): Smooth L1 (β, default 1)
+ * between the student's and the teacher's cosine affinities of vision tokens with text tokens,
+ * A = normalize(V)·normalize(X)ᵀ. `reduction`: `mean` over every affinity entry of the batch
+ * (default) or `sampleMean`.
+ *
+ * Shapes: per side, `vision` [B, T, H] selecting K_b tokens and `text` [B, T, H] selecting M_b
+ * tokens of sample b, one width H per side (the sides' widths may differ); the teacher's vision
+ * tokens usually `aligned` to the student's by a matcher. The loss is a scalar.
+ *
+ * @example
+ * const matched = match.hungarian(teacher.logits.at('visual'), student.logits.at('visual'));
+ * const vlad = affinity({ teacher: { vision: matched.of(teacher.hidden.at('visual')), text: teacher.hidden.at('prompt') }, student: { vision: student.hidden.at('visual'), text: student.hidden.at('prompt') } });
+ * const { loss } = await compile(objective({ vlad: weighted(25, vlad) }), outputs).valueAndGrad(outputs);
+ */
 export const affinity = (
   inputs: AffinityInputs,
   options: { readonly beta?: number; readonly reduction?: 'mean' | 'sampleMean' } = {},
 ): LossNode =>
   Object.freeze({
     kind: 'loss',
-    loss: 'affinity',
+    loss: affinityLoss.name,
     inputs: Object.freeze({
       teacherVision: inputs.teacher.vision,
       teacherText: inputs.teacher.text,
       studentVision: inputs.student.vision,
       studentText: inputs.student.text,
     }),
-    params: Object.freeze({ beta: options.beta ?? 1, reduction: options.reduction ?? 'mean' }),
+    params: Object.freeze({ beta: options.beta ?? affinityParams.defaults.beta, reduction: options.reduction ?? affinityParams.defaults.reduction }),
   });

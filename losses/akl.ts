@@ -1,22 +1,38 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { JsonValue } from '../core/graph.js';
-import type { DivergenceRule } from './divergence.js';
-import { rowDot } from './divergence.js';
-import { checkUnitInterval, numberParam } from './params.js';
+import type { LossNode } from '../core/graph.js';
+import { divergenceNode, type DivergenceOptions, type DivergenceRule, type StudentLogits, type TeacherLogits } from './divergence.js';
+import { rowDot } from './math.js';
+import { paramCodec, unitInterval } from './params.js';
+
+const aklParams = paramCodec({ mu: unitInterval('μ', 0.5) });
 
 /**
- * Adaptive KL (AKL, Wu et al. 2024): a per-token mix of forward and reverse KL, weighted by where
- * the student's error lies. Sort the teacher's probabilities in descending order; the head is the
- * prefix whose cumulative mass is ≤ μ (the first token always belongs to it), the tail the rest.
- * With g_head = Σ_head |p − q| and g_tail = Σ_tail |p − q|:
+ * Adaptive KL (AKL, Wu et al. 2024, "Rethinking Kullback-Leibler Divergence in Knowledge
+ * Distillation for Large Language Models"), token by token: a mix of forward and reverse KL,
+ * weighted by where the student's error lies. Sort the teacher's probabilities p in descending
+ * order; the head is the prefix whose cumulative mass is ≤ μ (the first token always belongs to
+ * it), the tail the rest. With g_head = Σ_head |p − q| and g_tail = Σ_tail |p − q|:
  *
  *   ℓ = g_head/(g_head + g_tail) · KL(p ‖ q) + g_tail/(g_head + g_tail) · KL(q ‖ p)
  *
  * The weights are computed from detached probabilities (as in the authors' code), so they carry
  * no gradient; both are ½ when p = q exactly.
  *
- * μ ∈ [0, 1], endpoints included. μ = 0: the head is the top token alone (its mass is > 0 = μ, but
- * the first rank always belongs to the head, as in the authors' `mask[:, :, 0] = False`). μ = 1:
+ * Shapes: `teacher` and `student` are logits views [B, T, V] selecting the same number of tokens
+ * per sample; the loss is a scalar. μ ∈ [0, 1], default ½.
+ *
+ * @example
+ * const adaptive = akl(teacher.logits.next('response'), student.logits.next('response'), { mu: 0.5 });
+ * const compiled = compile(objective({ adaptive }), outputs);
+ * const { loss, grads } = await compiled.valueAndGrad(outputs);
+ */
+export const akl = (teacher: TeacherLogits, student: StudentLogits, options: DivergenceOptions & { readonly mu?: number } = {}): LossNode =>
+  divergenceNode(aklRule, teacher, student, options, { mu: options.mu ?? aklParams.defaults.mu });
+
+/**
+ * The rule of `akl`. Both endpoints of μ are included. μ = 0: the head is the top token alone
+ * (its mass is > 0 = μ, but the first rank always belongs to the head, as in the authors'
+ * `mask[:, :, 0] = False`). μ = 1:
  * every cumulative mass is ≤ 1, so the head is the whole vocabulary, g_tail = 0 and ℓ is the
  * forward KL; taken literally in floating point, a cumulative sum that rounds to 1 + ε would put
  * the last tokens in the tail, so μ = 1 is read as the definition says: all head.
@@ -24,9 +40,9 @@ import { checkUnitInterval, numberParam } from './params.js';
 export const aklRule: DivergenceRule = {
   name: 'akl',
   summary: 'adaptive KL: head/tail-weighted forward and reverse KL (Wu et al. 2024)',
-  defaults: { mu: 0.5 },
-  checkParams: (params, path) => checkUnitInterval(params, 'mu', 'μ', path),
-  formula: (params) => `AKL_μ=${numberParam(params, 'mu')}(p, q)`,
+  defaults: aklParams.defaults,
+  checkParams: aklParams.check,
+  formula: (params) => `AKL_μ=${aklParams.decode(params).mu}(p, q)`,
   perToken: (logP, logQ, params) => {
     const { head, tail } = ratios(logP, logQ, params);
     const p = tf.exp(logP);
@@ -46,7 +62,7 @@ export const aklRule: DivergenceRule = {
   row: ({ vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ }, h, params) => {
     const p = new Float64Array(vocab);
     for (let v = 0; v < vocab; v++) p[v] = eP[v]! * invP;
-    const inHead = headOfRow(p, vocab, numberParam(params, 'mu'));
+    const inHead = headOfRow(p, vocab, aklParams.decode(params).mu);
     const shift = logSumP - logSumQ; // log q − log p = sQ − sP + shift
     let gHead = 0;
     let gTotal = 0;
@@ -124,8 +140,8 @@ export function headOfRow(p: Float64Array, vocab: number, mu: number): (v: numbe
 }
 
 /** The head and tail weights of each row, [N] each. */
-function ratios(logP: tf.Tensor2D, logQ: tf.Tensor2D, params: Readonly<Record<string, JsonValue>>) {
-  const mu = numberParam(params, 'mu');
+function ratios(logP: tf.Tensor2D, logQ: tf.Tensor2D, params: Parameters<DivergenceRule['perToken']>[2]) {
+  const { mu } = aklParams.decode(params);
   const [rows, vocab] = logP.shape;
   const p = tf.exp(logP);
   const q = tf.exp(logQ);

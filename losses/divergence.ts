@@ -4,15 +4,13 @@ import type { JsonValue, LossNode, TokenExpr } from '../core/graph.js';
 import type { LossDefinition, LoweringContext, TokenRows } from '../core/registry.js';
 import { reductionWeights, type Reduction } from '../core/selection.js';
 import { withGradient, zeroDependingOn } from '../core/tensor-ops.js';
-import {
-  boolParam,
-  checkReduction,
-  checkTemperature,
-  describeReduction,
-  numberParam,
-  reductionParam,
-} from './params.js';
+import { boolean, describeReduction, paramCodec, positive, tokenReduction } from './params.js';
 import { pairedRows, sharedLogSoftmax } from './tokens.js';
+
+/** A teacher's logits view, as every divergence takes it. */
+export type TeacherLogits = TokenExpr<'teacher', 'logits'>;
+/** A student's logits view, as every divergence takes it. */
+export type StudentLogits = TokenExpr<'student', 'logits'>;
 
 /**
  * A divergence between the teacher's and the student's next-token distributions, token by token:
@@ -77,7 +75,8 @@ export interface DivergenceOptions {
   readonly truncateVocab?: boolean;
 }
 
-const commonDefaults = { temperature: 1, scaleT2: false, reduction: 'mean', truncateVocab: false } as const;
+/** The parameters every divergence has (see `DivergenceOptions`), checked and decoded in one place. */
+export const divergenceParams = paramCodec({ temperature: positive(1), scaleT2: boolean(false), reduction: tokenReduction(), truncateVocab: boolean(false) });
 
 /** The loss definition of one divergence rule. */
 export function divergenceLoss(rule: DivergenceRule): LossDefinition {
@@ -85,18 +84,14 @@ export function divergenceLoss(rule: DivergenceRule): LossDefinition {
     name: rule.name,
     summary: rule.summary,
     inputs: { teacher: { side: 'teacher', fields: ['logits'] }, student: { side: 'student', fields: ['logits'] } },
-    defaults: { ...commonDefaults, ...rule.defaults },
+    defaults: { ...divergenceParams.defaults, ...rule.defaults },
     pairing: 'tokens',
     needsLabels: false,
-    checkParams: (params, path) => [
-      ...checkTemperature(params, path),
-      ...checkReduction(params, path),
-      ...rule.checkParams(params, path),
-    ],
+    checkParams: (params, path) => [...divergenceParams.check(params, path), ...rule.checkParams(params, path)],
     shapeRule: ({ path, node, shapes }) => {
       const t = shapes['teacher']!;
       const s = shapes['student']!;
-      if (t[2] === s[2] || boolParam(node.params, 'truncateVocab')) return [];
+      if (t[2] === s[2] || divergenceParams.decode(node.params).truncateVocab) return [];
       return [
         graphError(
           path,
@@ -106,10 +101,11 @@ export function divergenceLoss(rule: DivergenceRule): LossDefinition {
       ];
     },
     explain: (node, inputs) => {
-      const notes = [`T=${numberParam(node.params, 'temperature')}`];
-      if (boolParam(node.params, 'scaleT2')) notes.push('×T²');
-      if (boolParam(node.params, 'truncateVocab')) notes.push('vocabulary truncated to min(V)');
-      notes.push(describeReduction(reductionParam(node.params)));
+      const { temperature, scaleT2, truncateVocab, reduction } = divergenceParams.decode(node.params);
+      const notes = [`T=${temperature}`];
+      if (scaleT2) notes.push('×T²');
+      if (truncateVocab) notes.push('vocabulary truncated to min(V)');
+      notes.push(describeReduction(reduction));
       return `${rule.formula(node.params)}; p from ${inputs['teacher']}, q from ${inputs['student']}   (${notes.join(', ')})`;
     },
     lower: lowerDivergenceWith(rule, tfjsDivergenceKernel),
@@ -143,8 +139,8 @@ export function lowerDivergenceWith(rule: DivergenceRule, kernel: DivergenceKern
   return (ctx, node, path) => {
     const { teacher, student } = pairedRows(ctx, node.inputs, 'teacher', 'student', path);
     if (student!.selection.positions.length === 0) return zeroDependingOn(student!.values);
-    const temperature = numberParam(node.params, 'temperature');
-    const scale = boolParam(node.params, 'scaleT2') ? temperature * temperature : 1;
+    const { temperature, scaleT2, reduction } = divergenceParams.decode(node.params);
+    const scale = scaleT2 ? temperature * temperature : 1;
     return kernel({
       rule,
       ctx,
@@ -154,7 +150,7 @@ export function lowerDivergenceWith(rule: DivergenceRule, kernel: DivergenceKern
       studentExpr: node.inputs['student'] as TokenExpr,
       temperature,
       vocab: Math.min(teacher!.values.shape[1], student!.values.shape[1]),
-      weights: reductionWeights(student!.selection, reductionParam(node.params)).map((w) => w * scale),
+      weights: reductionWeights(student!.selection, reduction).map((w) => w * scale),
       params: node.params,
     });
   };
@@ -195,29 +191,24 @@ function reduceDivergence(
   });
 }
 
-/** Builds the graph node of a divergence; `rule`-specific parameters ride in `extra`. */
+/**
+ * Builds the graph node of a divergence: the common options with their defaults, and the rule's
+ * own parameters (β, α, μ) in `own`, already defaulted by the rule's builder.
+ */
 export function divergenceNode(
-  name: string,
-  teacher: TokenExpr<'teacher', 'logits'>,
-  student: TokenExpr<'student', 'logits'>,
+  rule: DivergenceRule,
+  teacher: TeacherLogits,
+  student: StudentLogits,
   options: DivergenceOptions,
-  extra: Readonly<Record<string, JsonValue>> = {},
+  own: Readonly<Record<string, JsonValue>> = {},
 ): LossNode {
+  const d = divergenceParams.defaults;
   const params = {
-    temperature: options.temperature ?? commonDefaults.temperature,
-    scaleT2: options.scaleT2 ?? commonDefaults.scaleT2,
-    reduction: options.reduction ?? commonDefaults.reduction,
-    truncateVocab: options.truncateVocab ?? commonDefaults.truncateVocab,
-    ...extra,
+    temperature: options.temperature ?? d.temperature,
+    scaleT2: options.scaleT2 ?? d.scaleT2,
+    reduction: options.reduction ?? d.reduction,
+    truncateVocab: options.truncateVocab ?? d.truncateVocab,
+    ...own,
   };
-  return Object.freeze({ kind: 'loss', loss: name, inputs: Object.freeze({ teacher, student }), params: Object.freeze(params) });
+  return Object.freeze({ kind: 'loss', loss: rule.name, inputs: Object.freeze({ teacher, student }), params: Object.freeze(params) });
 }
-
-/** log(e^a + e^b), elementwise and stable. */
-export function logAddExp(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const m = tf.maximum(a, b);
-  return tf.add(m, tf.log1p(tf.exp(tf.neg(tf.abs(tf.sub(a, b))))));
-}
-
-/** Row sums of x ⊙ y. */
-export const rowDot = (x: tf.Tensor, y: tf.Tensor): tf.Tensor1D => tf.sum(tf.mul(x, y), 1) as tf.Tensor1D;

@@ -5,7 +5,7 @@ import type { LossDefinition } from '../core/registry.js';
 import { reductionWeights, type Reduction } from '../core/selection.js';
 import { zeroDependingOn } from '../core/tensor-ops.js';
 import { rowCosine } from './math.js';
-import { boolParam, checkReduction, describeReduction, reductionParam } from './params.js';
+import { boolean, describeReduction, paramCodec, tokenReduction } from './params.js';
 import { pairedRows } from './tokens.js';
 
 export type FeatureMetric = 'mse' | 'cosine';
@@ -20,6 +20,8 @@ export interface FeatureOptions {
   readonly reduction?: Reduction;
 }
 
+const featureParams = paramCodec({ projection: boolean(false), reduction: tokenReduction() });
+
 /**
  * Feature distillation on hidden states (or logits), token by token:
  * - `featureMSE`: ℓ = (1/H) Σ_h (s_h − t_h)²;
@@ -32,25 +34,26 @@ function featureLoss(metric: FeatureMetric): LossDefinition {
     name,
     summary: metric === 'mse' ? 'mean squared error between hidden states' : '1 − cosine between hidden states',
     inputs: { teacher: { side: 'teacher', fields: ['hidden', 'logits'] }, student: { side: 'student', fields: ['hidden', 'logits'] } },
-    defaults: { projection: false, reduction: 'mean' },
+    defaults: featureParams.defaults,
     pairing: 'tokens',
     needsLabels: false,
-    checkParams: (params, path) => checkReduction(params, path),
+    checkParams: featureParams.check,
     shapeRule: ({ path, node, shapes }) => {
       const t = shapes['teacher']!;
       const s = shapes['student']!;
-      if (t[2] === s[2] || boolParam(node.params, 'projection')) return [];
+      if (t[2] === s[2] || featureParams.decode(node.params).projection) return [];
       return [
         graphError(path, `widths differ: teacher ${formatShape(t)} vs student ${formatShape(s)}; set projection to learn a linear map between them`),
       ];
     },
     explain: (node, inputs) => {
-      const s = boolParam(node.params, 'projection') ? 'W·s + c' : 's';
+      const { projection, reduction } = featureParams.decode(node.params);
+      const s = projection ? 'W·s + c' : 's';
       const f = metric === 'mse' ? `MSE(${s}, t)` : `1 − cos(${s}, t)`;
-      return `${f} with t = ${inputs['teacher']}, s = ${inputs['student']}   (${describeReduction(reductionParam(node.params))})`;
+      return `${f} with t = ${inputs['teacher']}, s = ${inputs['student']}   (${describeReduction(reduction)})`;
     },
     parameters: (node, path, shapes) => {
-      if (!boolParam(node.params, 'projection')) return [];
+      if (!featureParams.decode(node.params).projection) return [];
       const hs = shapes['student']![2]!;
       const ht = shapes['teacher']![2]!;
       return [
@@ -60,7 +63,7 @@ function featureLoss(metric: FeatureMetric): LossDefinition {
     },
     lower: (ctx, node, path) => {
       const { teacher, student } = pairedRows(ctx, node.inputs, 'teacher', 'student', path);
-      const projected = boolParam(node.params, 'projection');
+      const { projection: projected, reduction } = featureParams.decode(node.params);
       const project = (s: tf.Tensor2D): tf.Tensor2D =>
         projected
           ? (tf.add(tf.matMul(s, ctx.parameter(`${path}.projection.weight`) as tf.Tensor2D), ctx.parameter(`${path}.projection.bias`)) as tf.Tensor2D)
@@ -72,7 +75,7 @@ function featureLoss(metric: FeatureMetric): LossDefinition {
         metric === 'mse'
           ? tf.mean(tf.square(tf.sub(s, t)), 1)
           : tf.sub(1, rowCosine(s, t));
-      const weights = reductionWeights(student!.selection, reductionParam(node.params));
+      const weights = reductionWeights(student!.selection, reduction);
       return tf.sum(tf.mul(perToken, tf.tensor1d(weights))) as tf.Scalar;
     },
   };
@@ -81,15 +84,35 @@ function featureLoss(metric: FeatureMetric): LossDefinition {
 export const featureMSELoss = featureLoss('mse');
 export const featureCosineLoss = featureLoss('cosine');
 
-const featureNode = (name: string) => (teacher: TokenExpr<'teacher'>, student: TokenExpr<'student'>, options: FeatureOptions = {}): LossNode =>
+const featureNode = (definition: LossDefinition) => (teacher: TokenExpr<'teacher'>, student: TokenExpr<'student'>, options: FeatureOptions = {}): LossNode =>
   Object.freeze({
     kind: 'loss',
-    loss: name,
+    loss: definition.name,
     inputs: Object.freeze({ teacher, student }),
-    params: Object.freeze({ projection: options.projection ?? false, reduction: options.reduction ?? 'mean' }),
+    params: Object.freeze({
+      projection: options.projection ?? featureParams.defaults.projection,
+      reduction: options.reduction ?? featureParams.defaults.reduction,
+    }),
   });
 
-export const feature = { mse: featureNode('featureMSE'), cosine: featureNode('featureCosine') };
+/**
+ * Feature distillation, token by token, between the teacher's and the student's hidden states
+ * (or logits), as DistillKit and ModelOpt offer it:
+ * - `feature.mse`: ℓ = (1/H) Σ_h (s_h − t_h)²;
+ * - `feature.cosine`: ℓ = 1 − cos(s, t), the safe cosine (scale invariant; 1 with a zero
+ *   gradient where either vector is zero).
+ * With `projection`, the student's vectors first pass through a learned linear map s ↦ s·W + c
+ * (W [H_s, H_t], trained with the student), which lets the widths differ.
+ *
+ * Shapes: `teacher` [B, T, H_t] and `student` [B, T, H_s] views selecting the same number of
+ * tokens per sample; H_s = H_t unless `projection`. The loss is a scalar, reduced by `reduction`.
+ *
+ * @example
+ * const hint = feature.cosine(teacher.hidden.at('visual'), student.hidden.at('visual'), { projection: true });
+ * const compiled = compile(objective({ hint }), outputs);
+ * const { loss, grads } = await compiled.valueAndGrad(outputs);
+ */
+export const feature = { mse: featureNode(featureMSELoss), cosine: featureNode(featureCosineLoss) };
 
 /**
  * Deterministic N(0, scale²) values from the seed and the parameter's path (so two projections

@@ -1,14 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { DivergenceRule } from './divergence.js';
-import { rowDot } from './divergence.js';
+import type { LossNode } from '../core/graph.js';
+import { divergenceNode, type DivergenceOptions, type DivergenceRule, type StudentLogits, type TeacherLogits } from './divergence.js';
+import { rowDot } from './math.js';
 
-/**
- * Forward KL, KL(p ‖ q) = Σ_v p_v (log p_v − log q_v): the teacher weighs the error, so the
- * student is pushed to cover every mode of the teacher (mean-seeking). LLaVA-KD's MDist (response
- * and visual tokens). ∂ℓ/∂log q = −p.
- *
- * Laws: ℓ ≥ 0, = 0 iff p = q; invariant to adding a constant to either side's logits.
- */
+/** The rule of `forwardKL`: no parameters of its own. ∂ℓ/∂log q = −p. */
 export const forwardKLRule: DivergenceRule = {
   name: 'forwardKL',
   summary: 'forward KL(p_teacher ‖ q_student) (LLaVA-KD MDist)',
@@ -28,3 +23,21 @@ export const forwardKLRule: DivergenceRule = {
     return loss;
   },
 };
+
+/**
+ * Forward KL, KL(p ‖ q) = Σ_v p_v (log p_v − log q_v), token by token, with p = softmax(a/T)
+ * from the teacher's logits a and q = softmax(b/T) from the student's logits b. The teacher
+ * weighs the error, so the student is pushed to cover every mode of the teacher (mean-seeking).
+ * LLaVA-KD's MDist (Cai et al. 2024, eq. 2–3, on response and visual tokens).
+ *
+ * Shapes: `teacher` and `student` are logits views [B, T, V] selecting the same number of tokens
+ * per sample (V equal unless `truncateVocab`); the loss is a scalar, reduced as `reduction` says.
+ * Laws: ℓ ≥ 0, = 0 iff p = q; invariant to adding a constant to either side's logits.
+ *
+ * @example
+ * const mdist = kl.forward(teacher.logits.next('response'), student.logits.next('response'), { temperature: 2 });
+ * const compiled = compile(objective({ mdist }), outputs);
+ * const { loss, grads } = await compiled.valueAndGrad(outputs);
+ */
+export const forwardKL = (teacher: TeacherLogits, student: StudentLogits, options: DivergenceOptions = {}): LossNode =>
+  divergenceNode(forwardKLRule, teacher, student, options);

@@ -4,10 +4,12 @@ import type { LossNode, TokenExpr } from '../core/graph.js';
 import type { LossDefinition } from '../core/registry.js';
 import { addAll, zeroDependingOn } from '../core/tensor-ops.js';
 import { rescaled, safeCosine } from './math.js';
-import { checkChoice, stringParam } from './params.js';
+import { choice, paramCodec } from './params.js';
 import { pairedRows } from './tokens.js';
 
 export type RelationMode = 'perSample' | 'batch';
+
+const relationParams = paramCodec({ mode: choice<RelationMode>(['perSample', 'batch'], 'perSample') });
 
 /**
  * LLaVA-KD's relation distillation (RDist, eq. 4–5): the self-correlation R = Z·Zᵀ of each
@@ -28,10 +30,10 @@ export const relationLoss: LossDefinition = {
   name: 'relation',
   summary: 'LLaVA-KD RDist: 1 − cos(Z_t Z_tᵀ, Z_s Z_sᵀ) of each sample\'s selected tokens',
   inputs: { teacher: { side: 'teacher', fields: ['logits', 'hidden'] }, student: { side: 'student', fields: ['logits', 'hidden'] } },
-  defaults: { mode: 'perSample' },
+  defaults: relationParams.defaults,
   pairing: 'samples',
   needsLabels: false,
-  checkParams: (params, path) => checkChoice(params, 'mode', ['perSample', 'batch'], path),
+  checkParams: relationParams.check,
   shapeRule: ({ path, shapes }) => {
     const t = shapes['teacher']!;
     const s = shapes['student']!;
@@ -39,14 +41,14 @@ export const relationLoss: LossDefinition = {
   },
   explain: (node, inputs) =>
     `1 − cos(Z_t·Z_tᵀ, Z_s·Z_sᵀ) with Z_t = ${inputs['teacher']}, Z_s = ${inputs['student']}   (${
-      stringParam(node.params, 'mode') === 'batch' ? 'one cosine over the batch' : 'mean over samples'
+      relationParams.decode(node.params).mode === 'batch' ? 'one cosine over the batch' : 'mean over samples'
     })`,
   lower: (ctx, node, path) => {
     const { teacher, student } = pairedRows(ctx, node.inputs, 'teacher', 'student', path);
     const { counts, offsets } = student!.selection;
     const samples = [...counts.keys()].filter((b) => counts[b]! > 0);
     if (samples.length === 0) return zeroDependingOn(student!.values);
-    const batch = stringParam(node.params, 'mode') === 'batch';
+    const batch = relationParams.decode(node.params).mode === 'batch';
     // One scale per side over the batch when one cosine spans it, else one per sample.
     const [zt, zs] = [teacher!.values, student!.values].map((z) => (batch ? rescaled(z, 'whole') : z));
     const gram = (rows: tf.Tensor2D, b: number): tf.Tensor2D => {
@@ -68,6 +70,22 @@ export const relationLoss: LossDefinition = {
   },
 };
 
+/**
+ * LLaVA-KD's relation distillation (RDist, Cai et al. 2024, eq. 4–5): 1 − cos(Z_t·Z_tᵀ, Z_s·Z_sᵀ)
+ * between the self-correlation matrices of each sample's selected tokens, so the student learns
+ * how its visual tokens relate to each other rather than their values. `mode`: `perSample`
+ * (default, the mean of one cosine per sample) or `batch` (one cosine over the batch, as the
+ * released code computes it).
+ *
+ * Shapes: `teacher` [B, T_t, D_t] and `student` [B, T_s, D_s] views (logits or hidden states)
+ * selecting the same number K_b of tokens in each sample b; the widths may differ, since both
+ * matrices are K_b × K_b. The loss is a scalar in [0, 2], invariant to the scale of either side.
+ *
+ * @example
+ * const rel = relation(teacher.logits.at('visual'), student.logits.at('visual'));
+ * const compiled = compile(objective({ rel: weighted(0.5, rel) }), outputs);
+ * const { loss, grads } = await compiled.valueAndGrad(outputs);
+ */
 export const relation = (
   teacher: TokenExpr<'teacher'>,
   student: TokenExpr<'student'>,
@@ -75,7 +93,7 @@ export const relation = (
 ): LossNode =>
   Object.freeze({
     kind: 'loss',
-    loss: 'relation',
+    loss: relationLoss.name,
     inputs: Object.freeze({ teacher, student }),
-    params: Object.freeze({ mode: options.mode ?? 'perSample' }),
+    params: Object.freeze({ mode: options.mode ?? relationParams.defaults.mode }),
   });

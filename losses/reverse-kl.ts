@@ -1,14 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { DivergenceRule } from './divergence.js';
-import { rowDot } from './divergence.js';
+import type { LossNode } from '../core/graph.js';
+import { divergenceNode, type DivergenceOptions, type DivergenceRule, type StudentLogits, type TeacherLogits } from './divergence.js';
+import { rowDot } from './math.js';
 
-/**
- * Reverse KL, KL(q ‖ p) = Σ_v q_v (log q_v − log p_v): the student weighs the error, so it
- * concentrates on the teacher's main modes (mode-seeking; MiniLLM). EM-KD's VSD and response RLD.
- * ∂ℓ/∂log q = q ⊙ (log q − log p − ℓ).
- *
- * Laws: ℓ ≥ 0, = 0 iff p = q.
- */
+/** The rule of `reverseKL`: no parameters of its own. ∂ℓ/∂log q = q ⊙ (log q − log p − ℓ). */
 export const reverseKLRule: DivergenceRule = {
   name: 'reverseKL',
   summary: 'reverse KL(q_student ‖ p_teacher) (MiniLLM; EM-KD VSD and RLD)',
@@ -34,3 +29,20 @@ export const reverseKLRule: DivergenceRule = {
     return loss;
   },
 };
+
+/**
+ * Reverse KL, KL(q ‖ p) = Σ_v q_v (log q_v − log p_v), token by token (p from the teacher's
+ * logits, q from the student's, both at temperature T): the student weighs the error, so it
+ * concentrates on the teacher's main modes (mode-seeking; MiniLLM, Gu et al. 2024). EM-KD's
+ * vision-token distillation (VSD) and response distillation (RLD).
+ *
+ * Shapes: `teacher` and `student` are logits views [B, T, V] selecting the same number of tokens
+ * per sample; the loss is a scalar. Laws: ℓ ≥ 0, = 0 iff p = q.
+ *
+ * @example
+ * const rld = kl.reverse(teacher.logits.next('response'), student.logits.next('response'));
+ * const compiled = compile(objective({ rld }), outputs);
+ * const { loss, grads } = await compiled.valueAndGrad(outputs);
+ */
+export const reverseKL = (teacher: TeacherLogits, student: StudentLogits, options: DivergenceOptions = {}): LossNode =>
+  divergenceNode(reverseKLRule, teacher, student, options);

@@ -1,17 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DivergenceRule } from './divergence.js';
-import { logAddExp, rowDot } from './divergence.js';
 import { forwardKLRule } from './forward-kl.js';
-import { logMixture } from './jsd.js';
-import { skewRule } from './skew.js';
+import { logMixture, logMixtureOf, rowDot } from './math.js';
+import { skewNode, skewRule } from './skew.js';
 
-/**
- * Skew KL (DistiLLM, Ko et al. 2024): SKL_α(p, q) = KL(p ‖ α·p + (1−α)·q). Mixing some of the
- * teacher into the student's side keeps the log finite where q underflows. α = 0 is the forward
- * KL; α = 1 is identically 0. DistiLLM writes it as the cross-entropy −Σ p log m, which differs
- * by the teacher's entropy and has the same gradient; this is the divergence itself, ≥ 0.
- * ∂ℓ/∂log q = −(1−α)·p ⊙ q / m.
- */
+/** The rule of `skewKL`. ∂ℓ/∂log q = −(1−α)·p ⊙ q / m. */
 export const skewKLRule: DivergenceRule = skewRule({
   name: 'skewKL',
   summary: 'skew KL(p ‖ αp + (1−α)q) (DistiLLM SKL; α=0 forward KL)',
@@ -38,5 +31,22 @@ export const skewKLRule: DivergenceRule = skewRule({
 });
 
 /** log(α·p + (1−α)·q) for α in (0, 1). */
-const mixture = (logP: tf.Tensor, logQ: tf.Tensor, alpha: number): tf.Tensor =>
-  logAddExp(tf.add(logP, Math.log(alpha)), tf.add(logQ, Math.log(1 - alpha)));
+const mixture = (logP: tf.Tensor, logQ: tf.Tensor, alpha: number): tf.Tensor => logMixtureOf(logP, logQ, alpha);
+
+/**
+ * Skew KL (DistiLLM, Ko et al. 2024), token by token: SKL_α(p, q) = KL(p ‖ α·p + (1−α)·q), with
+ * p from the teacher's logits and q from the student's, at temperature T; α ∈ [0, 1], default 0.1.
+ * Mixing some of the teacher into the student's side keeps the log finite where q underflows.
+ * α = 0 is the forward KL; α = 1 is identically 0. DistiLLM writes it as the cross-entropy
+ * −Σ p log m, which differs by the teacher's entropy and has the same gradient; this is the
+ * divergence itself, ≥ 0.
+ *
+ * Shapes: `teacher` and `student` are logits views [B, T, V] selecting the same number of tokens
+ * per sample; the loss is a scalar.
+ *
+ * @example
+ * const skl = skewKL(teacher.logits.next('response'), student.logits.next('response'), { alpha: 0.1 });
+ * const compiled = compile(objective({ skl }), outputs);
+ * const { loss, grads } = await compiled.valueAndGrad(outputs);
+ */
+export const skewKL = skewNode(skewKLRule);

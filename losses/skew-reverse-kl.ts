@@ -1,15 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DivergenceRule } from './divergence.js';
-import { logAddExp, rowDot } from './divergence.js';
-import { logMixture } from './jsd.js';
-import { skewRule } from './skew.js';
+import { logMixture, logMixtureOf, rowDot } from './math.js';
 import { reverseKLRule } from './reverse-kl.js';
+import { skewNode, skewRule } from './skew.js';
 
 /**
- * Skew reverse KL (DistiLLM, Ko et al. 2024): SRKL_α(p, q) = KL(q ‖ α·q + (1−α)·p). α = 0 is
- * the reverse KL; α = 1 is identically 0.
- * ∂ℓ/∂q_v = log q_v − log m_v + 1 − α·q_v/m_v; the constant drops out (see DivergenceRule), so
- * ∂ℓ/∂log q = q ⊙ (log q − log m − α·q/m).
+ * The rule of `skewReverseKL`. ∂ℓ/∂q_v = log q_v − log m_v + 1 − α·q_v/m_v; the constant drops
+ * out (see DivergenceRule), so ∂ℓ/∂log q = q ⊙ (log q − log m − α·q/m).
  */
 export const skewReverseKLRule: DivergenceRule = skewRule({
   name: 'skewReverseKL',
@@ -38,5 +35,19 @@ export const skewReverseKLRule: DivergenceRule = skewRule({
 });
 
 /** log(α·q + (1−α)·p) for α in (0, 1). */
-const mixture = (logP: tf.Tensor, logQ: tf.Tensor, alpha: number): tf.Tensor =>
-  logAddExp(tf.add(logQ, Math.log(alpha)), tf.add(logP, Math.log(1 - alpha)));
+const mixture = (logP: tf.Tensor, logQ: tf.Tensor, alpha: number): tf.Tensor => logMixtureOf(logQ, logP, alpha);
+
+/**
+ * Skew reverse KL (DistiLLM, Ko et al. 2024), token by token: SRKL_α(p, q) = KL(q ‖ α·q +
+ * (1−α)·p), with p from the teacher's logits and q from the student's, at temperature T;
+ * α ∈ [0, 1], default 0.1. α = 0 is the reverse KL; α = 1 is identically 0.
+ *
+ * Shapes: `teacher` and `student` are logits views [B, T, V] selecting the same number of tokens
+ * per sample; the loss is a scalar.
+ *
+ * @example
+ * const srkl = skewReverseKL(teacher.logits.next('response'), student.logits.next('response'), { alpha: 0.1 });
+ * const compiled = compile(objective({ srkl }), outputs);
+ * const { loss, grads } = await compiled.valueAndGrad(outputs);
+ */
+export const skewReverseKL = skewNode(skewReverseKLRule);

@@ -1,6 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { DivergenceRule, RowView } from './divergence.js';
-import { checkUnitInterval, numberParam } from './params.js';
+import type { LossNode } from '../core/graph.js';
+import { divergenceNode, type DivergenceOptions, type DivergenceRule, type RowView, type StudentLogits, type TeacherLogits } from './divergence.js';
+import { paramCodec, unitInterval } from './params.js';
+
+/** α of the skewed divergences: in [0, 1], DistiLLM's 0.1 by default. */
+export const skewParams = paramCodec({ alpha: unitInterval('α', 0.1) });
+
+/** The options of a skewed divergence's builder. */
+export type SkewOptions = DivergenceOptions & { readonly alpha?: number };
+
+/** The builder of a skewed divergence's graph node, α defaulted. */
+export const skewNode = (rule: DivergenceRule) => (teacher: TeacherLogits, student: StudentLogits, options: SkewOptions = {}): LossNode =>
+  divergenceNode(rule, teacher, student, options, { alpha: options.alpha ?? skewParams.defaults.alpha });
 
 /**
  * What distinguishes one skewed divergence from another: its name, the divergence it is at α = 0,
@@ -19,12 +30,12 @@ export interface SkewSpec {
 }
 
 export function skewRule(spec: SkewSpec): DivergenceRule {
-  const alphaOf = (params: Parameters<DivergenceRule['formula']>[0]) => numberParam(params, 'alpha');
+  const alphaOf = (params: Parameters<DivergenceRule['formula']>[0]) => skewParams.decode(params).alpha;
   return {
     name: spec.name,
     summary: spec.summary,
-    defaults: { alpha: 0.1 },
-    checkParams: (params, path) => checkUnitInterval(params, 'alpha', 'α', path),
+    defaults: skewParams.defaults,
+    checkParams: skewParams.check,
     formula: (params) => spec.formula(alphaOf(params)),
     perToken: (logP, logQ, params) => {
       const alpha = alphaOf(params);

@@ -1,12 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { DivergenceRule } from './divergence.js';
-import { rowDot } from './divergence.js';
+import type { LossNode } from '../core/graph.js';
+import { divergenceNode, type DivergenceOptions, type DivergenceRule, type StudentLogits, type TeacherLogits } from './divergence.js';
+import { rowDot } from './math.js';
 
-/**
- * Soft cross-entropy, −Σ_v p_v log q_v = KL(p ‖ q) + H(p): Hinton's distillation loss with soft
- * targets. Same gradient as the forward KL (∂ℓ/∂log q = −p), but its value includes the
- * teacher's entropy, so it is not 0 at p = q.
- */
+/** The rule of `softCE`: the forward KL's gradient, ∂ℓ/∂log q = −p. */
 export const softCERule: DivergenceRule = {
   name: 'softCE',
   summary: 'soft cross-entropy −Σ p log q (Hinton et al. 2015)',
@@ -25,3 +22,19 @@ export const softCERule: DivergenceRule = {
     return loss;
   },
 };
+
+/**
+ * Soft cross-entropy, −Σ_v p_v log q_v = KL(p ‖ q) + H(p), token by token: Hinton et al.'s
+ * (2015) distillation loss with soft targets p = softmax(a/T) and q = softmax(b/T). Same gradient
+ * as the forward KL, but its value includes the teacher's entropy, so it is not 0 at p = q.
+ *
+ * Shapes: `teacher` and `student` are logits views [B, T, V] selecting the same number of tokens
+ * per sample; the loss is a scalar. Usually with `scaleT2: true` at T > 1, as Hinton et al. do.
+ *
+ * @example
+ * const soft = softCE(teacher.logits.next('response'), student.logits.next('response'), { temperature: 4, scaleT2: true });
+ * const compiled = compile(objective({ soft }), outputs);
+ * const { loss, grads } = await compiled.valueAndGrad(outputs);
+ */
+export const softCE = (teacher: TeacherLogits, student: StudentLogits, options: DivergenceOptions = {}): LossNode =>
+  divergenceNode(softCERule, teacher, student, options);

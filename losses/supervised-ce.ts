@@ -5,7 +5,7 @@ import type { LossDefinition } from '../core/registry.js';
 import { IGNORE_LABEL } from '../core/roles.js';
 import { filterSelection, reductionWeights, type Reduction } from '../core/selection.js';
 import { zeroDependingOn } from '../core/tensor-ops.js';
-import { checkReduction, checkTemperature, describeReduction, numberParam, reductionParam } from './params.js';
+import { describeReduction, paramCodec, positive, tokenReduction } from './params.js';
 import { sharedLogSoftmax } from './tokens.js';
 
 export interface SupervisedCEOptions {
@@ -13,7 +13,11 @@ export interface SupervisedCEOptions {
   readonly reduction?: Reduction;
 }
 
+const supervisedCEParams = paramCodec({ temperature: positive(1), reduction: tokenReduction() });
+
 /**
+ * The definition of `supervisedCE`.
+ *
  * Supervised cross-entropy, −log softmax(b/T)_y, against the labels at the selected positions
  * (the label at t + shift: with `student.logits.next('response')` the logits at t are scored
  * against the response token at t + 1). Positions labelled −100 are skipped and do not count in
@@ -23,14 +27,14 @@ export const supervisedCELoss: LossDefinition = {
   name: 'supervisedCE',
   summary: 'supervised cross-entropy against the labels, −100 ignored (LLaVA-KD L_reg, EM-KD L_sup)',
   inputs: { student: { side: 'student', fields: ['logits'] } },
-  defaults: { temperature: 1, reduction: 'mean' },
+  defaults: supervisedCEParams.defaults,
   pairing: 'none',
   needsLabels: true,
-  checkParams: (params, path) => [...checkTemperature(params, path), ...checkReduction(params, path)],
+  checkParams: supervisedCEParams.check,
   shapeRule: () => [],
   explain: (node, inputs) => {
-    const t = numberParam(node.params, 'temperature');
-    const notes = [...(t === 1 ? [] : [`T=${t}`]), describeReduction(reductionParam(node.params))];
+    const { temperature: t, reduction } = supervisedCEParams.decode(node.params);
+    const notes = [...(t === 1 ? [] : [`T=${t}`]), describeReduction(reduction)];
     const at = (node.inputs['student'] as ViewNode).shift === 1 ? 't+1' : 't';
     return `CE(q, labels); q from ${inputs['student']}, labels at ${at}, −100 skipped   (${notes.join(', ')})`;
   },
@@ -42,7 +46,8 @@ export const supervisedCELoss: LossDefinition = {
     const valid = filterSelection(rows.selection, (k) => labels[k] !== IGNORE_LABEL);
     if (valid.positions.length === 0) return zeroDependingOn(rows.values);
     // Weights over the kept tokens, laid back over all selected rows (0 where ignored).
-    const keptWeights = reductionWeights(valid, reductionParam(node.params));
+    const { temperature, reduction } = supervisedCEParams.decode(node.params);
+    const keptWeights = reductionWeights(valid, reduction);
     const weights = new Float32Array(labels.length);
     const targets = new Int32Array(labels.length);
     let kept = 0;
@@ -58,16 +63,33 @@ export const supervisedCELoss: LossDefinition = {
       targets[k] = y;
       weights[k] = keptWeights[kept++]!;
     });
-    const logQ = sharedLogSoftmax(ctx, view as TokenExpr, rows, numberParam(node.params, 'temperature'), vocab);
+    const logQ = sharedLogSoftmax(ctx, view as TokenExpr, rows, temperature, vocab);
     const picked = tf.sum(tf.mul(logQ, tf.oneHot(tf.tensor1d(targets, 'int32'), vocab)), 1);
     return tf.neg(tf.sum(tf.mul(picked, tf.tensor1d(weights)))) as tf.Scalar;
   },
 };
 
+/**
+ * Supervised cross-entropy, −log softmax(b/T)_y, of the student's logits b against the labels y
+ * at the selected positions: the label at t + shift, so `student.logits.next('response')` scores
+ * the logits at t against the response token at t + 1. Labels −100 are skipped and do not count
+ * in the mean. The papers' L_reg / L_sup (LLaVA-KD eq. 1, EM-KD eq. 1).
+ *
+ * Shapes: `student` a logits view [B, T, V]; labels [B, T] integers in [0, V) or −100, supplied
+ * with the outputs. The loss is a scalar, reduced by `reduction`.
+ *
+ * @example
+ * const sup = supervisedCE(student.logits.next('response'));
+ * const compiled = compile(objective({ sup }), outputs);
+ * const { loss, grads } = await compiled.valueAndGrad(outputs);
+ */
 export const supervisedCE = (student: ViewNode<'student', 'logits'>, options: SupervisedCEOptions = {}): LossNode =>
   Object.freeze({
     kind: 'loss',
-    loss: 'supervisedCE',
+    loss: supervisedCELoss.name,
     inputs: Object.freeze({ student }),
-    params: Object.freeze({ temperature: options.temperature ?? 1, reduction: options.reduction ?? 'mean' }),
+    params: Object.freeze({
+      temperature: options.temperature ?? supervisedCEParams.defaults.temperature,
+      reduction: options.reduction ?? supervisedCEParams.defaults.reduction,
+    }),
   });

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { DivergenceRule } from './divergence.js';
+import type { LossNode } from '../core/graph.js';
+import { divergenceNode, type DivergenceOptions, type DivergenceRule, type StudentLogits, type TeacherLogits } from './divergence.js';
 
 /**
- * Total variation distance, ½ Σ_v |p_v − q_v| ∈ [0, 1]. ∂ℓ/∂q_v = ½ sign(q_v − p_v), with the
- * subgradient 0 on ties (p_v = q_v), which is what a tie should give (Liger-Kernel #1373 is the
- * counterexample). ∂ℓ/∂log q = ½ q ⊙ sign(q − p).
+ * The rule of `tvd`. ∂ℓ/∂q_v = ½ sign(q_v − p_v), with the subgradient 0 on ties (p_v = q_v),
+ * which is what a tie should give (Liger-Kernel #1373 is the counterexample), so
+ * ∂ℓ/∂log q = ½ q ⊙ sign(q − p).
  */
 export const tvdRule: DivergenceRule = {
   name: 'tvd',
@@ -28,3 +29,18 @@ export const tvdRule: DivergenceRule = {
     return 0.5 * loss;
   },
 };
+
+/**
+ * Total variation distance, ½ Σ_v |p_v − q_v| ∈ [0, 1], token by token (p from the teacher's
+ * logits, q from the student's, at temperature T); a bounded divergence (Wen et al. 2023, f-DISTILL).
+ *
+ * Shapes: `teacher` and `student` are logits views [B, T, V] selecting the same number of tokens
+ * per sample; the loss is a scalar. Laws: 0 ≤ ℓ ≤ 1, = 0 iff p = q; symmetric in p and q.
+ *
+ * @example
+ * const term = tvd(teacher.logits.next('response'), student.logits.next('response'));
+ * const compiled = compile(objective({ tvd: term }), outputs);
+ * const { loss, grads } = await compiled.valueAndGrad(outputs);
+ */
+export const tvd = (teacher: TeacherLogits, student: StudentLogits, options: DivergenceOptions = {}): LossNode =>
+  divergenceNode(tvdRule, teacher, student, options);
