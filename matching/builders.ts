@@ -1,6 +1,7 @@
 import type { AlignedNode, JsonValue, MatchNode, ViewNode } from '../core/graph.js';
 import type { Field } from '../core/outputs.js';
-import type { CostMetric } from './costs.js';
+import type { CostMetric, CostParams } from './costs.js';
+import { costDefaults } from './matcher.js';
 
 /**
  * A matcher in a graph: `teacher` is the teacher's matched view lined up with the student's
@@ -31,7 +32,7 @@ export interface CostOptions {
   readonly probabilities?: boolean;
 }
 
-const cost = (o: CostOptions) => ({ cost: o.cost ?? 'l1', probabilities: o.probabilities ?? false });
+const cost = (o: CostOptions): CostParams => ({ cost: o.cost ?? costDefaults.cost, probabilities: o.probabilities ?? costDefaults.probabilities });
 
 /** Matchers that line the teacher's tokens up with the student's (see `matching/matchers/`). */
 export const match = {

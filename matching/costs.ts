@@ -1,10 +1,33 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { JsonValue } from '../core/graph.js';
 import { unitRows } from '../losses/math.js';
 
 /** How far apart two token vectors are. */
 export type CostMetric = 'l1' | 'l2' | 'cosine';
 
 export const COST_METRICS: readonly CostMetric[] = ['l1', 'l2', 'cosine'];
+
+export const isCostMetric = (value: JsonValue | undefined): value is CostMetric =>
+  typeof value === 'string' && (COST_METRICS as readonly string[]).includes(value);
+
+/** What a cost-based matcher's params say about its cost. */
+export type CostParams = {
+  readonly cost: CostMetric;
+  /** Compare softmax rows rather than raw vectors. */
+  readonly probabilities: boolean;
+};
+
+/**
+ * The cost params of a validated matcher node (`checkCostParams` reported anything else), so
+ * matchers read a typed metric instead of casting the JSON.
+ */
+export function decodeCostParams(params: Readonly<Record<string, JsonValue>>): CostParams {
+  const { cost, probabilities } = params;
+  if (!isCostMetric(cost) || typeof probabilities !== 'boolean') {
+    throw new Error(`internal: cost params reached a matcher unvalidated: ${JSON.stringify({ cost, probabilities })}`);
+  }
+  return { cost, probabilities };
+}
 
 /**
  * Pairwise costs between the rows of a [n, D] and b [m, D], as an [n, m] tensor:

@@ -3,7 +3,7 @@ import type { JsonValue, MatchNode } from '../core/graph.js';
 import type { Alignment } from '../core/plan.js';
 import type { MatcherDefinition, TokenRows } from '../core/registry.js';
 import type { AssignmentProblem, AssignmentResult } from './assignment-types.js';
-import { COST_METRICS, type CostMetric } from './costs.js';
+import { COST_METRICS, isCostMetric } from './costs.js';
 
 /** What a matcher sees when it aligns one evaluation's tokens. */
 export interface AlignInput {
@@ -31,7 +31,7 @@ export const costDefaults = { cost: 'l1', probabilities: false } as const;
 
 export function checkCostParams(params: Readonly<Record<string, JsonValue>>, path: string): GraphError[] {
   const errors: GraphError[] = [];
-  if (!COST_METRICS.includes(params['cost'] as CostMetric)) {
+  if (!isCostMetric(params['cost'])) {
     errors.push(graphError(path, `cost must be one of ${COST_METRICS.join(', ')}, got ${JSON.stringify(params['cost'])}`));
   }
   if (typeof params['probabilities'] !== 'boolean') errors.push(graphError(path, 'probabilities must be true or false'));

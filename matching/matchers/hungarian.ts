@@ -1,7 +1,7 @@
 import { InputError } from '../../core/errors.js';
 import { describeTokens } from '../../core/explain.js';
 import { gatherAlignment } from '../alignment.js';
-import type { CostMetric } from '../costs.js';
+import { decodeCostParams } from '../costs.js';
 import { checkCostParams, costDefaults, describeCost, sameWidthRule, type MatcherImplementation } from '../matcher.js';
 import { sampleCosts } from '../sample-costs.js';
 
@@ -30,7 +30,8 @@ export const hungarianMatcher: MatcherImplementation = {
         );
       }
     }
-    const costs = await sampleCosts(teacher, student, node.params['cost'] as CostMetric, node.params['probabilities'] === true);
+    const { cost: metric, probabilities } = decodeCostParams(node.params);
+    const costs = await sampleCosts(teacher, student, metric, probabilities);
     const results = await solve(costs.map((cost, b) => ({ cost, n: kt[b]!, m: ks[b]! })));
     const teacherRow = new Int32Array(student.selection.positions.length);
     results.forEach((result, b) => {

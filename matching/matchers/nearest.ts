@@ -1,6 +1,6 @@
 import { InputError } from '../../core/errors.js';
 import { gatherAlignment } from '../alignment.js';
-import type { CostMetric } from '../costs.js';
+import { decodeCostParams } from '../costs.js';
 import { checkCostParams, costDefaults, describeCost, sameWidthRule, type MatcherImplementation } from '../matcher.js';
 import { sampleCosts } from '../sample-costs.js';
 
@@ -18,7 +18,8 @@ export const nearestMatcher: MatcherImplementation = {
   async align({ node, path, teacher, student }) {
     const { counts: kt, offsets: ot } = teacher.selection;
     const { counts: ks, offsets: os } = student.selection;
-    const costs = await sampleCosts(teacher, student, node.params['cost'] as CostMetric, node.params['probabilities'] === true);
+    const { cost: metric, probabilities } = decodeCostParams(node.params);
+    const costs = await sampleCosts(teacher, student, metric, probabilities);
     const teacherRow = new Int32Array(student.selection.positions.length);
     costs.forEach((cost, b) => {
       if (ks[b]! > 0 && kt[b] === 0) throw new InputError(`${path}: sample ${b} has student tokens but no teacher token to match them with`);

@@ -1,6 +1,6 @@
 import { InputError, graphError, type GraphError } from '../../core/errors.js';
 import { mixAlignment } from '../alignment.js';
-import type { CostMetric } from '../costs.js';
+import { decodeCostParams } from '../costs.js';
 import { checkCostParams, costDefaults, describeCost, sameWidthRule, type MatcherImplementation } from '../matcher.js';
 import { sampleCosts } from '../sample-costs.js';
 
@@ -26,7 +26,8 @@ export const sinkhornMatcher: MatcherImplementation = {
   shapeRule: sameWidthRule,
   explain: (node, t, s) => `sinkhorn(${describeCost(node.params)} between ${t} and ${s}, ε=${String(node.params['epsilon'])})`,
   async align({ node, path, teacher, student }) {
-    const costs = await sampleCosts(teacher, student, node.params['cost'] as CostMetric, node.params['probabilities'] === true);
+    const { cost: metric, probabilities } = decodeCostParams(node.params);
+    const costs = await sampleCosts(teacher, student, metric, probabilities);
     const weights = costs.map((cost, b) => {
       const n = teacher.selection.counts[b]!;
       const m = student.selection.counts[b]!;
