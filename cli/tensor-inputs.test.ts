@@ -46,7 +46,7 @@ describe('mmkd eval on a valid safetensors file whose data are not aligned', () 
     const roles = (await readTensorFile(misaligned)).get('roles');
     expect(roles?.dtype).toBe('int8');
     const objective = ['--objective', 'examples/objectives/llava-kd-dpt.json', '--backend', 'cpu', '--json'];
-    const [a, b] = await Promise.all([mmkd('eval', ...objective, '--inputs', misaligned), mmkd('eval', ...objective, '--inputs', example)]);
+    const [a, b] = await Promise.all([mmkd('loss', ...objective, '--inputs', misaligned), mmkd('loss', ...objective, '--inputs', example)]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
     const fromMisaligned = JSON.parse(a.stdout) as { loss: number; terms: Record<string, number> };
@@ -80,7 +80,7 @@ describe('mmkd eval refuses roles and labels that are not integers', () => {
   const t3 = (shape: number[]): HostTensor => hostTensor('float32', shape, Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => Math.sin(i)));
   const inputs = (extra: Record<string, HostTensor>): Uint8Array =>
     writeSafetensors({ 'teacher.logits': t3([1, 4, 3]), 'student.logits': t3([1, 4, 3]), ...extra });
-  const evalOn = (path: string) => mmkd('eval', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', path, '--backend', 'cpu');
+  const evalOn = (path: string) => mmkd('loss', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', path, '--backend', 'cpu');
 
   it('a bool roles tensor is an error naming the tensor and its dtype, not a loss of 0', async () => {
     const boolRoles = file('bool-roles.safetensors', inputs({ roles: hostTensor('bool', [1, 4], Uint8Array.from([1, 1, 0, 1])) }));
