@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -120,6 +120,12 @@ describe('mmkd demo --quick', () => {
     for (const row of ['teacher (l-MLLM)', 'baseline student (PT + SFT)', 'LLaVA-KD student (DPT + SFT + DFT)', 'EM-KD efficient student (4× fewer vision tokens)']) {
       expect(result.stdout).toContain(`| ${row} | 1 |`);
     }
+    // It says where its runs went: a folder per student, each with a finished run in it.
+    for (const name of ['baseline', 'llava-kd', 'em-kd']) {
+      expect(result.stdout).toMatch(new RegExp(`\\n {2}${name} +${join(out, name).replaceAll('/', '\\/')}\\n`));
+      expect(existsSync(join(out, name, 'result.json'))).toBe(true);
+    }
+    expect(result.stdout).toMatch(/\n {2}teacher +\S+/);
     // A second run reuses the finished runs rather than training again.
     const again = await mmkd('demo', '--quick', '--backend', 'wasm', '--out', out);
     expect(again.code).toBe(0);

@@ -24,13 +24,20 @@ export interface DemoOptions {
   readonly teacher?: string;
 }
 
+export interface DemoOutcome {
+  readonly table: string;
+  readonly results: RunResult[];
+  /** Where each row came from: the teacher's checkpoint, and each student's run folder. */
+  readonly folders: ReadonlyArray<{ readonly recipe: string; readonly path: string }>;
+}
+
 /**
  * The main job: the teacher (the checkpoint mmkd ships, else one trained first), then the
  * baseline, LLaVA-KD and EM-KD students, each scored by exact match on the held-out questions,
  * in one comparison table. Runs already finished (or half finished) in `out` are reused or
  * resumed, and stages the students share are trained once.
  */
-export async function runDemo(options: DemoOptions): Promise<{ table: string; results: RunResult[] }> {
+export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   const catalog = recipes(options.quick ? QUICK_SCALE : DEFAULT_SCALE);
   const environment = runEnvironment();
   const teacher = await resolveTeacher({
@@ -46,8 +53,10 @@ export async function runDemo(options: DemoOptions): Promise<{ table: string; re
     options.progress.note(`teacher: ${teacher.source}`);
     const teacherReport = await evaluateExactMatch(teacher.model.forward, evalBatches(environment, 'teacher'));
     const results: RunResult[] = [{ recipe: 'teacher', seed: 0, backend: options.backend, report: teacherReport, checkpoint: teacher.source, seconds: 0 }];
+    const folders = [{ recipe: 'teacher', path: teacher.checkpoint }];
     for (const name of DEMO_RECIPES) {
       const dir = join(options.out, name);
+      folders.push({ recipe: name, path: dir });
       options.progress.note(`— ${name}: ${catalog.get(name)!.description}`);
       results.push(
         await runRecipe({
@@ -72,7 +81,7 @@ export async function runDemo(options: DemoOptions): Promise<{ table: string; re
       ['llava-kd', 'LLaVA-KD student (DPT + SFT + DFT)'],
       ['em-kd', 'EM-KD efficient student (4× fewer vision tokens)'],
     ]);
-    return { table: compareTable(results, { labels }), results };
+    return { table: compareTable(results, { labels }), results, folders };
   } finally {
     teacher.model.dispose();
   }

@@ -6,8 +6,8 @@ import type { RunEnvironment } from './environment.js';
 import { prefixFingerprint } from './fingerprint.js';
 import type { Progress } from './progress.js';
 import type { Recipe } from './recipe.js';
-import { runRecipe, type TeacherHandle } from './runner.js';
-import { SHIPPED_TEACHER, loadTeacher } from './teacher.js';
+import { readResult, runRecipe, type TeacherHandle } from './runner.js';
+import { SHIPPED_TEACHER, SHIPPED_TEACHER_DATA, loadTeacher } from './teacher.js';
 
 export interface TeacherChoice {
   /** A checkpoint folder given by the user. */
@@ -22,18 +22,35 @@ export interface TeacherChoice {
   readonly pool?: AssignmentPool;
 }
 
+/** A resolved teacher: the model, where it came from in words, and its checkpoint folder. */
+export interface ResolvedTeacher extends TeacherHandle {
+  readonly source: string;
+  readonly checkpoint: string;
+}
+
 /**
- * The teacher students learn from: the checkpoint given, else the one mmkd ships, else one trained
- * now with the teacher recipe (seed 0) and kept under `cacheRoot`, so it is trained once.
+ * The teacher students learn from: the checkpoint given, else the one mmkd ships (when the data
+ * is the procedural data it was trained on), else one trained now on the run's data with the
+ * teacher recipe (seed 0) and kept under `cacheRoot`, so it is trained once per data, scale and
+ * backend.
  */
-export async function resolveTeacher(choice: TeacherChoice): Promise<TeacherHandle & { readonly source: string }> {
+export async function resolveTeacher(choice: TeacherChoice): Promise<ResolvedTeacher> {
   const config = choice.environment.configs.teacher;
-  if (choice.path !== undefined) return { ...(await loadTeacher(choice.path, config)), source: choice.path };
+  if (choice.path !== undefined) return { ...(await loadTeacher(choice.path, config)), source: choice.path, checkpoint: choice.path };
   const shipped = fileURLToPath(SHIPPED_TEACHER);
-  if (await exists(join(shipped, 'state.json'))) return { ...(await loadTeacher(shipped, config)), source: 'the teacher mmkd ships' };
+  if (choice.environment.data.fingerprint === SHIPPED_TEACHER_DATA && (await exists(join(shipped, 'state.json')))) {
+    return { ...(await loadTeacher(shipped, config)), source: 'the teacher mmkd ships', checkpoint: shipped };
+  }
   const tag = prefixFingerprint({ config, recipe: choice.recipe, stages: choice.recipe.stages.length, seed: 0, backend: choice.backend, teacher: null, data: choice.environment.data.fingerprint }).slice(0, 12);
   const dir = join(choice.cacheRoot, `teacher-seed0-${choice.backend}-${tag}`);
-  choice.progress.note(`no teacher given or shipped: training one with the '${choice.recipe.name}' recipe into ${dir}`);
+  const finished = await readResult(dir).catch(() => undefined);
+  if (finished !== undefined) {
+    // Trained by an earlier run (the folder name holds the fingerprint of data, scale and backend).
+    choice.progress.note(`reusing the teacher trained earlier for this data: ${dir}`);
+    return { ...(await loadTeacher(finished.checkpoint, config)), source: dir, checkpoint: finished.checkpoint };
+  }
+  const why = choice.environment.data.fingerprint === SHIPPED_TEACHER_DATA ? 'no teacher given or shipped' : `no teacher given for ${choice.environment.data.name} (the shipped one knows only the procedural data)`;
+  choice.progress.note(`${why}: training one with the '${choice.recipe.name}' recipe into ${dir} (kept for the next run)`);
   const result = await runRecipe({
     recipe: choice.recipe,
     seed: 0,
@@ -45,5 +62,5 @@ export async function resolveTeacher(choice: TeacherChoice): Promise<TeacherHand
     progress: choice.progress,
     ...(choice.pool ? { pool: choice.pool } : {}),
   });
-  return { ...(await loadTeacher(result.checkpoint, config)), source: dir };
+  return { ...(await loadTeacher(result.checkpoint, config)), source: dir, checkpoint: result.checkpoint };
 }

@@ -1,6 +1,7 @@
 import { createLlava, loadWeights, type ModelConfig } from '../models/index.js';
 import { CheckpointError, readCheckpoint } from './checkpoint.js';
 import type { TeacherHandle } from './runner.js';
+import { proceduralData } from './training-data.js';
 
 /**
  * Loads a teacher from a checkpoint folder (a teacher run's final checkpoint, or the one mmkd
@@ -24,3 +25,6 @@ export async function loadTeacher(path: string, config: ModelConfig): Promise<Te
 
 /** Where mmkd keeps the teacher it ships (a finished run's final checkpoint, weights only). */
 export const SHIPPED_TEACHER = new URL('./assets/teacher', import.meta.url);
+
+/** The fingerprint of the data the shipped teacher was trained on (its vocabulary is that data's). */
+export const SHIPPED_TEACHER_DATA = proceduralData(0).fingerprint;

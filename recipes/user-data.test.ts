@@ -20,8 +20,11 @@ function rgba(w: number, left: readonly number[], right: readonly number[]): Buf
 
 const COLORS: Record<string, readonly number[]> = { red: [255, 0, 0], blue: [0, 0, 255], green: [0, 200, 0] };
 
-/** 24 records asking which colour is on the left: PNG images, and a JPEG every fifth. */
-async function writeDataset(dir: string): Promise<string> {
+/**
+ * 24 records asking which colour is on the left: PNG images, and a JPEG every fifth; with
+ * `textOnly`, that many text-only conversations (no "image", as ShareGPT's in LLaVA's mix) too.
+ */
+async function writeDataset(dir: string, textOnly = 0): Promise<string> {
   await mkdir(join(dir, 'images'), { recursive: true });
   const names = Object.keys(COLORS);
   const records = [];
@@ -44,6 +47,16 @@ async function writeDataset(dir: string): Promise<string> {
       conversations: [
         { from: 'human', value: '<image>\nWhat color is on the left?' },
         { from: 'gpt', value: left },
+      ],
+    });
+  }
+  for (let i = 0; i < textOnly; i++) {
+    const color = names[i % 3]!;
+    records.push({
+      id: `t${i}`,
+      conversations: [
+        { from: 'human', value: `Repeat the word ${color}.` },
+        { from: 'gpt', value: color },
       ],
     });
   }
@@ -71,6 +84,23 @@ describe('training on LLaVA-format conversations', () => {
     const refused = await mmkd('run', 'llava-kd', '--quick', '--backend', 'wasm', '--data', data, '--teacher', other, '--out', join(root, 'refused'), '--no-cache');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(new RegExp(`${other.replaceAll('/', '\\/')} does not hold a teacher for this model \\(vocabulary \\d+`));
+  }, 300_000);
+
+  it('trains on image and text-only records; without --teacher it trains a teacher on the data once and reuses it', async () => {
+    const mixed = await writeDataset(join(root, 'mixed'), 9);
+    const cache = join(root, 'mixed-cache');
+    const first = await mmkd('run', 'baseline', '--quick', '--backend', 'wasm', '--data', mixed, '--cache', cache, '--out', join(root, 'mixed-baseline'));
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/no teacher given for .*conversations\.json \(the shipped one knows only the procedural data\): training one with the 'teacher' recipe into /);
+    expect(first.stdout).toMatch(/baseline \(seed 0\): exact match \d+\.\d \(llava \d+\.\d\)/);
+    const teacher = /teacher: (.+)/.exec(first.stderr)![1]!;
+    expect(teacher.startsWith(cache)).toBe(true);
+    // A second recipe on the same data finds that teacher: nothing is trained for it again.
+    const second = await mmkd('run', 'em-kd', '--quick', '--backend', 'wasm', '--data', mixed, '--cache', cache, '--out', join(root, 'mixed-em-kd'));
+    expect(second.code).toBe(0);
+    expect(second.stderr).not.toMatch(/training one/);
+    expect(second.stderr).toContain(`teacher: ${teacher}\n`);
+    expect(second.stdout).toMatch(/em-kd \(seed 0\): exact match \d+\.\d/);
   }, 300_000);
 
   it('names the file and the record of a conversation without <image>', async () => {

@@ -17,7 +17,7 @@ export function demoCommand(program: Command): void {
       const selection = await chooseBackend(options.backend);
       const pool = createAssignmentPool();
       try {
-        const { table } = await runDemo({
+        const { table, folders } = await runDemo({
           quick: options.quick === true,
           out: options.out ?? (options.quick ? 'runs/demo-quick' : 'runs/demo'),
           backend: selection.backend.name,
@@ -26,9 +26,12 @@ export function demoCommand(program: Command): void {
           deviceLoss: selection.deviceLoss,
           ...(options.teacher ? { teacher: options.teacher } : {}),
         });
+        const width = Math.max(...folders.map((f) => f.recipe.length));
         process.stdout.write(
           `\nExact match on held-out questions (%), per question type:\n\n${table}\n\n` +
-            `demo finished in ${formatSeconds((performance.now() - started) / 1000)} on ${selection.backend.name}\n`,
+            `runs (metrics.jsonl, checkpoints/ and result.json in each student's folder):\n` +
+            folders.map((f) => `  ${f.recipe.padEnd(width)}  ${f.path}\n`).join('') +
+            `\ndemo finished in ${formatSeconds((performance.now() - started) / 1000)} on ${selection.backend.name}\n`,
         );
       } finally {
         await pool.close();

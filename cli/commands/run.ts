@@ -33,11 +33,11 @@ export function runCommand(program: Command): void {
     .option('--out <dir>', 'the run folder (default runs/<recipe>-seed<n>)')
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--quick', 'a tiny version of the recipe (a smoke test, minutes → seconds)')
-    .option('--teacher <checkpoint>', 'a teacher checkpoint folder (default: the one mmkd ships, else train one)')
+    .option('--teacher <checkpoint>', 'a teacher checkpoint folder (default: the one mmkd ships for the procedural data, else one trained on the data first and kept in the cache)')
     .option('--cache <dir>', 'stage cache shared by runs that begin alike', 'runs/.cache')
     .option('--no-cache', 'train every stage, even one an earlier run already trained')
     .option('--checkpoint-every <steps>', 'steps between checkpoints (one is always written at the end of a stage)', '50')
-    .option('--data <conversations.json>', 'train on LLaVA-format conversations instead of the procedural data (a teacher must be trained on the same file)')
+    .option('--data <conversations.json>', 'train on LLaVA-format conversations instead of the procedural data (records with or without an image; a --teacher must have been trained on the same file)')
     .option('--image-root <dir>', "folder the --data file's image paths are relative to (default: the file's folder)")
     .action(async (name: string, options: RunOptions) => {
       const seed = wholeNumber(options.seed, '--seed');
