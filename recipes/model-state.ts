@@ -3,15 +3,15 @@ import { hostTensor, toFloat32, type HostTensor } from '../io/index.js';
 import { exportWeights, loadWeights, type LlavaModel } from '../models/index.js';
 import { CheckpointError } from './checkpoint.js';
 
-/** A tensor as tfjs takes it back: float32 values and a shape. */
-export interface Float32Entry {
-  readonly shape: readonly number[];
+/** A float32 host tensor: what tfjs takes back (values and a shape). */
+export interface Float32Entry extends HostTensor {
+  readonly dtype: 'float32';
   readonly data: Float32Array;
 }
 
-/** Host tensors (any dtype a checkpoint may hold) as float32 entries, converted with checks. */
+/** Host tensors (any dtype a checkpoint may hold) as float32 ones, converted with checks. */
 export function float32Entries(tensors: ReadonlyMap<string, HostTensor>, source: string): Map<string, Float32Entry> {
-  return new Map([...tensors].map(([name, t]) => [name, { shape: t.shape, data: toFloat32(t, name, source) }]));
+  return new Map([...tensors].map(([name, t]) => [name, { dtype: 'float32', shape: t.shape, data: toFloat32(t, name, source) }]));
 }
 
 /** The model's weights by stable name, read back to the host for a checkpoint. */
