@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { exists } from './files.js';
 import { evaluateExactMatch } from '../data/eval.js';
 import type { AssignmentPool } from '../matching/pool.js';
 import type { DeviceLossWatch } from '../backends/device-loss.js';
@@ -8,6 +7,7 @@ import { compareTable } from './compare.js';
 import { evalBatches, runEnvironment } from './environment.js';
 import type { Progress } from './progress.js';
 import { resolveTeacher } from './resolve-teacher.js';
+import { runBegun } from './run-folder.js';
 import { runRecipe, type RunResult } from './runner.js';
 
 /** The students the demo trains, in the order of the table. */
@@ -63,7 +63,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
           recipe: catalog.get(name)!,
           seed: 0,
           dir,
-          resume: await exists(join(dir, 'checkpoints')),
+          resume: await runBegun(dir),
           environment,
           backend: options.backend,
           teacher,

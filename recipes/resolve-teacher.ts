@@ -6,6 +6,7 @@ import type { RunEnvironment } from './environment.js';
 import { prefixFingerprint } from './fingerprint.js';
 import type { Progress } from './progress.js';
 import type { Recipe } from './recipe.js';
+import { runBegun } from './run-folder.js';
 import { readResult, runRecipe, type TeacherHandle } from './runner.js';
 import { SHIPPED_TEACHER, SHIPPED_TEACHER_DATA, loadTeacher } from './teacher.js';
 
@@ -55,7 +56,7 @@ export async function resolveTeacher(choice: TeacherChoice): Promise<ResolvedTea
     recipe: choice.recipe,
     seed: 0,
     dir,
-    resume: await exists(join(dir, 'checkpoints')),
+    resume: await runBegun(dir),
     environment: choice.environment,
     backend: choice.backend,
     checkpointEvery: 100,

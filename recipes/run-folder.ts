@@ -37,13 +37,21 @@ export interface RunResult {
   readonly seconds: number;
 }
 
+/** The checkpoints folder of the run folder `dir`. */
+export const checkpointsDirOf = (dir: string): string => join(dir, 'checkpoints');
+
+/** Whether `dir` holds a run that has begun (so `resume` continues it rather than starting anew). */
+export async function runBegun(dir: string): Promise<boolean> {
+  return (await listCheckpoints(checkpointsDirOf(dir))).length > 0;
+}
+
 /**
  * Opens `dir` as a run folder (creating `checkpoints/`) after refusing misuse; returns the
  * folder and the checkpoints it already holds, oldest first.
  */
 export async function openRunFolder(dir: string, header: RunHeader, resume: boolean): Promise<{ folder: RunFolder; existing: string[] }> {
   await checkRunFolder(dir, header.recipe, header.seed, resume);
-  const folder: RunFolder = { dir, checkpointsDir: join(dir, 'checkpoints'), metrics: new MetricsLog(join(dir, 'metrics.jsonl')) };
+  const folder: RunFolder = { dir, checkpointsDir: checkpointsDirOf(dir), metrics: new MetricsLog(join(dir, 'metrics.jsonl')) };
   await mkdir(folder.checkpointsDir, { recursive: true });
   const existing = await listCheckpoints(folder.checkpointsDir);
   if (!resume && existing.length > 0) {

@@ -14,9 +14,9 @@ import { recipes } from '../recipes/catalog.js';
 import { compareTable } from '../recipes/compare.js';
 import { evaluateExactMatch } from '../data/eval.js';
 import { evalBatches, runEnvironment } from '../recipes/environment.js';
-import { exists } from '../recipes/files.js';
 import { progressTo } from '../recipes/progress.js';
 import { resolveTeacher } from '../recipes/resolve-teacher.js';
+import { runBegun } from '../recipes/run-folder.js';
 import { runRecipe, type RunResult } from '../recipes/runner.js';
 
 const args = process.argv.slice(2);
@@ -61,7 +61,7 @@ for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
         recipe: catalog.get(name)!,
         seed,
         dir,
-        resume: await exists(join(dir, 'checkpoints')),
+        resume: await runBegun(dir),
         environment,
         backend: 'wasm',
         teacher,

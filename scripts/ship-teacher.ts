@@ -8,10 +8,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listCheckpoints, readCheckpoint, writeCheckpoint } from '../recipes/checkpoint.js';
 import { readMetrics } from '../recipes/metrics.js';
+import { checkpointsDirOf } from '../recipes/run-folder.js';
 
 const run = process.argv[2];
 if (run === undefined) throw new Error('usage: tsx scripts/ship-teacher.ts <finished teacher run folder>');
-const final = (await listCheckpoints(join(run, 'checkpoints'))).at(-1);
+const final = (await listCheckpoints(checkpointsDirOf(run))).at(-1);
 if (final === undefined) throw new Error(`${run} has no checkpoint`);
 const contents = await readCheckpoint(final);
 if (!contents.state.complete || contents.state.recipe !== 'teacher') throw new Error(`${final} is not a finished teacher run`);
