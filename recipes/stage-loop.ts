@@ -5,6 +5,7 @@ import type { LlavaModel } from '../models/index.js';
 import type { RunEnvironment } from './environment.js';
 import { float32Entries, modelWeights, variableValues } from './model-state.js';
 import { restoreAdamW, saveAdamW } from './optim/index.js';
+import type { MetricRecord } from './metrics.js';
 import type { Progress } from './progress.js';
 import type { Recipe } from './recipe.js';
 import { saveCheckpoint, type RunFolder } from './run-folder.js';
@@ -60,6 +61,7 @@ export async function trainStage(loop: StageLoopOptions, model: LlavaModel, inde
   });
   const resumed = start.step > 0;
   const stageStarted = performance.now();
+  let recorded = false;
   progress.stage(stage.name, stage.steps, resumed ? `continuing at step ${start.step}` : undefined, start.step);
   try {
     for (let step = start.step; step < stage.steps; step++) {
@@ -70,6 +72,12 @@ export async function trainStage(loop: StageLoopOptions, model: LlavaModel, inde
       await folder.metrics.append({ type: 'step', stage: stage.name, step, loss, terms, lr, seconds: (performance.now() - stageStarted) / 1000 });
       progress.step(step, loss, terms);
       const done = step + 1;
+      // The stage's record goes in before its last checkpoint, so a run killed between the two
+      // resumes from the checkpoint before, which drops the record and trains the steps again.
+      if (done === stage.steps) {
+        await folder.metrics.append(stageRecord(stage.name, stage.steps, stageStarted, start.step));
+        recorded = true;
+      }
       if (done === stage.steps || done % loop.checkpointEvery === 0) {
         const path = await checkpoint(loop, model, trainer, index, done, fingerprint);
         await loop.afterCheckpoint?.(path);
@@ -78,10 +86,15 @@ export async function trainStage(loop: StageLoopOptions, model: LlavaModel, inde
   } finally {
     trainer.dispose();
   }
+  if (!recorded) await folder.metrics.append(stageRecord(stage.name, stage.steps, stageStarted, start.step)); // a stage with no steps left
   const seconds = (performance.now() - stageStarted) / 1000;
-  await folder.metrics.append({ type: 'stage', stage: stage.name, steps: stage.steps, seconds, from: 'trained', ...(resumed ? { resumedAt: start.step } : {}) });
   // After a resume, say which steps this process trained (the time is theirs alone).
   progress.done(resumed ? `steps ${start.step + 1}–${stage.steps} (resumed at ${start.step}) in ${seconds.toFixed(1)} s` : `${stage.steps} steps in ${seconds.toFixed(1)} s`);
+}
+
+function stageRecord(name: string, steps: number, started: number, resumedAt: number): MetricRecord {
+  const seconds = (performance.now() - started) / 1000;
+  return { type: 'stage', stage: name, steps, seconds, from: 'trained', ...(resumedAt > 0 ? { resumedAt } : {}) };
 }
 
 async function checkpoint(loop: StageLoopOptions, model: LlavaModel, trainer: StageTrainer, index: number, step: number, fingerprint: string): Promise<string> {
