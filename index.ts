@@ -5,15 +5,26 @@
  */
 export * from './core/index.js';
 export * from './losses/index.js';
-export { compile, type CompileOptions } from './compile.js';
-export { standardRegistry } from './registry.js';
+export { compile, standardRegistry, type CompileOptions } from './compile/index.js';
 export { activeBackend, useBackend, nodeBackends, selectBackend, selectBackendFrom, type Backend, type BackendName, type BackendSelection } from './backends/index.js';
-export { match, type CostOptions, type Matched } from './matching/builders.js';
-export { matchingPlanner, type PlannerOptions } from './matching/planner.js';
-export { standardMatchers } from './matching/matchers/index.js';
-export { pairwiseCost, type CostMetric } from './matching/costs.js';
-export { AssignmentError, solveAssignment, certifyAssignment, createAssignmentPool, solveBatchSequential } from './matching/index.js';
-export type { AssignmentPool, AssignmentProblem, AssignmentResult } from './matching/index.js';
+export {
+  match,
+  matchingPlanner,
+  standardMatchers,
+  pairwiseCost,
+  AssignmentError,
+  solveAssignment,
+  certifyAssignment,
+  solveBatchSequential,
+  type CostOptions,
+  type Matched,
+  type PlannerOptions,
+  type CostMetric,
+  type AssignmentPool,
+  type AssignmentProblem,
+  type AssignmentResult,
+} from './matching/index.js';
+export { createAssignmentPool } from './matching/assignment/index.js';
 export { readSafetensors, writeSafetensors, readNpy, writeNpy, readTensorFile, writeTensorFile, TensorFileError, type HostTensor } from './io/index.js';
 export { recipes, DEFAULT_SCALE, QUICK_SCALE } from './recipes/catalog.js';
 export type { Recipe, Stage } from './recipes/recipe.js';

@@ -4,7 +4,7 @@ import { cpu } from './cpu.js';
 import { nodeGpu } from './node-gpu.js';
 import type { Backend } from './types.js';
 import { wasm } from './wasm.js';
-import { webgpu } from './webgpu.js';
+import { webgpu } from './webgpu/backend.js';
 
 const shipped: readonly Backend[] = [cpu, wasm, webgpu, nodeGpu];
 

@@ -1,15 +1,15 @@
 import { cpu } from './cpu.js';
 import { nodeGpu } from './node-gpu.js';
 import { wasm } from './wasm.js';
-import { webgpu } from './webgpu.js';
+import { webgpu } from './webgpu/backend.js';
 import { UnknownBackendError } from './errors.js';
 import type { Backend, BackendName } from './types.js';
 
 export type { Backend, BackendCapabilities, BackendName } from './types.js';
 export { cpu } from './cpu.js';
 export { wasm } from './wasm.js';
-export { webgpu, webgpuBackend } from './webgpu.js';
-export type { WebGPUActivation, WebGPUBackend, WebGPUOptions, WebGPUProbe } from './webgpu.js';
+export { webgpu, webgpuBackend } from './webgpu/backend.js';
+export type { WebGPUActivation, WebGPUBackend, WebGPUOptions, WebGPUProbe } from './webgpu/backend.js';
 export { nodeGpu, nodeGpuBackend, NODE_GPU_PACKAGE, NODE_GPU_REQUIREMENTS } from './node-gpu.js';
 export type { NodeGpuBackend, NodeGpuProbe } from './node-gpu.js';
 export {
@@ -24,8 +24,8 @@ export {
   selectBackendFrom,
 } from './select.js';
 export type { BackendChoice, BackendSelection, ChoiceSource, Rejection, ResolvedChoice, SelectionCandidates } from './select.js';
-export { describeAdapter, formatAdapter } from './adapter.js';
-export type { AdapterKind, AdapterReport } from './adapter.js';
+export { describeAdapter, formatAdapter } from './webgpu/adapter.js';
+export type { AdapterKind, AdapterReport } from './webgpu/adapter.js';
 export { DeviceLostError, noDeviceLoss, watchDeviceLoss } from './device-loss.js';
 export type { DeviceLost, DeviceLossWatch, StepLocation } from './device-loss.js';
 export { BackendUnavailableError, UnknownBackendError, isBackendUnavailable } from './errors.js';

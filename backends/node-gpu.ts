@@ -8,7 +8,7 @@ import { BackendUnavailableError, describeError, isModuleNotFound } from './erro
 import { ensureGradients } from './gradients.js';
 import type { Backend } from './types.js';
 import { unbounded } from './unbounded.js';
-import type { PackageLoader } from './webgpu-dawn.js';
+import type { PackageLoader } from './webgpu/dawn.js';
 
 export const NODE_GPU_PACKAGE = '@tensorflow/tfjs-node-gpu';
 

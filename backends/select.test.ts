@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import type { AdapterReport } from './adapter.js';
+import type { AdapterReport } from './webgpu/adapter.js';
 import { noDeviceLoss } from './device-loss.js';
 import { BackendUnavailableError } from './errors.js';
 import type { NodeGpuBackend } from './node-gpu.js';
@@ -14,11 +14,11 @@ import {
   type SelectionCandidates,
 } from './select.js';
 import type { Backend, BackendName } from './types.js';
-import { webgpuBackend, type WebGPUActivation, type WebGPUBackend, type WebGPUProbe } from './webgpu.js';
+import { webgpuBackend, type WebGPUActivation, type WebGPUBackend, type WebGPUProbe } from './webgpu/backend.js';
 
 /** Node's error for `import('webgpu')` when the package is not installed. */
 function moduleNotFound(name: string): Error {
-  return Object.assign(new Error(`Cannot find package '${name}' imported from /work/main/backends/webgpu-dawn.ts`), {
+  return Object.assign(new Error(`Cannot find package '${name}' imported from /work/main/backends/webgpu/dawn.ts`), {
     code: 'ERR_MODULE_NOT_FOUND',
   });
 }

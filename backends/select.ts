@@ -6,15 +6,15 @@
  * A backend asked for by name is activated or fails with `BackendUnavailableError` (the reason
  * and the fix); it never falls back to another silently.
  */
-import type { AdapterReport } from './adapter.js';
-import { formatAdapter } from './adapter.js';
+import type { AdapterReport } from './webgpu/adapter.js';
+import { formatAdapter } from './webgpu/adapter.js';
 import { cpu } from './cpu.js';
 import { noDeviceLoss, type DeviceLossWatch } from './device-loss.js';
 import { BackendUnavailableError, describeError, UnknownBackendError } from './errors.js';
 import { nodeGpu, type NodeGpuBackend } from './node-gpu.js';
 import type { Backend, BackendName } from './types.js';
 import { wasm } from './wasm.js';
-import { webgpu, type WebGPUActivation, type WebGPUBackend } from './webgpu.js';
+import { webgpu, type WebGPUActivation, type WebGPUBackend } from './webgpu/backend.js';
 
 export const BACKEND_CHOICES = ['auto', 'cpu', 'wasm', 'webgpu', 'node-gpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];

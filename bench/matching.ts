@@ -31,8 +31,8 @@ import { createInterface, type Interface } from 'node:readline';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { linearSumAssignment } from 'linear-sum-assignment';
 import munkres from 'munkres';
-import { createAssignmentPool, solveAssignment, solveBatchSequential, type AssignmentProblem } from '../matching/index.js';
-import { seededCosts, type CostKind } from '../matching/testing/seeded-costs.js';
+import { createAssignmentPool, solveAssignment, solveBatchSequential, type AssignmentProblem } from '../matching/assignment/index.js';
+import { seededCosts, type CostKind } from '../matching/assignment/testing/seeded-costs.js';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration

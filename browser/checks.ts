@@ -3,8 +3,8 @@
  * the browser test runs the same list in Node on wasm and compares value by value. To add a
  * check (a property from properties/, a recipe stage), append it here: nothing else changes.
  */
-import { kernelChecks } from '../backends/kernel-checks.js';
-import type { NumericCheck } from '../backends/numeric-checks.js';
+import { kernelChecks } from '../backends/testing/kernel-checks.js';
+import type { NumericCheck } from '../backends/testing/numeric-checks.js';
 import { mmkdChecks } from './mmkd-checks.js';
 
 export const browserChecks: readonly NumericCheck[] = [...kernelChecks, ...mmkdChecks];

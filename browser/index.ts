@@ -13,16 +13,12 @@ import { cpu } from '../backends/cpu.js';
 import { UnknownBackendError } from '../backends/errors.js';
 import type { Backend } from '../backends/types.js';
 import { wasm } from '../backends/wasm.js';
-import { webgpu } from '../backends/webgpu.js';
+import { webgpu } from '../backends/webgpu/backend.js';
 
 export * from '../core/index.js';
 export * from '../losses/index.js';
-export { compile } from '../compile.js';
-export { standardRegistry } from '../registry.js';
-export { match, type CostOptions, type Matched } from '../matching/builders.js';
-export { matchingPlanner, type PlannerOptions } from '../matching/planner.js';
-export { standardMatchers } from '../matching/matchers/index.js';
-export { pairwiseCost, type CostMetric } from '../matching/costs.js';
+export { compile, standardRegistry, type CompileOptions } from '../compile/index.js';
+export { match, matchingPlanner, standardMatchers, pairwiseCost, type CostOptions, type Matched, type PlannerOptions, type CostMetric } from '../matching/index.js';
 export {
   AssignmentError,
   certifyAssignment,
@@ -33,13 +29,13 @@ export {
   type AssignmentProblem,
   type AssignmentResult,
   type BrowserPoolOptions,
-} from '../matching/browser.js';
+} from '../matching/assignment/browser.js';
 export { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 export { readNpy, writeNpy } from '../io/npy.js';
 export { hostTensor, type HostTensor } from '../io/host-tensor.js';
 export { TensorFileError } from '../io/errors.js';
 export { cpu, wasm, webgpu };
-export { webgpuBackend, type WebGPUActivation, type WebGPUBackend, type WebGPUOptions } from '../backends/webgpu.js';
+export { webgpuBackend, type WebGPUActivation, type WebGPUBackend, type WebGPUOptions } from '../backends/webgpu/backend.js';
 export { BackendUnavailableError, UnknownBackendError } from '../backends/errors.js';
 export type { Backend, BackendName } from '../backends/types.js';
 export { llavaKdObjective, LLAVA_KD_PAPER_WEIGHTS } from '../recipes/objectives/llava-kd.js';

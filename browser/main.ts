@@ -4,8 +4,8 @@
  * human). Served by Vite; driven headless by browser.test.ts.
  */
 import { getBackend } from '@tensorflow/tfjs-core';
-import { runChecks } from '../backends/numeric-checks.js';
-import { webgpuBackend } from '../backends/webgpu.js';
+import { runChecks } from '../backends/testing/numeric-checks.js';
+import { webgpuBackend } from '../backends/webgpu/backend.js';
 import { selectChecks } from './checks.js';
 import type { PageReport } from './report.js';
 

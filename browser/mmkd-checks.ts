@@ -5,9 +5,9 @@
  * recipe stages (models, objective, AdamW). Browser-safe: nothing here imports Node modules.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { NumericCheck, Tolerance } from '../backends/numeric-checks.js';
-import { seededNormals } from '../backends/numeric-checks.js';
-import { compile } from '../compile.js';
+import type { NumericCheck, Tolerance } from '../backends/testing/numeric-checks.js';
+import { seededNormals } from '../backends/testing/numeric-checks.js';
+import { compile } from '../compile/compile.js';
 import type { ScalarNode } from '../core/graph.js';
 import type { DistillInputs } from '../core/outputs.js';
 import { ROLE_CODES } from '../core/roles.js';

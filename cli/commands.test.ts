@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostTensor, writeNpy, writeSafetensors } from '../io/index.js';
-import { standardRegistry } from '../registry.js';
+import { standardRegistry } from '../compile/standard-registry.js';
 import { runCli } from './testing/run-cli.js';
 
 const mmkd = (...args: string[]) => runCli(args);

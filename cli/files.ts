@@ -3,7 +3,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { GraphValidationError } from '../core/errors.js';
 import type { ScalarNode } from '../core/graph.js';
 import { graphFromJson } from '../core/json.js';
-import type { Registry } from '../core/registry.js';
+import type { Registry } from '../core/definitions.js';
 import { CliError } from './errors.js';
 
 /** Reads a file, turning "no such file" into a message that names it. */

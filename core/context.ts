@@ -3,7 +3,7 @@ import { InputError } from './errors.js';
 import { nodeKey, type AlignedNode, type TokenExpr, type ViewNode } from './graph.js';
 import type { DistillInputs, SideOutputs } from './outputs.js';
 import type { Plan } from './plan.js';
-import type { LoweringContext, TokenRows } from './registry.js';
+import type { LoweringContext, TokenRows } from './definitions.js';
 import { selectPositions } from './selection.js';
 import { gatherRows } from './tensor-ops.js';
 

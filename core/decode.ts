@@ -2,7 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { all, allRecord, check, failWith, ok, type Checked } from './checked.js';
 import { graphError, joinPath, type GraphError } from './errors.js';
 import type { AlignedNode, JsonValue, LossNode, MatchNode, ScalarNode, TokenExpr, ViewNode } from './graph.js';
-import type { Registry } from './registry.js';
+import type { Registry } from './definitions.js';
 import { ROLES, isRole } from './roles.js';
 
 /**

@@ -6,7 +6,7 @@ export { teacher, student, type FieldViews, type SideViews } from './views.js';
 export { objective, weighted } from './combinators.js';
 export { GraphValidationError, InputError, UserError, formatGraphError, type GraphError } from './errors.js';
 export type { Checked } from './checked.js';
-export type { InputShapes, LossDefinition, LoweringContext, MatcherDefinition, Registry, SideShapes, TokenRows } from './registry.js';
+export type { InputShapes, LossDefinition, LoweringContext, MatcherDefinition, Registry, SideShapes, TokenRows } from './definitions.js';
 export { validate, assertValid, type ValidGraph } from './validate.js';
 export { decodeGraph } from './decode.js';
 export { graphFromJson, graphToJson, OBJECTIVE_FORMAT } from './json.js';

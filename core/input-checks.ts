@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { GraphValidationError, InputError } from './errors.js';
 import type { DistillInputs } from './outputs.js';
-import type { InputShapes, Registry } from './registry.js';
+import type { InputShapes, Registry } from './definitions.js';
 import { validate, type ValidGraph } from './validate.js';
 
 /**

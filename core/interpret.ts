@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from './errors.js';
 import type { TokenExpr } from './graph.js';
 import type { Field } from './outputs.js';
-import type { LoweringContext, Registry } from './registry.js';
+import type { LoweringContext, Registry } from './definitions.js';
 import { ruleFor, type LoweringBackend } from './target.js';
 import { addAll } from './tensor-ops.js';
 import { foldScalar, lossesOf } from './traverse.js';

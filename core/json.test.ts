@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { affinity, akl, feature, jsd, kl, relation, skewKL, skewReverseKL, softCE, supervisedCE, tvd } from '../losses/index.js';
-import { standardRegistry } from '../registry.js';
+import { standardRegistry } from '../compile/standard-registry.js';
 import { objective, weighted } from './combinators.js';
 import { formatGraphError } from './errors.js';
 import { explain } from './explain.js';

@@ -2,7 +2,7 @@ import { check, type Checked } from './checked.js';
 import { decodeGraph } from './decode.js';
 import { graphError } from './errors.js';
 import type { ScalarNode } from './graph.js';
-import type { Registry } from './registry.js';
+import type { Registry } from './definitions.js';
 
 /** An objective file: the graph, with a format tag so that files can evolve. */
 export const OBJECTIVE_FORMAT = 'mmkd.objective/1';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../backends/index.js';
-import { compile } from '../compile.js';
+import { compile } from '../compile/compile.js';
 import { kl, relation, supervisedCE } from '../losses/index.js';
 import { objective } from './combinators.js';
 import type { DistillInputs } from './outputs.js';

@@ -5,7 +5,7 @@ import { inputChecker } from './input-checks.js';
 import { createParameters, interpret, studentFieldsOf } from './interpret.js';
 import type { DistillInputs } from './outputs.js';
 import { emptyPlan, type Plan } from './plan.js';
-import type { Registry } from './registry.js';
+import type { Registry } from './definitions.js';
 import { genericLowering, type LoweringBackend } from './target.js';
 import type { ValidGraph } from './validate.js';
 

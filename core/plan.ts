@@ -1,4 +1,4 @@
-import type { TokenRows } from './registry.js';
+import type { TokenRows } from './definitions.js';
 import type { Selection } from './selection.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { LossDefinition } from './registry.js';
+import type { LossDefinition } from './definitions.js';
 
 /** How a loss becomes a scalar: a definition's generic `lower`, or a backend's kernel for it. */
 export type LowerRule = LossDefinition['lower'];

@@ -1,11 +1,11 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { feature, jsd, kl, relation, supervisedCE } from '../losses/index.js';
-import { standardRegistry } from '../registry.js';
+import { standardRegistry } from '../compile/standard-registry.js';
 import { objective, weighted } from './combinators.js';
 import { formatGraphError, type GraphError } from './errors.js';
 import type { LossNode, ScalarNode, ViewNode } from './graph.js';
-import type { InputShapes } from './registry.js';
+import type { InputShapes } from './definitions.js';
 import { validate } from './validate.js';
 import { student as s, teacher as t } from './views.js';
 

@@ -3,7 +3,7 @@ import { check, type Checked } from './checked.js';
 import { GraphValidationError, formatShape, graphError, joinPath, type GraphError } from './errors.js';
 import type { AlignedNode, LossNode, MatchNode, ScalarNode, TokenExpr, ViewNode } from './graph.js';
 import type { Field, Side } from './outputs.js';
-import type { InputShapes, Registry } from './registry.js';
+import type { InputShapes, Registry } from './definitions.js';
 import { ROLES, isRole } from './roles.js';
 import { foldScalar } from './traverse.js';
 

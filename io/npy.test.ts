@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { TensorFileError } from './errors.js';
 import { HOST_DTYPES, type HostTensor } from './host-tensor.js';
 import { readNpy, writeNpy } from './npy.js';
-import { rawNpy, sameTensor, tensorArb } from './testing.js';
+import { rawNpy, sameTensor, tensorArb } from './testing/host-tensors.js';
 
 const F = 'bad.npy';
 

@@ -4,7 +4,7 @@ import { TensorFileError } from './errors.js';
 import type { HostTensor } from './host-tensor.js';
 import { itemSize } from './host-tensor.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
-import { rawSafetensors, sameTensor, tensorArb } from './testing.js';
+import { rawSafetensors, sameTensor, tensorArb } from './testing/host-tensors.js';
 
 const F = 'bad.safetensors';
 

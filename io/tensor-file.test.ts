@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TensorFileError } from './errors.js';
 import type { HostTensor } from './host-tensor.js';
 import { readTensorFile, writeTensorFile } from './tensor-file.js';
-import { sameTensor } from './testing.js';
+import { sameTensor } from './testing/host-tensors.js';
 
 let dir = '';
 beforeAll(async () => {

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { formatShape, graphError } from '../core/errors.js';
 import type { LossNode, TokenExpr } from '../core/graph.js';
-import type { LossDefinition } from '../core/registry.js';
+import type { LossDefinition } from '../core/definitions.js';
 import { addAll, zeroDependingOn } from '../core/tensor-ops.js';
-import { unitRows } from './math.js';
+import { unitRows } from '../core/safe-math.js';
 import { describeReduction, paramCodec, positive, tokenReduction } from './params.js';
 import { assertSameCounts } from './tokens.js';
 

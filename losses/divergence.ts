@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { formatShape, graphError, type GraphError } from '../core/errors.js';
 import type { JsonValue, LossNode, TokenExpr } from '../core/graph.js';
-import type { LossDefinition, LoweringContext, TokenRows } from '../core/registry.js';
+import type { LossDefinition, LoweringContext, TokenRows } from '../core/definitions.js';
 import { reductionWeights, type Reduction } from '../core/selection.js';
 import { withGradient, zeroDependingOn } from '../core/tensor-ops.js';
 import { boolean, describeReduction, paramCodec, positive, tokenReduction } from './params.js';

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { formatShape, graphError } from '../core/errors.js';
 import type { LossNode, TokenExpr } from '../core/graph.js';
-import type { LossDefinition } from '../core/registry.js';
+import type { LossDefinition } from '../core/definitions.js';
 import { reductionWeights, type Reduction } from '../core/selection.js';
 import { zeroDependingOn } from '../core/tensor-ops.js';
-import { rowCosine } from './math.js';
+import { rowCosine } from '../core/safe-math.js';
 import { boolean, describeReduction, paramCodec, tokenReduction } from './params.js';
 import { pairedRows } from './tokens.js';
 

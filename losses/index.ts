@@ -3,7 +3,7 @@
  * (math, shapes, reference, example); this module gathers them into the public API and the
  * registry value `standardLosses`.
  */
-import type { LossDefinition } from '../core/registry.js';
+import type { LossDefinition } from '../core/definitions.js';
 import { affinityLoss } from './affinity.js';
 import { aklRule } from './akl.js';
 import { divergenceLoss, type DivergenceRule } from './divergence.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LossNode } from '../core/graph.js';
 import { divergenceNode, type DivergenceOptions, type DivergenceRule, type StudentLogits, type TeacherLogits } from './divergence.js';
 import { forwardKLRule } from './forward-kl.js';
-import { logMixture, logMixtureOf, rowDot } from './math.js';
+import { logMixture, logMixtureOf, rowDot } from '../core/safe-math.js';
 import { paramCodec, unitInterval } from './params.js';
 import { reverseKLRule } from './reverse-kl.js';
 

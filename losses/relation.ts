@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { formatShape, graphError } from '../core/errors.js';
 import type { LossNode, TokenExpr } from '../core/graph.js';
-import type { LossDefinition } from '../core/registry.js';
+import type { LossDefinition } from '../core/definitions.js';
 import { addAll, zeroDependingOn } from '../core/tensor-ops.js';
-import { rescaled, safeCosine } from './math.js';
+import { rescaled, safeCosine } from '../core/safe-math.js';
 import { choice, paramCodec } from './params.js';
 import { pairedRows } from './tokens.js';
 

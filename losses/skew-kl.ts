@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DivergenceRule } from './divergence.js';
 import { forwardKLRule } from './forward-kl.js';
-import { logMixture, logMixtureOf, rowDot } from './math.js';
+import { logMixture, logMixtureOf, rowDot } from '../core/safe-math.js';
 import { skewNode, skewRule } from './skew.js';
 
 /** The rule of `skewKL`. ∂ℓ/∂log q = −(1−α)·p ⊙ q / m. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DivergenceRule } from './divergence.js';
-import { logMixture, logMixtureOf, rowDot } from './math.js';
+import { logMixture, logMixtureOf, rowDot } from '../core/safe-math.js';
 import { reverseKLRule } from './reverse-kl.js';
 import { skewNode, skewRule } from './skew.js';
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../core/errors.js';
 import type { LossNode, TokenExpr, ViewNode } from '../core/graph.js';
-import type { LossDefinition } from '../core/registry.js';
+import type { LossDefinition } from '../core/definitions.js';
 import { IGNORE_LABEL } from '../core/roles.js';
 import { filterSelection, reductionWeights, type Reduction } from '../core/selection.js';
 import { zeroDependingOn } from '../core/tensor-ops.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Alignment } from '../core/plan.js';
-import type { TokenRows } from '../core/registry.js';
+import type { TokenRows } from '../core/definitions.js';
 import type { Selection } from '../core/selection.js';
 
 /**

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { JsonValue } from '../core/graph.js';
-import { unitRows } from '../losses/math.js';
+import { unitRows } from '../core/safe-math.js';
 
 /** How far apart two token vectors are. */
 export type CostMetric = 'l1' | 'l2' | 'cosine';
@@ -33,7 +33,7 @@ export function decodeCostParams(params: Readonly<Record<string, JsonValue>>): C
  * Pairwise costs between the rows of a [n, D] and b [m, D], as an [n, m] tensor:
  * - `l1`: Σ_d |a_d − b_d| (EM-KD's Manhattan distance between vision logits);
  * - `l2`: ‖a − b‖₂, from ‖a‖² + ‖b‖² − 2a·b (clamped at 0 before the root);
- * - `cosine`: 1 − ⟨a, b⟩ / (‖a‖·‖b‖), with the safe row normalisation of `losses/math.ts` (exact
+ * - `cosine`: 1 − ⟨a, b⟩ / (‖a‖·‖b‖), with the safe row normalisation of `core/safe-math.ts` (exact
  *   at any scale; a zero row has cosine 0, so cost 1, with every other row).
  * L1 has no matrix-product form, so it is computed over chunks of a's rows, each chunk's
  * [c, m, D] difference kept under `budget` elements: never the whole [n × m × D] tensor (576 ×

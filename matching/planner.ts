@@ -5,9 +5,9 @@ import { nodeKey, type MatchNode, type ScalarNode } from '../core/graph.js';
 import type { LowerOptions } from '../core/lower.js';
 import { lossesOf } from '../core/traverse.js';
 import { emptyPlan, type Alignment, type Plan } from '../core/plan.js';
-import type { AssignmentPool } from './pool.js';
-import type { AssignmentProblem } from './assignment-types.js';
-import { solveBatchSequential } from './batch-sequential.js';
+import type { AssignmentPool } from './assignment/pool/worker-pool.js';
+import type { AssignmentProblem } from './assignment/types.js';
+import { solveBatchSequential } from './assignment/pool/sequential.js';
 import type { MatcherImplementation } from './matcher.js';
 
 export interface PlannerOptions {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { TokenRows } from '../core/registry.js';
+import type { TokenRows } from '../core/definitions.js';
 import { pairwiseCost, type CostMetric } from './costs.js';
 
 /**

@@ -4,23 +4,22 @@
  * while releasing every tensor.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { skipGpuTests, withInstallHint } from '../backends/gpu-test-gate.js';
-import { nodeBackends, useBackend, type Backend } from '../backends/index.js';
-import { compile, type CompileOptions } from '../compile.js';
+import { skipGpuTests, withInstallHint } from '../backends/testing/gpu-test-gate.js';
+import { nodeBackends, useBackend, type Backend, type BackendName } from '../backends/index.js';
+import { compile, type CompileOptions } from '../compile/compile.js';
 import type { ScalarNode } from '../core/graph.js';
 import type { CompiledObjective } from '../core/lower.js';
 import type { DistillInputs } from '../core/outputs.js';
 import type { LoweringBackend } from '../core/target.js';
 import type { DistillationBatch, RoleBatch } from './arbitraries.js';
 import type { SequenceTensor } from './reference/index.js';
-import type { Backend as ToleranceBackend } from './tolerances.js';
 
 /**
  * A backend and a way of lowering onto it. Each backend runs the generic lowering (tfjs ops,
  * what WebGPU uses) and, where it has them, its fused kernels, so both paths meet every law.
  */
 export interface Target {
-  readonly backend: ToleranceBackend;
+  readonly backend: BackendName;
   readonly lowering: 'fused' | 'generic';
   readonly label: string;
 }
@@ -32,7 +31,7 @@ export interface Target {
  */
 export function targets(): Target[] {
   const fallback = skipGpuTests ? 'cpu,wasm' : 'cpu,wasm,webgpu';
-  const names = (process.env['MMKD_TEST_BACKENDS'] ?? fallback).split(',').map((s) => s.trim()) as ToleranceBackend[];
+  const names = (process.env['MMKD_TEST_BACKENDS'] ?? fallback).split(',').map((s) => s.trim()) as BackendName[];
   return names.flatMap((backend): Target[] => {
     const generic: Target = { backend, lowering: 'generic', label: `${backend} (generic lowering)` };
     const fused = (nodeBackends[backend]?.kernels.size ?? 0) > 0;

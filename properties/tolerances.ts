@@ -1,3 +1,5 @@
+import type { BackendName } from '../backends/types.js';
+
 /**
  * Tolerances of the property suite: one table per backend, for loss values and gradients
  * (JAX keeps its tolerances as data in the same way, `public_test_util.py`).
@@ -20,7 +22,6 @@
  * The table is per token, or per mean. A `sum` reduction over N tokens adds N per-token
  * errors: compare it with `loosen(tol, N)`.
  */
-export type Backend = 'cpu' | 'wasm' | 'webgpu' | 'node-gpu';
 export type Quantity = 'value' | 'gradient';
 
 export interface Tolerance {
@@ -28,7 +29,7 @@ export interface Tolerance {
   readonly rtol: number;
 }
 
-export const TOLERANCES: Readonly<Record<Backend, Readonly<Record<Quantity, Tolerance>>>> = {
+export const TOLERANCES: Readonly<Record<BackendName, Readonly<Record<Quantity, Tolerance>>>> = {
   cpu: {
     value: { atol: 1e-5, rtol: 1e-5 },
     gradient: { atol: 5e-6, rtol: 1e-4 },
@@ -48,7 +49,7 @@ export const TOLERANCES: Readonly<Record<Backend, Readonly<Record<Quantity, Tole
 };
 
 /** The tolerance for `quantity` on `backend`. */
-export function toleranceFor(backend: Backend, quantity: Quantity): Tolerance {
+export function toleranceFor(backend: BackendName, quantity: Quantity): Tolerance {
   return TOLERANCES[backend][quantity];
 }
 

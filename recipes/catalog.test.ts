@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../backends/index.js';
-import { compile } from '../compile.js';
+import { compile } from '../compile/compile.js';
 import { createLlava } from '../models/index.js';
 import { DEFAULT_SCALE, recipes } from './catalog.js';
 import { trainingBatch, runEnvironment } from './environment.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { evaluateExactMatch } from '../data/eval.js';
-import type { AssignmentPool } from '../matching/pool.js';
+import type { AssignmentPool } from '../matching/assignment/pool/worker-pool.js';
 import type { DeviceLossWatch } from '../backends/device-loss.js';
 import { DEFAULT_SCALE, QUICK_SCALE, recipes } from './catalog.js';
 import { compareTable } from './compare.js';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { exists } from './files.js';
 import { fileURLToPath } from 'node:url';
-import type { AssignmentPool } from '../matching/pool.js';
+import type { AssignmentPool } from '../matching/assignment/pool/worker-pool.js';
 import type { RunEnvironment } from './environment.js';
 import { prefixFingerprint } from './fingerprint.js';
 import type { Progress } from './progress.js';

@@ -1,6 +1,6 @@
 import type { DeviceLossWatch } from '../backends/device-loss.js';
 import { evaluateExactMatch } from '../data/eval.js';
-import type { AssignmentPool } from '../matching/pool.js';
+import type { AssignmentPool } from '../matching/assignment/pool/worker-pool.js';
 import { copyGroups, createLlava, type LlavaModel } from '../models/index.js';
 import { evalBatches, type RunEnvironment } from './environment.js';
 import { prefixFingerprint } from './fingerprint.js';

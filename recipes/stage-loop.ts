@@ -1,6 +1,6 @@
 import type { DeviceLossWatch } from '../backends/device-loss.js';
 import { hostTensor, type HostTensor } from '../io/index.js';
-import type { AssignmentPool } from '../matching/pool.js';
+import type { AssignmentPool } from '../matching/assignment/pool/worker-pool.js';
 import type { LlavaModel } from '../models/index.js';
 import type { RunEnvironment } from './environment.js';
 import { float32Entries, modelWeights, variableValues } from './model-state.js';

@@ -9,7 +9,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { useBackend } from '../backends/index.js';
-import { createAssignmentPool } from '../matching/index.js';
+import { createAssignmentPool } from '../matching/assignment/index.js';
 import { recipes } from '../recipes/catalog.js';
 import { compareTable } from '../recipes/compare.js';
 import { evaluateExactMatch } from '../data/eval.js';

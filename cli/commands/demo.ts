@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createAssignmentPool } from '../../matching/index.js';
+import { createAssignmentPool } from '../../matching/assignment/index.js';
 import { runDemo } from '../../recipes/demo.js';
 import { formatSeconds, progressTo } from '../../recipes/progress.js';
 import { backendFlag, chooseBackend } from '../backend.js';

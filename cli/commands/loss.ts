@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
-import { compile } from '../../compile.js';
-import { standardRegistry } from '../../registry.js';
+import { compile } from '../../compile/compile.js';
+import { standardRegistry } from '../../compile/standard-registry.js';
 import { backendFlag, chooseBackend } from '../backend.js';
 import { readObjective } from '../files.js';
 import { disposeInputs, loadDistillInputs } from '../inputs.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatShape } from '../../core/errors.js';
 import { readTensorFile, toFloat64 } from '../../io/index.js';
-import { solveAssignment } from '../../matching/index.js';
+import { solveAssignment } from '../../matching/assignment/index.js';
 import { checkBackendName, ignoredBackendFlag } from '../backend.js';
 import { CliError } from '../errors.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { basename, join } from 'node:path';
-import { createAssignmentPool } from '../../matching/index.js';
+import { createAssignmentPool } from '../../matching/assignment/index.js';
 import { DEFAULT_SCALE, QUICK_SCALE, recipes } from '../../recipes/catalog.js';
 import { runEnvironment } from '../../recipes/environment.js';
 import { llavaJsonData } from '../../recipes/user-data.js';
