@@ -3,32 +3,42 @@
  * typed, serialisable graph; `compile` validates it against the inputs' shapes and lowers it to
  * the active TensorFlow.js backend.
  */
-export * from './core/index.js';
-export * from './losses/index.js';
-export { compile, standardRegistry, type CompileOptions } from './compile/index.js';
-export { activeBackend, useBackend, nodeBackends, selectBackend, selectBackendFrom, type Backend, type BackendName, type BackendSelection } from './backends/index.js';
+
 export {
-  match,
-  matchingPlanner,
-  standardMatchers,
-  pairwiseCost,
+  activeBackend,
+  type Backend,
+  type BackendName,
+  type BackendSelection,
+  nodeBackends,
+  selectBackend,
+  selectBackendFrom,
+  useBackend,
+} from './backends/index.js';
+export { type CompileOptions, compile, standardRegistry } from './compile/index.js';
+export * from './core/index.js';
+export { type HostTensor, readNpy, readSafetensors, readTensorFile, TensorFileError, writeNpy, writeSafetensors, writeTensorFile } from './io/index.js';
+export * from './losses/index.js';
+export { createAssignmentPool } from './matching/assignment/index.js';
+export {
   AssignmentError,
-  solveAssignment,
-  certifyAssignment,
-  solveBatchSequential,
-  type CostOptions,
-  type Matched,
-  type PlannerOptions,
-  type CostMetric,
   type AssignmentPool,
   type AssignmentProblem,
   type AssignmentResult,
+  type CostMetric,
+  type CostOptions,
+  certifyAssignment,
+  type Matched,
+  match,
+  matchingPlanner,
+  type PlannerOptions,
+  pairwiseCost,
+  solveAssignment,
+  solveBatchSequential,
+  standardMatchers,
 } from './matching/index.js';
-export { createAssignmentPool } from './matching/assignment/index.js';
-export { readSafetensors, writeSafetensors, readNpy, writeNpy, readTensorFile, writeTensorFile, TensorFileError, type HostTensor } from './io/index.js';
-export { recipes, DEFAULT_SCALE, QUICK_SCALE } from './recipes/catalog.js';
-export type { Recipe, Stage } from './recipes/recipe.js';
-export { runRecipe, type RunOptions, type RunResult } from './recipes/runner.js';
+export { DEFAULT_SCALE, QUICK_SCALE, recipes } from './recipes/catalog.js';
 export { runDemo } from './recipes/demo.js';
-export { llavaKdObjective, LLAVA_KD_PAPER_WEIGHTS } from './recipes/objectives/llava-kd.js';
-export { emKdObjective, EM_KD_PAPER_WEIGHTS } from './recipes/objectives/em-kd.js';
+export { EM_KD_PAPER_WEIGHTS, emKdObjective } from './recipes/objectives/em-kd.js';
+export { LLAVA_KD_PAPER_WEIGHTS, llavaKdObjective } from './recipes/objectives/llava-kd.js';
+export type { Recipe, Stage } from './recipes/recipe.js';
+export { type RunOptions, type RunResult, runRecipe } from './recipes/runner.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeviceLostError, noDeviceLoss, watchDeviceLoss, type DeviceLost } from './device-loss.js';
+import { type DeviceLost, DeviceLostError, noDeviceLoss, watchDeviceLoss } from './device-loss.js';
 
 function controllable(): { watch: ReturnType<typeof watchDeviceLoss>; lose: (info: DeviceLost) => void } {
   let lose: (info: DeviceLost) => void = () => undefined;

@@ -1,5 +1,5 @@
-import type { BackendName } from './types.js';
 import { UserError } from '../core/errors.js';
+import type { BackendName } from './types.js';
 
 /** A device that went away: GPU reset, driver crash, out of memory, or an explicit destroy. */
 export interface DeviceLost {

@@ -1,5 +1,5 @@
-import type { BackendName } from './types.js';
 import { UserError } from '../core/errors.js';
+import type { BackendName } from './types.js';
 
 /** Why a backend cannot run here, as a closed set a caller can branch on. */
 export type UnavailableCode =
@@ -38,13 +38,7 @@ export class BackendUnavailableError extends UserError {
   /** What to do about it, with commands where there are any. */
   readonly fix: string;
 
-  constructor(
-    backend: BackendName,
-    code: UnavailableCode,
-    reason: string,
-    fix: string,
-    options?: { readonly cause?: unknown },
-  ) {
+  constructor(backend: BackendName, code: UnavailableCode, reason: string, fix: string, options?: { readonly cause?: unknown }) {
     super(`backend '${backend}' is unavailable: ${reason}\nTo fix: ${fix}`, options);
     this.backend = backend;
     this.code = code;

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import type { AdapterReport } from './webgpu/adapter.js';
 import { noDeviceLoss } from './device-loss.js';
 import { BackendUnavailableError } from './errors.js';
 import type { NodeGpuBackend } from './node-gpu.js';
@@ -9,12 +8,13 @@ import {
   defaultCandidates,
   parseBackendChoice,
   resolveBackendChoice,
+  type SelectionCandidates,
   selectBackend,
   selectBackendFrom,
-  type SelectionCandidates,
 } from './select.js';
 import type { Backend, BackendName } from './types.js';
-import { webgpuBackend, type WebGPUActivation, type WebGPUBackend, type WebGPUProbe } from './webgpu/backend.js';
+import type { AdapterReport } from './webgpu/adapter.js';
+import { type WebGPUActivation, type WebGPUBackend, type WebGPUProbe, webgpuBackend } from './webgpu/backend.js';
 
 /** Node's error for `import('webgpu')` when the package is not installed. */
 function moduleNotFound(name: string): Error {
@@ -212,9 +212,7 @@ describe('auto', () => {
     const failure = new BackendUnavailableError('webgpu', 'device-request-failed', 'the adapter refused to create a device.', 'update the driver');
     const { candidates, activated } = fakes({ webgpu: { ok: true, adapter: h100 }, webgpuOpenFails: failure });
     const selection = await selectBackend('auto', candidates);
-    expect(selection.summary).toBe(
-      'wasm: WebGPU failed to start (the adapter refused to create a device); tfjs-node-gpu not installed',
-    );
+    expect(selection.summary).toBe('wasm: WebGPU failed to start (the adapter refused to create a device); tfjs-node-gpu not installed');
     expect(activated).toEqual(['wasm']);
   });
 });

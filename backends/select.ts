@@ -6,15 +6,16 @@
  * A backend asked for by name is activated or fails with `BackendUnavailableError` (the reason
  * and the fix); it never falls back to another silently.
  */
-import type { AdapterReport } from './webgpu/adapter.js';
-import { formatAdapter } from './webgpu/adapter.js';
+
 import { cpu } from './cpu.js';
-import { noDeviceLoss, type DeviceLossWatch } from './device-loss.js';
+import { type DeviceLossWatch, noDeviceLoss } from './device-loss.js';
 import { BackendUnavailableError, describeError, UnknownBackendError } from './errors.js';
-import { nodeGpu, type NodeGpuBackend } from './node-gpu.js';
+import { type NodeGpuBackend, nodeGpu } from './node-gpu.js';
 import type { Backend, BackendName } from './types.js';
 import { wasm } from './wasm.js';
-import { webgpu, type WebGPUActivation, type WebGPUBackend } from './webgpu/backend.js';
+import type { AdapterReport } from './webgpu/adapter.js';
+import { formatAdapter } from './webgpu/adapter.js';
+import { type WebGPUActivation, type WebGPUBackend, webgpu } from './webgpu/backend.js';
 
 export const BACKEND_CHOICES = ['auto', 'cpu', 'wasm', 'webgpu', 'node-gpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -202,10 +203,7 @@ async function chooseAutomatically(source: ChoiceSource, candidates: SelectionCa
  * Activates the backend a choice names. For `auto`, tries the candidates in order and reports
  * why it passed over each; for a name, activates exactly that backend or throws.
  */
-export async function selectBackend(
-  requested: BackendChoice | ResolvedChoice,
-  candidates: SelectionCandidates = defaultCandidates,
-): Promise<BackendSelection> {
+export async function selectBackend(requested: BackendChoice | ResolvedChoice, candidates: SelectionCandidates = defaultCandidates): Promise<BackendSelection> {
   const { choice, source } = typeof requested === 'string' ? { choice: requested, source: 'option' as const } : requested;
   if (choice === 'auto') return chooseAutomatically(source, candidates);
 

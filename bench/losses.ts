@@ -9,11 +9,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../backends/index.js';
+import type { LossNode } from '../core/graph.js';
 import type { DistillInputs } from '../core/outputs.js';
 import { ROLE_CODES } from '../core/roles.js';
-import { compile, teacher as t, student as s } from '../index.js';
+import { compile, student as s, teacher as t } from '../index.js';
 import { akl, jsd, kl, skewKL, skewReverseKL, softCE, tvd } from '../losses/index.js';
-import type { LossNode } from '../core/graph.js';
 import { machineDescription, median, parseOptions, timeAsync } from './util.js';
 
 type Composite = (teacher: tf.Tensor2D, student: tf.Tensor2D) => tf.Scalar;
@@ -138,7 +138,9 @@ export async function run(argv: readonly string[]): Promise<void> {
   const only = options['only'] ? options['only'].split(',') : undefined;
   console.log(`# losses: value + gradient w.r.t. the student's logits, B·T = ${rows}, V = ${vocab}, median of ${options['reps']} after a warm-up`);
   console.log(`# ${machineDescription()}`);
-  console.log('| backend | divergence | mmkd ms | tfjs composite ms | speed-up | mmkd tensor peak MB | composite tensor peak MB | ratio | mmkd wasm heap MB | composite wasm heap MB | |Δ loss| / loss |');
+  console.log(
+    '| backend | divergence | mmkd ms | tfjs composite ms | speed-up | mmkd tensor peak MB | composite tensor peak MB | ratio | mmkd wasm heap MB | composite wasm heap MB | |Δ loss| / loss |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const backend of options['backends']!.split(',')) {
     for (const c of cases()) {
@@ -161,7 +163,24 @@ export async function run(argv: readonly string[]): Promise<void> {
 /** One measurement in a fresh process; a failure comes back as a short description. */
 async function inChild(backend: string, name: string, which: 'mmkd' | 'composite', options: Record<string, string>): Promise<Measurement | string> {
   const { execFile } = await import('node:child_process');
-  const args = ['--import', 'tsx', 'bench/main.ts', 'losses', '--child', which, '--backends', backend, '--only', name, '--rows', options['rows']!, '--vocab', options['vocab']!, '--reps', options['reps']!];
+  const args = [
+    '--import',
+    'tsx',
+    'bench/main.ts',
+    'losses',
+    '--child',
+    which,
+    '--backends',
+    backend,
+    '--only',
+    name,
+    '--rows',
+    options['rows']!,
+    '--vocab',
+    options['vocab']!,
+    '--reps',
+    options['reps']!,
+  ];
   return new Promise((resolve) => {
     execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
       const line = stdout.split('\n').find((l) => l.startsWith('{'));

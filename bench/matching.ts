@@ -23,7 +23,7 @@
  * runs/bench/results-matching.md (untracked), or to `--out <file>` (bench/results-matching.md is
  * the copy bench/RESULTS.md quotes: pass it to refresh that one).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -31,8 +31,8 @@ import { createInterface, type Interface } from 'node:readline';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { linearSumAssignment } from 'linear-sum-assignment';
 import munkres from 'munkres';
-import { createAssignmentPool, solveAssignment, solveBatchSequential, type AssignmentProblem } from '../matching/assignment/index.js';
-import { seededCosts, type CostKind } from '../matching/assignment/testing/seeded-costs.js';
+import { type AssignmentProblem, createAssignmentPool, solveAssignment, solveBatchSequential } from '../matching/assignment/index.js';
+import { type CostKind, seededCosts } from '../matching/assignment/testing/seeded-costs.js';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -51,12 +51,16 @@ function parseArgs(argv: readonly string[]): Config {
   const quick = argv.includes('--quick');
   const at = argv.indexOf('--out');
   const out = at >= 0 && argv[at + 1] !== undefined ? argv[at + 1]! : join('runs', 'bench', 'results-matching.md');
-  return quick
-    ? { quick, out, instances: 3, rounds: 3, budget: 1.5, batchRounds: 5 }
-    : { quick, out, instances: 5, rounds: 7, budget: 6, batchRounds: 11 };
+  return quick ? { quick, out, instances: 3, rounds: 3, budget: 1.5, batchRounds: 5 } : { quick, out, instances: 5, rounds: 7, budget: 6, batchRounds: 11 };
 }
 
-const SIZES: readonly (readonly [number, number])[] = [[64, 64], [144, 144], [576, 144], [576, 576], [1024, 1024]];
+const SIZES: readonly (readonly [number, number])[] = [
+  [64, 64],
+  [144, 144],
+  [576, 144],
+  [576, 576],
+  [1024, 1024],
+];
 const KINDS: readonly CostKind[] = ['float', 'int'];
 const BATCH = { count: 64, n: 576, m: 144 } as const;
 
@@ -75,7 +79,12 @@ interface Cell {
   readonly totals: readonly number[];
 }
 
-function sharedMatrices(count: number, n: number, m: number, fill: (b: number, out: Float64Array) => void): { buffer: SharedArrayBuffer; mats: Float64Array[] } {
+function sharedMatrices(
+  count: number,
+  n: number,
+  m: number,
+  fill: (b: number, out: Float64Array) => void,
+): { buffer: SharedArrayBuffer; mats: Float64Array[] } {
   const buffer = new SharedArrayBuffer(8 * count * n * m);
   const mats = Array.from({ length: count }, (_, b) => {
     const view = new Float64Array(buffer, 8 * b * n * m, n * m);
@@ -140,8 +149,7 @@ type SolverRequest = { readonly cmd: 'solve'; readonly index: number; readonly r
 /** Milliseconds of each solve (or of the whole batch pass), and the totals found. */
 type SolverReply = { readonly ms: readonly number[]; readonly totals: readonly number[] };
 
-const isSolverWorkerData = (x: unknown): x is SolverWorkerData =>
-  typeof x === 'object' && x !== null && (x as { role?: unknown }).role === 'mmkd-bench-solver';
+const isSolverWorkerData = (x: unknown): x is SolverWorkerData => typeof x === 'object' && x !== null && (x as { role?: unknown }).role === 'mmkd-bench-solver';
 
 /** Worker side: times single solves, or one sequential pass over all matrices. */
 function serveSolverWorker(data: SolverWorkerData): void {
@@ -189,10 +197,10 @@ async function startSolverWorker(solver: SolverName, buffer: SharedArrayBuffer, 
   const data: SolverWorkerData = { role: 'mmkd-bench-solver', solver, buffer, n, m, count };
   const self = import.meta.url;
   const worker = self.endsWith('.ts')
-    ? new Worker(
-        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(self)}); });`,
-        { eval: true, workerData: data },
-      )
+    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(self)}); });`, {
+        eval: true,
+        workerData: data,
+      })
     : new Worker(new URL(self), { workerData: data });
   const next = (): Promise<SolverReply> =>
     new Promise((resolve, reject) => {
@@ -219,7 +227,7 @@ async function startSolverWorker(solver: SolverName, buffer: SharedArrayBuffer, 
 // ---------------------------------------------------------------------------------------------
 // scipy in a persistent child process
 
-const PY = String.raw`
+const PY = `
 import json, sys, time
 import numpy as np, scipy
 from scipy.optimize import linear_sum_assignment as lsa
@@ -255,7 +263,15 @@ async function startScipy(dir: string, groups: Record<string, { n: number; m: nu
   const chunks: Float64Array[] = [];
   let at = 0;
   for (const [key, { n, m, mats }] of Object.entries(groups)) {
-    manifest[key] = { n, m, offsets: mats.map((c) => ((at += c.length), at - c.length)) };
+    manifest[key] = {
+      n,
+      m,
+      offsets: mats.map((c) => {
+        const offset = at;
+        at += c.length;
+        return offset;
+      }),
+    };
     chunks.push(...mats);
   }
   const all = new Float64Array(at);
@@ -391,7 +407,12 @@ interface BatchFigures {
   readonly workers: number;
 }
 
-async function measureBatch(cfg: Config, batch: { buffer: SharedArrayBuffer; mats: readonly Float64Array[] }, scipy: Scipy | undefined, mismatches: string[]): Promise<BatchFigures> {
+async function measureBatch(
+  cfg: Config,
+  batch: { buffer: SharedArrayBuffer; mats: readonly Float64Array[] },
+  scipy: Scipy | undefined,
+  mismatches: string[],
+): Promise<BatchFigures> {
   const { n, m, count } = BATCH;
   // The zero-copy path: costs already in shared memory, as a cost builder can write them.
   const shared: AssignmentProblem[] = batch.mats.map((cost) => ({ cost, n, m }));
@@ -438,21 +459,30 @@ async function measureBatch(cfg: Config, batch: { buffer: SharedArrayBuffer; mat
     if (scipy !== undefined) {
       const { time: seconds, totals } = (await scipy.ask('batch')) as { time: number; totals: number[] };
       t.scipy.push(seconds * 1000);
-      if (round === 0) totals.forEach((x, b) => {
-        if (!sameTotal(x, reference[b]!.total)) mismatches.push(`scipy batch #${b}: ${x} vs mmkd ${reference[b]!.total}`);
-      });
+      if (round === 0)
+        totals.forEach((x, b) => {
+          if (!sameTotal(x, reference[b]!.total)) mismatches.push(`scipy batch #${b}: ${x} vs mmkd ${reference[b]!.total}`);
+        });
     }
   }
   await Promise.all([pool.close(), sequential.close(), munkresSeq.close()]);
   return {
-    poolShared: median(t.poolShared), poolCopied: median(t.poolCopied), copyIn: median(t.copyIn),
-    sequential: median(t.sequential), munkres: median(t.munkres), scipy: median(t.scipy), poolStart, workers: pool.size,
+    poolShared: median(t.poolShared),
+    poolCopied: median(t.poolCopied),
+    copyIn: median(t.copyIn),
+    sequential: median(t.sequential),
+    munkres: median(t.munkres),
+    scipy: median(t.scipy),
+    poolStart,
+    workers: pool.size,
   };
 }
 
 function cpuModel(): string {
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
     return line?.split(':')[1]?.trim() ?? 'unknown';
   } catch {
     return 'unknown';
@@ -493,8 +523,14 @@ export async function run(argv: readonly string[]): Promise<void> {
     cells.map((c) => {
       const mmkd = med('mmkd', c);
       return [
-        `${c.n}×${c.m}`, c.kind, fmtTime(mmkd), fmtTime(med('scipy', c)), fmtTime(med('munkres', c)),
-        fmtTime(med('linear-sum-assignment', c)), fmtRatio(med('scipy', c) / mmkd), fmtRatio(med('munkres', c) / mmkd),
+        `${c.n}×${c.m}`,
+        c.kind,
+        fmtTime(mmkd),
+        fmtTime(med('scipy', c)),
+        fmtTime(med('munkres', c)),
+        fmtTime(med('linear-sum-assignment', c)),
+        fmtRatio(med('scipy', c) / mmkd),
+        fmtRatio(med('munkres', c) / mmkd),
         fmtRatio(med('linear-sum-assignment', c) / mmkd),
         `${count('mmkd', c)}/${count('scipy', c)}/${count('munkres', c)}/${count('linear-sum-assignment', c)}`,
       ];
@@ -528,10 +564,16 @@ export async function run(argv: readonly string[]): Promise<void> {
 
   console.log(
     [
-      '', ...cellTable, '', ...batchTable, '',
+      '',
+      ...cellTable,
+      '',
+      ...batchTable,
+      '',
       `pool start (workers spawned and first batch): ${fmtTime(b.poolStart)}`,
       mismatches.length === 0 ? 'totals: every solver matched mmkd on every matrix' : `TOTAL MISMATCHES:\n${mismatches.join('\n')}`,
-      '', 'targets:', ...targetLines,
+      '',
+      'targets:',
+      ...targetLines,
     ].join('\n'),
   );
 

@@ -54,7 +54,9 @@ export async function run(argv: readonly string[]): Promise<void> {
       }
       const terms = stage.objective.kind === 'objective' ? Object.keys(stage.objective.terms).join(', ') : stage.objective.kind;
       const ms = median(times);
-      console.log(`| ${backend} | ${recipeName} / ${stageName} | ${recipeName === 'teacher' ? 'teacher' : recipe.model} | ${stage.trainable.join(', ')} | ${terms} | ${ms.toFixed(0)} | ${(1000 / ms).toFixed(2)} |`);
+      console.log(
+        `| ${backend} | ${recipeName} / ${stageName} | ${recipeName === 'teacher' ? 'teacher' : recipe.model} | ${stage.trainable.join(', ')} | ${terms} | ${ms.toFixed(0)} | ${(1000 / ms).toFixed(2)} |`,
+      );
     }
   }
 }

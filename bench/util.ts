@@ -7,7 +7,12 @@ export function parseOptions(argv: readonly string[], defaults: Readonly<Record<
     const arg = argv[i]!;
     if (!arg.startsWith('--')) throw new Error(`unexpected argument '${arg}'`);
     const key = arg.slice(2);
-    if (!(key in defaults)) throw new Error(`unknown option --${key}; options: ${Object.keys(defaults).map((k) => `--${k}`).join(' ')}`);
+    if (!(key in defaults))
+      throw new Error(
+        `unknown option --${key}; options: ${Object.keys(defaults)
+          .map((k) => `--${k}`)
+          .join(' ')}`,
+      );
     const next = argv[i + 1];
     if (next === undefined || next.startsWith('--')) out[key] = 'true';
     else {

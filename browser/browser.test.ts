@@ -11,12 +11,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
-import { build, preview, type PreviewServer } from 'vite';
+import { type BrowserContext, chromium } from 'playwright-core';
+import { build, type PreviewServer, preview } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missingProgram, skipGpuTests } from '../backends/testing/gpu-test-gate.js';
-import { compareValues, FLOAT32_TOLERANCE, runChecks, type CheckResults } from '../backends/testing/numeric-checks.js';
 import { cpu } from '../backends/cpu.js';
+import { missingProgram, skipGpuTests } from '../backends/testing/gpu-test-gate.js';
+import { type CheckResults, compareValues, FLOAT32_TOLERANCE, runChecks } from '../backends/testing/numeric-checks.js';
 import { wasm } from '../backends/wasm.js';
 import { browserChecks } from './checks.js';
 import type { PageReport } from './report.js';
@@ -66,8 +66,7 @@ describe.skipIf(skipGpuTests)('browser page: WebGPU in headless Chromium vs wasm
   beforeAll(async () => {
     if (!existsSync(chromiumPath)) {
       throw missingProgram(
-        `Debian's chromium is not installed at ${chromiumPath} (apt-get install chromium; MMKD_CHROMIUM names another path). ` +
-          'No browser is downloaded.',
+        `Debian's chromium is not installed at ${chromiumPath} (apt-get install chromium; MMKD_CHROMIUM names another path). No browser is downloaded.`,
       );
     }
     const outDir = await mkdtemp(join(tmpdir(), 'mmkd-browser-build-'));
@@ -117,7 +116,7 @@ describe.skipIf(skipGpuTests)('browser page: WebGPU in headless Chromium vs wasm
     if (report.status === 'done') {
       console.info(`[browser] ${report.userAgent}\n[browser] adapter: ${JSON.stringify({ ...report.adapter, features: report.adapter.features.length })}`);
     }
- }, PAGE_TIMEOUT_MS + 120_000);
+  }, PAGE_TIMEOUT_MS + 120_000);
 
   afterAll(async () => {
     await context?.close();

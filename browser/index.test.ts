@@ -22,7 +22,20 @@ describe("the browser entry ('mmkd/browser')", () => {
     const imports = Object.values(result.metafile.inputs).flatMap((input) => input.imports.map((i) => i.path));
     expect(imports.filter((path) => path.startsWith('node:') || ['fs', 'path', 'os', 'child_process', 'worker_threads'].includes(path))).toEqual([]);
     const exports = result.metafile.outputs[Object.keys(result.metafile.outputs)[0]!]!.exports;
-    for (const name of ['compile', 'objective', 'weighted', 'kl', 'jsd', 'match', 'standardRegistry', 'useBackend', 'solveAssignment', 'createBrowserAssignmentPool', 'readSafetensors', 'llavaKdObjective']) {
+    for (const name of [
+      'compile',
+      'objective',
+      'weighted',
+      'kl',
+      'jsd',
+      'match',
+      'standardRegistry',
+      'useBackend',
+      'solveAssignment',
+      'createBrowserAssignmentPool',
+      'readSafetensors',
+      'llavaKdObjective',
+    ]) {
       expect(exports).toContain(name);
     }
     expect(exports).not.toContain('readTensorFile');

@@ -15,31 +15,40 @@ import type { Backend } from '../backends/types.js';
 import { wasm } from '../backends/wasm.js';
 import { webgpu } from '../backends/webgpu/backend.js';
 
+export { BackendUnavailableError, UnknownBackendError } from '../backends/errors.js';
+export type { Backend, BackendName } from '../backends/types.js';
+export { type WebGPUActivation, type WebGPUBackend, type WebGPUOptions, webgpuBackend } from '../backends/webgpu/backend.js';
+export { type CompileOptions, compile, standardRegistry } from '../compile/index.js';
 export * from '../core/index.js';
+export { TensorFileError } from '../io/errors.js';
+export { type HostTensor, hostTensor } from '../io/host-tensor.js';
+export { readNpy, writeNpy } from '../io/npy.js';
+export { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 export * from '../losses/index.js';
-export { compile, standardRegistry, type CompileOptions } from '../compile/index.js';
-export { match, matchingPlanner, standardMatchers, pairwiseCost, type CostOptions, type Matched, type PlannerOptions, type CostMetric } from '../matching/index.js';
 export {
   AssignmentError,
-  certifyAssignment,
-  createBrowserAssignmentPool,
-  solveAssignment,
-  solveBatchSequential,
   type AssignmentPool,
   type AssignmentProblem,
   type AssignmentResult,
   type BrowserPoolOptions,
+  certifyAssignment,
+  createBrowserAssignmentPool,
+  solveAssignment,
+  solveBatchSequential,
 } from '../matching/assignment/browser.js';
-export { readSafetensors, writeSafetensors } from '../io/safetensors.js';
-export { readNpy, writeNpy } from '../io/npy.js';
-export { hostTensor, type HostTensor } from '../io/host-tensor.js';
-export { TensorFileError } from '../io/errors.js';
+export {
+  type CostMetric,
+  type CostOptions,
+  type Matched,
+  match,
+  matchingPlanner,
+  type PlannerOptions,
+  pairwiseCost,
+  standardMatchers,
+} from '../matching/index.js';
+export { EM_KD_PAPER_WEIGHTS, emKdObjective } from '../recipes/objectives/em-kd.js';
+export { LLAVA_KD_PAPER_WEIGHTS, llavaKdObjective } from '../recipes/objectives/llava-kd.js';
 export { cpu, wasm, webgpu };
-export { webgpuBackend, type WebGPUActivation, type WebGPUBackend, type WebGPUOptions } from '../backends/webgpu/backend.js';
-export { BackendUnavailableError, UnknownBackendError } from '../backends/errors.js';
-export type { Backend, BackendName } from '../backends/types.js';
-export { llavaKdObjective, LLAVA_KD_PAPER_WEIGHTS } from '../recipes/objectives/llava-kd.js';
-export { emKdObjective, EM_KD_PAPER_WEIGHTS } from '../recipes/objectives/em-kd.js';
 
 /** The backends that run in a browser, by name. */
 export const browserBackends: Readonly<Record<'cpu' | 'wasm' | 'webgpu', Backend>> = { cpu, wasm, webgpu };

@@ -14,12 +14,12 @@ import { ROLE_CODES } from '../core/roles.js';
 import { student as s, teacher as t } from '../core/views.js';
 import { affinity, akl, feature, jsd, kl, relation, skewKL, skewReverseKL, softCE, supervisedCE, tvd } from '../losses/index.js';
 import { copyGroups, createLlava } from '../models/index.js';
+import { TOLERANCES } from '../properties/tolerances.js';
 import { QUICK_SCALE, recipes } from '../recipes/catalog.js';
 import { runEnvironment } from '../recipes/environment.js';
 import { emKdObjective } from '../recipes/objectives/em-kd.js';
 import { llavaKdObjective } from '../recipes/objectives/llava-kd.js';
 import { stageTrainer } from '../recipes/stage-trainer.js';
-import { TOLERANCES } from '../properties/tolerances.js';
 
 const { pad, prompt, visual, response } = ROLE_CODES;
 
@@ -86,7 +86,13 @@ export const lossChecks: readonly NumericCheck[] = [
   lossCheck('softCE', softCE(next.t, next.s)),
   lossCheck('supervisedCE', supervisedCE(s.logits.next('response'))),
   lossCheck('relation', relation(at('visual').t, at('visual').s)),
-  lossCheck('affinity', affinity({ teacher: { vision: t.hidden.at('visual'), text: t.hidden.at('prompt') }, student: { vision: s.hidden.at('visual'), text: s.hidden.at('prompt') } })),
+  lossCheck(
+    'affinity',
+    affinity({
+      teacher: { vision: t.hidden.at('visual'), text: t.hidden.at('prompt') },
+      student: { vision: s.hidden.at('visual'), text: s.hidden.at('prompt') },
+    }),
+  ),
   lossCheck('featureCosine', feature.cosine(t.hidden.at('visual'), s.hidden.at('visual'))),
   lossCheck('llava-kd objective', llavaKdObjective()),
   lossCheck('em-kd objective (Hungarian matching)', emKdObjective(), true),

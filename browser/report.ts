@@ -1,5 +1,5 @@
-import type { AdapterReport } from '../backends/webgpu/adapter.js';
 import type { CheckResults } from '../backends/testing/numeric-checks.js';
+import type { AdapterReport } from '../backends/webgpu/adapter.js';
 
 /** What the page publishes on `window.__mmkdResults` once it is done (JSON). */
 export type PageReport =

@@ -1,4 +1,4 @@
-import { BACKEND_FLAG_HELP, resolveBackendChoice, selectBackendFrom, type BackendChoice, type BackendSelection } from '../backends/index.js';
+import { BACKEND_FLAG_HELP, type BackendChoice, type BackendSelection, resolveBackendChoice, selectBackendFrom } from '../backends/index.js';
 
 /** `--backend`, on commands that compute with tensors. */
 export const backendFlag = ['--backend <name>', BACKEND_FLAG_HELP] as const;
@@ -7,7 +7,10 @@ export const backendFlag = ['--backend <name>', BACKEND_FLAG_HELP] as const;
  * `--backend`, on commands that do no tensor work (match, compare, losses): every command takes
  * it, so a script can pass the same flags to all of them; these check the name and ignore it.
  */
-export const ignoredBackendFlag = ['--backend <name>', 'accepted for consistency with the other commands (the name is checked); this command does no tensor work'] as const;
+export const ignoredBackendFlag = [
+  '--backend <name>',
+  'accepted for consistency with the other commands (the name is checked); this command does no tensor work',
+] as const;
 
 /**
  * Activates the backend the flag (else MMKD_BACKEND, else auto) names, and says on stderr what

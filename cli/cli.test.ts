@@ -63,21 +63,41 @@ describe('mmkd loss', () => {
   });
 
   it('fails cleanly on bad inputs files', async () => {
-    expectCleanFailure(await mmkd('loss', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('junk.safetensors', 'not a tensor file')), /junk\.safetensors/);
+    expectCleanFailure(
+      await mmkd('loss', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('junk.safetensors', 'not a tensor file')),
+      /junk\.safetensors/,
+    );
     const t3 = (shape: number[], fill: number) => hostTensor('float32', shape, new Float32Array(shape.reduce((a, b) => a * b)).fill(fill));
     const noRoles = writeSafetensors({ 'teacher.logits': t3([1, 4, 3], 0), 'student.logits': t3([1, 4, 3], 0) });
-    expectCleanFailure(await mmkd('loss', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('noroles.safetensors', noRoles)), /no token roles; add 'roles' \[B, T\]/);
+    expectCleanFailure(
+      await mmkd('loss', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('noroles.safetensors', noRoles)),
+      /no token roles; add 'roles' \[B, T\]/,
+    );
     const typo = writeSafetensors({ 'teacher.logit': t3([1, 4, 3], 0) });
-    expectCleanFailure(await mmkd('loss', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('typo.safetensors', typo)), /unknown tensor\(s\) 'teacher\.logit'; expected teacher\.logits/);
+    expectCleanFailure(
+      await mmkd('loss', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('typo.safetensors', typo)),
+      /unknown tensor\(s\) 'teacher\.logit'; expected teacher\.logits/,
+    );
     const roles = hostTensor('int32', [1, 4], Int32Array.from([1, 2, 3, 3]));
     const nan = t3([1, 4, 3], 0);
     (nan.data as Float32Array)[7] = Number.NaN;
-    const withNan = writeSafetensors({ 'teacher.logits': nan, 'student.logits': t3([1, 4, 3], 0), roles, labels: hostTensor('int32', [1, 4], Int32Array.from([-100, -100, 1, 2])) });
-    expectCleanFailure(await mmkd('loss', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('nan.safetensors', withNan)), /teacher\.logits \[1, 4, 3\] holds NaN at index \[0, 2, 1\]/);
+    const withNan = writeSafetensors({
+      'teacher.logits': nan,
+      'student.logits': t3([1, 4, 3], 0),
+      roles,
+      labels: hostTensor('int32', [1, 4], Int32Array.from([-100, -100, 1, 2])),
+    });
+    expectCleanFailure(
+      await mmkd('loss', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', file('nan.safetensors', withNan)),
+      /teacher\.logits \[1, 4, 3\] holds NaN at index \[0, 2, 1\]/,
+    );
   });
 
   it('fails cleanly on an unknown backend', async () => {
-    expectCleanFailure(await mmkd('loss', ...example, '--backend', 'tpu'), "unknown backend 'tpu' (from --backend): choose one of auto, cpu, wasm, webgpu, node-gpu");
+    expectCleanFailure(
+      await mmkd('loss', ...example, '--backend', 'tpu'),
+      "unknown backend 'tpu' (from --backend): choose one of auto, cpu, wasm, webgpu, node-gpu",
+    );
   });
 });
 
@@ -117,7 +137,12 @@ describe('mmkd demo --quick', () => {
     const result = await mmkd('demo', '--quick', '--backend', 'wasm', '--out', out);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/\| recipe \| seeds \| color \| count \| position \| relation \| shape \| average \|/);
-    for (const row of ['teacher (l-MLLM)', 'baseline student (PT + SFT)', 'LLaVA-KD student (DPT + SFT + DFT)', 'EM-KD efficient student (4× fewer vision tokens)']) {
+    for (const row of [
+      'teacher (l-MLLM)',
+      'baseline student (PT + SFT)',
+      'LLaVA-KD student (DPT + SFT + DFT)',
+      'EM-KD efficient student (4× fewer vision tokens)',
+    ]) {
       expect(result.stdout).toContain(`| ${row} | 1 |`);
     }
     // It says where its runs went: a folder per student, each with a finished run in it.

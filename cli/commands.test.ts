@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hostTensor, writeNpy, writeSafetensors } from '../io/index.js';
 import { standardRegistry } from '../compile/standard-registry.js';
+import { hostTensor, writeNpy, writeSafetensors } from '../io/index.js';
 import { runCli } from './testing/run-cli.js';
 
 const mmkd = (...args: string[]) => runCli(args);
@@ -25,7 +25,8 @@ const badParameters = file(
     },
   }),
 );
-const PARAMETER_ERRORS = 'mmkd: the objective is not valid:\n  - objective.res: temperature must be a finite number > 0, got 0\n  - objective.res: β (beta) must be in [0, 1], got 1.5\n';
+const PARAMETER_ERRORS =
+  'mmkd: the objective is not valid:\n  - objective.res: temperature must be a finite number > 0, got 0\n  - objective.res: β (beta) must be in [0, 1], got 1.5\n';
 const tinyInputs = 'examples/inputs/tiny-llava.safetensors';
 
 describe('mmkd explain validates what it explains', () => {
@@ -52,7 +53,9 @@ describe('mmkd explain validates what it explains', () => {
     );
     const result = await mmkd('explain', 'examples/objectives/llava-kd-dpt.json', '--inputs', inputs, '--backend', 'cpu');
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/the objective is not valid:\n {2}- objective\.res: vocabularies differ: teacher\.logits \[1, 4, 5\] vs student\.logits \[1, 4, 3\]/);
+    expect(result.stderr).toMatch(
+      /the objective is not valid:\n {2}- objective\.res: vocabularies differ: teacher\.logits \[1, 4, 5\] vs student\.logits \[1, 4, 3\]/,
+    );
     const fits = await mmkd('explain', 'examples/objectives/llava-kd-dpt.json', '--inputs', tinyInputs, '--backend', 'cpu');
     expect(fits.code).toBe(0);
     expect(fits.stdout).toContain('objective = reg + res + vis + 0.5·rel');
@@ -81,7 +84,10 @@ describe('mmkd losses', () => {
   it('lists every loss and matcher of the standard registry with its summary and parameter defaults', async () => {
     const result = await mmkd('losses', '--json');
     expect(result.code).toBe(0);
-    const listing = JSON.parse(result.stdout) as { losses: { name: string; summary: string; formula: string; parameters: object }[]; matchers: { name: string }[] };
+    const listing = JSON.parse(result.stdout) as {
+      losses: { name: string; summary: string; formula: string; parameters: object }[];
+      matchers: { name: string }[];
+    };
     expect(listing.losses.map((l) => l.name)).toEqual(Object.keys(standardRegistry.losses));
     expect(listing.matchers.map((m) => m.name)).toEqual(Object.keys(standardRegistry.matchers));
     for (const loss of listing.losses) {

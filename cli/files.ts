@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import * as E from 'fp-ts/lib/Either.js';
+import type { Registry } from '../core/definitions.js';
 import { GraphValidationError } from '../core/errors.js';
 import type { ScalarNode } from '../core/graph.js';
 import { graphFromJson } from '../core/json.js';
-import type { Registry } from '../core/definitions.js';
 import { CliError } from './errors.js';
 
 /** Reads a file, turning "no such file" into a message that names it. */

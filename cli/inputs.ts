@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { DistillInputs } from '../core/outputs.js';
 import { formatShape } from '../core/errors.js';
-import { readTensorFile, toFloat32, toInt32, type HostDType, type HostTensor } from '../io/index.js';
+import type { DistillInputs } from '../core/outputs.js';
+import { type HostDType, type HostTensor, readTensorFile, toFloat32, toInt32 } from '../io/index.js';
 import { CliError } from './errors.js';
 
 /**

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { lossCommand } from './commands/loss.js';
+import { Command, CommanderError } from 'commander';
+import { compareCommand } from './commands/compare.js';
+import { demoCommand } from './commands/demo.js';
+import { evaluateCommand } from './commands/evaluate.js';
 import { explainCommand } from './commands/explain.js';
+import { lossCommand } from './commands/loss.js';
 import { lossesCommand } from './commands/losses.js';
 import { matchCommand } from './commands/match.js';
 import { runCommand } from './commands/run.js';
-import { evaluateCommand } from './commands/evaluate.js';
-import { compareCommand } from './commands/compare.js';
-import { demoCommand } from './commands/demo.js';
 import { isUserFacing } from './errors.js';
 
 /** mmkd's version, from its package.json: one folder up from cli/main.ts, two from dist/cli/main.js. */

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hostTensor, readTensorFile, writeNpy, writeSafetensors, type HostTensor } from '../io/index.js';
+import { type HostTensor, hostTensor, readTensorFile, writeNpy, writeSafetensors } from '../io/index.js';
 import { runCli } from './testing/run-cli.js';
 
 const mmkd = (...args: string[]) => runCli(args);
@@ -56,8 +56,7 @@ describe('mmkd eval on a valid safetensors file whose data are not aligned', () 
 });
 
 describe('mmkd match --json when the optimal total overflows', () => {
-  const npy = (name: string, values: number[]): string =>
-    file(name, writeNpy(hostTensor('float64', [2, 2], Float64Array.from(values))));
+  const npy = (name: string, values: number[]): string => file(name, writeNpy(hostTensor('float64', [2, 2], Float64Array.from(values))));
 
   it('writes the total as the string "Infinity" or "-Infinity", as documented, not null', async () => {
     const up = npy('overflow.npy', [1e308, 1e308, 1e308, 1e308]);
@@ -77,7 +76,12 @@ describe('mmkd match --json when the optimal total overflows', () => {
 });
 
 describe('mmkd eval refuses roles and labels that are not integers', () => {
-  const t3 = (shape: number[]): HostTensor => hostTensor('float32', shape, Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => Math.sin(i)));
+  const t3 = (shape: number[]): HostTensor =>
+    hostTensor(
+      'float32',
+      shape,
+      Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => Math.sin(i)),
+    );
   const inputs = (extra: Record<string, HostTensor>): Uint8Array =>
     writeSafetensors({ 'teacher.logits': t3([1, 4, 3]), 'student.logits': t3([1, 4, 3]), ...extra });
   const evalOn = (path: string) => mmkd('loss', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', path, '--backend', 'cpu');
@@ -89,7 +93,10 @@ describe('mmkd eval refuses roles and labels that are not integers', () => {
 
   it('so are float per-side roles and float labels', async () => {
     const roles = hostTensor('int32', [1, 4], Int32Array.from([1, 2, 3, 3]));
-    const floatRoles = file('float-roles.safetensors', inputs({ 'teacher.roles': hostTensor('float32', [1, 4], Float32Array.from([1, 2, 3, 3])), 'student.roles': roles }));
+    const floatRoles = file(
+      'float-roles.safetensors',
+      inputs({ 'teacher.roles': hostTensor('float32', [1, 4], Float32Array.from([1, 2, 3, 3])), 'student.roles': roles }),
+    );
     const floatLabels = file('float-labels.safetensors', inputs({ roles, labels: hostTensor('float64', [1, 4], Float64Array.from([-100, -100, 1, 2])) }));
     const [a, b] = await Promise.all([evalOn(floatRoles), evalOn(floatLabels)]);
     expectCleanFailure(a, /'teacher\.roles' must be an integer tensor \(.*\), got float32/);
@@ -100,7 +107,14 @@ describe('mmkd eval refuses roles and labels that are not integers', () => {
     const results = await Promise.all(
       (['int8', 'uint8', 'int16', 'int64'] as const).map((dtype) => {
         const values = [1, 2, 3, 3];
-        const data = dtype === 'int64' ? BigInt64Array.from(values, BigInt) : dtype === 'int8' ? Int8Array.from(values) : dtype === 'uint8' ? Uint8Array.from(values) : Int16Array.from(values);
+        const data =
+          dtype === 'int64'
+            ? BigInt64Array.from(values, BigInt)
+            : dtype === 'int8'
+              ? Int8Array.from(values)
+              : dtype === 'uint8'
+                ? Uint8Array.from(values)
+                : Int16Array.from(values);
         const labels = hostTensor('int32', [1, 4], Int32Array.from([-100, -100, 1, 2]));
         return evalOn(file(`roles-${dtype}.safetensors`, inputs({ roles: hostTensor(dtype, [1, 4], data), labels })));
       }),

@@ -24,7 +24,14 @@ async function conversations(dir: string, count: number): Promise<string> {
     const png = new PNG({ width: 32, height: 32 });
     png.data.fill(200);
     await writeFile(join(dir, `${i}.png`), PNG.sync.write(png));
-    records.push({ id: `r${i}`, image: `${i}.png`, conversations: [{ from: 'human', value: '<image>\nWhat is it?' }, { from: 'gpt', value: 'grey' }] });
+    records.push({
+      id: `r${i}`,
+      image: `${i}.png`,
+      conversations: [
+        { from: 'human', value: '<image>\nWhat is it?' },
+        { from: 'gpt', value: 'grey' },
+      ],
+    });
   }
   const path = join(dir, 'conversations.json');
   await writeFile(path, JSON.stringify(records));

@@ -1,15 +1,15 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { activeBackend } from '../backends/active.js';
-import { GraphValidationError } from '../core/errors.js';
-import { requireBackend } from '../core/require-backend.js';
-import type { ScalarNode } from '../core/graph.js';
-import { lower, shapesOf, type CompiledObjective, type LowerOptions } from '../core/lower.js';
-import type { DistillInputs } from '../core/outputs.js';
 import type { InputShapes, Registry } from '../core/definitions.js';
+import { GraphValidationError } from '../core/errors.js';
+import type { ScalarNode } from '../core/graph.js';
+import { type CompiledObjective, type LowerOptions, lower, shapesOf } from '../core/lower.js';
+import type { DistillInputs } from '../core/outputs.js';
+import { requireBackend } from '../core/require-backend.js';
 import type { LoweringBackend } from '../core/target.js';
 import { validate } from '../core/validate.js';
-import type { MatcherImplementation } from '../matching/matcher.js';
 import type { AssignmentPool } from '../matching/assignment/pool/worker-pool.js';
+import type { MatcherImplementation } from '../matching/matcher.js';
 import { matchingPlanner } from '../matching/planner.js';
 import { standardRegistry } from './standard-registry.js';
 

@@ -2,5 +2,5 @@
  * Where the parts meet: `compile` validates an objective against a registry and lowers it for a
  * backend value; `standardRegistry` is every loss and matcher mmkd ships. Browser-safe.
  */
-export { compile, type CompileOptions } from './compile.js';
+export { type CompileOptions, compile } from './compile.js';
 export { standardRegistry } from './standard-registry.js';

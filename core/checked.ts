@@ -15,8 +15,7 @@ export const failWith = <A = never>(errors: readonly GraphError[]): Checked<A> =
   RA.isNonEmpty(errors) ? E.left(errors) : (E.left([{ path: '', message: 'unknown error' }]) as Checked<A>);
 
 /** Succeeds with `a` when `errors` is empty, else fails with all of them. */
-export const check = <A>(a: A, errors: readonly GraphError[]): Checked<A> =>
-  RA.isNonEmpty(errors) ? E.left(errors) : E.right(a);
+export const check = <A>(a: A, errors: readonly GraphError[]): Checked<A> => (RA.isNonEmpty(errors) ? E.left(errors) : E.right(a));
 
 /** Runs every check and keeps all their errors (unlike a monadic chain, which stops at the first). */
 export function all<A>(items: readonly Checked<A>[]): Checked<A[]> {
@@ -32,9 +31,7 @@ export function all<A>(items: readonly Checked<A>[]): Checked<A[]> {
 /** `all` over a record, keeping keys. */
 export function allRecord<A>(items: Readonly<Record<string, Checked<A>>>): Checked<Record<string, A>> {
   const keys = Object.keys(items);
-  return E.map((values: A[]) => Object.fromEntries(keys.map((k, i) => [k, values[i]!])))(
-    all(keys.map((k) => items[k]!)),
-  );
+  return E.map((values: A[]) => Object.fromEntries(keys.map((k, i) => [k, values[i]!])))(all(keys.map((k) => items[k]!)));
 }
 
 export const errorsOf = <A>(c: Checked<A>): readonly GraphError[] => (E.isLeft(c) ? c.left : []);

@@ -7,15 +7,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cpu, useBackend, wasm } from '../backends/index.js';
 import { compile } from '../compile/compile.js';
+import { standardRegistry } from '../compile/standard-registry.js';
 import { kl, standardLosses } from '../losses/index.js';
 import { gatherAlignment } from '../matching/alignment.js';
 import type { MatcherImplementation } from '../matching/matcher.js';
-import { standardRegistry } from '../compile/standard-registry.js';
+import type { LossDefinition, Registry } from './definitions.js';
 import { GraphValidationError, InputError } from './errors.js';
 import type { AlignedNode, MatchNode } from './graph.js';
 import type { DistillInputs } from './outputs.js';
 import { emptyPlan } from './plan.js';
-import type { LossDefinition, Registry } from './definitions.js';
 import { ROLE_CODES } from './roles.js';
 import { genericLowering, ruleFor } from './target.js';
 import { student as s, teacher as t } from './views.js';
@@ -55,7 +55,10 @@ describe('compile: the backend and the registry reach lowering', () => {
     // if kernels were looked up by name.
     const mine: LossDefinition = { ...builtIn, lower: (ctx, node, path) => tf.add(tf.mul(builtIn.lower(ctx, node, path), 0), 42) };
     const registry = { ...standardRegistry, losses: { ...standardRegistry.losses, forwardKL: mine } };
-    const x = inputs(vision, vision.map((r) => r.map((v) => v + 0.3 * Math.sin(v))));
+    const x = inputs(
+      vision,
+      vision.map((r) => r.map((v) => v + 0.3 * Math.sin(v))),
+    );
     try {
       const graph = kl.forward(t.logits.next('response'), s.logits.next('response'));
       for (const backend of [cpu, genericLowering]) {
@@ -68,7 +71,7 @@ describe('compile: the backend and the registry reach lowering', () => {
     }
   });
 
-  it("plans a custom matcher with the registry compile was given, end to end", async () => {
+  it('plans a custom matcher with the registry compile was given, end to end', async () => {
     // Pairs the k-th student token with the k-th teacher token from the end.
     const reversed: MatcherImplementation = {
       method: 'reversed',
@@ -110,8 +113,7 @@ describe('compile: the backend and the registry reach lowering', () => {
     const x = inputs(vision, vision);
     const compiled = compile(graph, x);
     const student = tf.variable(x.student.logits);
-    const step = (roles: Int32Array) => () =>
-      tf.variableGrads(() => compiled.loss({ ...x, student: { logits: student, roles } }, emptyPlan).loss);
+    const step = (roles: Int32Array) => () => tf.variableGrads(() => compiled.loss({ ...x, student: { logits: student, roles } }, emptyPlan).loss);
     try {
       expect(step(Int32Array.from([1, 2, 2, 7, 3, 3]))).toThrow(InputError);
       expect(step(Int32Array.from([1, 2, 2, 7, 3, 3]))).toThrow('student.roles holds 7 at [0, 3]');

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { LoweringContext, TokenRows } from './definitions.js';
 import { InputError } from './errors.js';
-import { nodeKey, type AlignedNode, type TokenExpr, type ViewNode } from './graph.js';
+import { type AlignedNode, nodeKey, type TokenExpr, type ViewNode } from './graph.js';
 import type { DistillInputs, SideOutputs } from './outputs.js';
 import type { Plan } from './plan.js';
-import type { LoweringContext, TokenRows } from './definitions.js';
 import { selectPositions } from './selection.js';
 import { gatherRows } from './tensor-ops.js';
 

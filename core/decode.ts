@@ -1,9 +1,9 @@
 import * as E from 'fp-ts/lib/Either.js';
-import { all, allRecord, check, failWith, ok, type Checked } from './checked.js';
-import { graphError, joinPath, type GraphError } from './errors.js';
-import type { AlignedNode, JsonValue, LossNode, MatchNode, ScalarNode, TokenExpr, ViewNode } from './graph.js';
+import { all, allRecord, type Checked, check, failWith, ok } from './checked.js';
 import type { Registry } from './definitions.js';
-import { ROLES, isRole } from './roles.js';
+import { type GraphError, graphError, joinPath } from './errors.js';
+import type { AlignedNode, JsonValue, LossNode, MatchNode, ScalarNode, TokenExpr, ViewNode } from './graph.js';
+import { isRole, ROLES } from './roles.js';
 
 /**
  * Decodes untrusted JSON (an objective file) into a graph, reporting every structural problem
@@ -50,9 +50,7 @@ function decodeScalar(value: unknown, path: string, registry: Registry): Checked
     case 'objective':
       return decodeObjective(value, path, registry);
     default:
-      return failWith([
-        graphError(path, `unknown node kind ${describe(value['kind'])}: expected "loss", "weighted" or "objective"`),
-      ]);
+      return failWith([graphError(path, `unknown node kind ${describe(value['kind'])}: expected "loss", "weighted" or "objective"`)]);
   }
 }
 
@@ -79,9 +77,7 @@ function decodeWeighted(value: Obj, path: string, registry: Registry): Checked<S
         ? ok(weight)
         : failWith<number>([graphError(path, `"weight" must be a finite number, got ${describe(weight)}`)]);
     const term = decodeScalar(v['term'], path, registry);
-    return E.map(([w, t]: [number, ScalarNode]): ScalarNode => ({ kind: 'weighted', weight: w, term: t }))(
-      pairUp(weightOk, term),
-    );
+    return E.map(([w, t]: [number, ScalarNode]): ScalarNode => ({ kind: 'weighted', weight: w, term: t }))(pairUp(weightOk, term));
   })(fields(value, path, 'a weighted term', ['kind', 'weight', 'term']));
 }
 
@@ -90,9 +86,7 @@ function decodeLoss(value: Obj, path: string, registry: Registry): Checked<Scala
     const name = v['loss'];
     const definition = typeof name === 'string' ? registry.losses[name] : undefined;
     if (definition === undefined) {
-      return failWith<ScalarNode>([
-        graphError(path, `unknown loss ${describe(name)}: known losses are ${Object.keys(registry.losses).join(', ')}`),
-      ]);
+      return failWith<ScalarNode>([graphError(path, `unknown loss ${describe(name)}: known losses are ${Object.keys(registry.losses).join(', ')}`)]);
     }
     const rawInputs = v['inputs'];
     const inputs: Checked<Record<string, TokenExpr>> = E.chain((raw: Obj) =>
@@ -106,12 +100,7 @@ function decodeLoss(value: Obj, path: string, registry: Registry): Checked<Scala
   })(fields(value, path, 'a loss', ['kind', 'loss', 'inputs'], ['params']));
 }
 
-function decodeParams(
-  value: unknown,
-  path: string,
-  owner: string,
-  defaults: Readonly<Record<string, JsonValue>>,
-): Checked<Record<string, JsonValue>> {
+function decodeParams(value: unknown, path: string, owner: string, defaults: Readonly<Record<string, JsonValue>>): Checked<Record<string, JsonValue>> {
   if (!isObject(value)) return failWith([graphError(path, `the params of ${owner} must be an object, got ${describe(value)}`)]);
   return E.chain((v: Obj) => {
     const errors: GraphError[] = [];
@@ -159,10 +148,11 @@ function decodeView(value: unknown, path: string): Checked<ViewNode> {
 function decodeAligned(value: Obj, path: string, registry: Registry): Checked<TokenExpr> {
   return E.chain((v: Obj) => {
     const match = decodeMatch(v['match'], joinPath(path, 'match'), registry);
-    const source = E.chain((s: ViewNode): Checked<ViewNode<'teacher'>> =>
-      s.side === 'teacher'
-        ? ok(s as ViewNode<'teacher'>)
-        : failWith([graphError(joinPath(path, 'source'), 'an aligned expression gathers the teacher\'s tokens: its source must be a teacher view')]),
+    const source = E.chain(
+      (s: ViewNode): Checked<ViewNode<'teacher'>> =>
+        s.side === 'teacher'
+          ? ok(s as ViewNode<'teacher'>)
+          : failWith([graphError(joinPath(path, 'source'), "an aligned expression gathers the teacher's tokens: its source must be a teacher view")]),
     )(decodeView(v['source'], joinPath(path, 'source')));
     return E.map(([m, s]: [MatchNode, ViewNode<'teacher'>]): TokenExpr => {
       const node: AlignedNode = { kind: 'aligned', match: m, source: s };
@@ -203,4 +193,3 @@ function pairUp<A, B>(a: Checked<A>, b: Checked<B>): Checked<[A, B]> {
   if (E.isRight(a) && E.isRight(b)) return ok([a.right, b.right]);
   return failWith([...(E.isLeft(a) ? a.left : []), ...(E.isLeft(b) ? b.left : [])]);
 }
-

@@ -1,5 +1,5 @@
-import type { ScalarNode, TokenExpr, ViewNode } from './graph.js';
 import type { Registry } from './definitions.js';
+import type { ScalarNode, TokenExpr, ViewNode } from './graph.js';
 import { foldScalar } from './traverse.js';
 
 /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { InputError, formatShape } from './errors.js';
+import { formatShape, InputError } from './errors.js';
 
 /**
  * Throws an `InputError` naming the tensor and the first non-finite entry (as a multi-index) if

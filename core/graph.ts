@@ -42,9 +42,7 @@ export interface AlignedNode<F extends Field = Field> {
 }
 
 /** A token expression whose rows belong to side S and come from field F. */
-export type TokenExpr<S extends Side = Side, F extends Field = Field> =
-  | ViewNode<S, F>
-  | (S extends 'teacher' ? AlignedNode<F> : never);
+export type TokenExpr<S extends Side = Side, F extends Field = Field> = ViewNode<S, F> | (S extends 'teacher' ? AlignedNode<F> : never);
 
 /** A scalar loss named `loss`, applied to named token inputs, with its parameters. */
 export interface LossNode {
@@ -70,13 +68,7 @@ export interface ObjectiveNode {
 export type ScalarNode = LossNode | WeightedNode | ObjectiveNode;
 export type GraphNode = ScalarNode | ViewNode | AlignedNode | MatchNode;
 
-export type JsonValue =
-  | null
-  | boolean
-  | number
-  | string
-  | readonly JsonValue[]
-  | { readonly [key: string]: JsonValue };
+export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
 /** The kinds of the closed union, for exhaustive handling. */
 export const NODE_KINDS = ['view', 'match', 'aligned', 'loss', 'weighted', 'objective'] as const;

@@ -1,8 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js';
+import type { InputShapes, Registry } from './definitions.js';
 import { GraphValidationError, InputError } from './errors.js';
 import type { DistillInputs } from './outputs.js';
-import type { InputShapes, Registry } from './definitions.js';
-import { validate, type ValidGraph } from './validate.js';
+import { type ValidGraph, validate } from './validate.js';
 
 /**
  * The checks every evaluation's inputs pass before any tensor is made, whichever way it is asked

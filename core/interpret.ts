@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { LoweringContext, Registry } from './definitions.js';
 import { InputError } from './errors.js';
 import type { TokenExpr } from './graph.js';
 import type { Field } from './outputs.js';
-import type { LoweringContext, Registry } from './definitions.js';
-import { ruleFor, type LoweringBackend } from './target.js';
+import { type LoweringBackend, ruleFor } from './target.js';
 import { addAll } from './tensor-ops.js';
 import { foldScalar, lossesOf } from './traverse.js';
 import type { ValidGraph } from './validate.js';
@@ -26,7 +26,14 @@ export function interpret(valid: ValidGraph, registry: Registry, backend: Loweri
     return value;
   };
   const loss = foldScalar<tf.Scalar>(valid.graph, {
-    objective: (_node, parts, site) => report(addAll(parts.map(([, v]) => v), ctx.maxKernelInputs), site.term),
+    objective: (_node, parts, site) =>
+      report(
+        addAll(
+          parts.map(([, v]) => v),
+          ctx.maxKernelInputs,
+        ),
+        site.term,
+      ),
     weighted: (node, term, site) => report(tf.mul(term, node.weight), site.term),
     loss: (node, site) => report(ruleFor(backend, registry.losses[node.loss]!)(ctx, node, site.path), site.term),
   });

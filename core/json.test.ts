@@ -1,16 +1,16 @@
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { affinity, akl, feature, jsd, kl, relation, skewKL, skewReverseKL, softCE, supervisedCE, tvd } from '../losses/index.js';
 import { standardRegistry } from '../compile/standard-registry.js';
+import { affinity, akl, feature, jsd, kl, relation, skewKL, skewReverseKL, softCE, supervisedCE, tvd } from '../losses/index.js';
 import { objective, weighted } from './combinators.js';
 import { formatGraphError } from './errors.js';
 import { explain } from './explain.js';
 import type { ScalarNode, ViewNode } from './graph.js';
-import type { Field, Side } from './outputs.js';
 import { graphFromJson, graphToJson } from './json.js';
+import type { Field, Side } from './outputs.js';
 import { ROLES, type Role } from './roles.js';
-import { student as s, teacher as t, type FieldViews } from './views.js';
+import { type FieldViews, student as s, teacher as t } from './views.js';
 
 const roles = fc.subarray([...ROLES] as Role[], { minLength: 1 }) as fc.Arbitrary<[Role, ...Role[]]>;
 const shift = fc.constantFrom(0, 1);
@@ -29,14 +29,20 @@ const options = fc.record({
 const loss: fc.Arbitrary<ScalarNode> = fc.oneof(
   fc.tuple(view('teacher', 'logits'), view('student', 'logits'), options).map(([a, b, o]) => kl.forward(a, b, o)),
   fc.tuple(view('teacher', 'logits'), view('student', 'logits'), options).map(([a, b, o]) => kl.reverse(a, b, o)),
-  fc.tuple(view('teacher', 'logits'), view('student', 'logits'), options, fc.double({ min: 0, max: 1, noNaN: true })).map(([a, b, o, beta]) => jsd(a, b, { ...o, beta })),
+  fc
+    .tuple(view('teacher', 'logits'), view('student', 'logits'), options, fc.double({ min: 0, max: 1, noNaN: true }))
+    .map(([a, b, o, beta]) => jsd(a, b, { ...o, beta })),
   fc.tuple(view('teacher', 'logits'), view('student', 'logits'), fc.double({ min: 0, max: 1, noNaN: true })).map(([a, b, alpha]) => skewKL(a, b, { alpha })),
-  fc.tuple(view('teacher', 'logits'), view('student', 'logits'), fc.double({ min: 0, max: 1, noNaN: true })).map(([a, b, alpha]) => skewReverseKL(a, b, { alpha })),
+  fc
+    .tuple(view('teacher', 'logits'), view('student', 'logits'), fc.double({ min: 0, max: 1, noNaN: true }))
+    .map(([a, b, alpha]) => skewReverseKL(a, b, { alpha })),
   fc.tuple(view('teacher', 'logits'), view('student', 'logits')).map(([a, b]) => tvd(a, b)),
   fc.tuple(view('teacher', 'logits'), view('student', 'logits')).map(([a, b]) => akl(a, b, { mu: 0.3 })),
   fc.tuple(view('teacher', 'logits'), view('student', 'logits')).map(([a, b]) => softCE(a, b)),
   view('student', 'logits').map((v) => supervisedCE(v, { temperature: 2 })),
-  fc.tuple(view('teacher', 'logits'), view('student', 'logits'), fc.constantFrom('perSample' as const, 'batch' as const)).map(([a, b, mode]) => relation(a, b, { mode })),
+  fc
+    .tuple(view('teacher', 'logits'), view('student', 'logits'), fc.constantFrom('perSample' as const, 'batch' as const))
+    .map(([a, b, mode]) => relation(a, b, { mode })),
   fc
     .tuple(view('teacher', 'hidden'), view('teacher', 'hidden'), view('student', 'hidden'), view('student', 'hidden'))
     .map(([tv, tt, sv, st]) => affinity({ teacher: { vision: tv, text: tt }, student: { vision: sv, text: st } }, { reduction: 'sampleMean' })),
@@ -72,7 +78,10 @@ describe('graph JSON', () => {
     const text = JSON.stringify({
       kind: 'loss',
       loss: 'jsd',
-      inputs: { teacher: { kind: 'view', side: 'teacher', field: 'logits', roles: ['response'], shift: 1 }, student: { kind: 'view', side: 'student', field: 'logits', roles: ['response'], shift: 1 } },
+      inputs: {
+        teacher: { kind: 'view', side: 'teacher', field: 'logits', roles: ['response'], shift: 1 },
+        student: { kind: 'view', side: 'student', field: 'logits', roles: ['response'], shift: 1 },
+      },
     });
     const back = graphFromJson(text, standardRegistry);
     expect(E.isRight(back) && back.right).toEqual(jsd(t.logits.next('response'), s.logits.next('response')));
@@ -96,7 +105,10 @@ describe('graph JSON', () => {
             term: {
               kind: 'loss',
               loss: 'forwardKL',
-              inputs: { teacher: { kind: 'view', side: 'teacher', field: 'logit', roles: ['image'] }, student: { kind: 'view', side: 'student', field: 'logits', roles: [] } },
+              inputs: {
+                teacher: { kind: 'view', side: 'teacher', field: 'logit', roles: ['image'] },
+                student: { kind: 'view', side: 'student', field: 'logits', roles: [] },
+              },
               params: { temperature: '2', beta: 0.5 },
             },
           },
@@ -105,7 +117,9 @@ describe('graph JSON', () => {
       },
     });
     const back = graphFromJson(text, standardRegistry);
-    expect(E.isLeft(back) && back.left.map(formatGraphError)).toEqual(['objective: term name "bad name" must be a letter or _ followed by letters, digits, _ or -']);
+    expect(E.isLeft(back) && back.left.map(formatGraphError)).toEqual([
+      'objective: term name "bad name" must be a letter or _ followed by letters, digits, _ or -',
+    ]);
     const fixed = text.replace('"bad name":{"kind":"sum"}', '"c":{"kind":"sum"}').replace(',"c":{"kind":"sum"}', ',"c":{"kind":"sum","x":1}');
     const again = graphFromJson(fixed, standardRegistry);
     expect(E.isLeft(again) && again.left.map(formatGraphError)).toEqual([

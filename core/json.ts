@@ -1,8 +1,8 @@
-import { check, type Checked } from './checked.js';
+import { type Checked, check } from './checked.js';
 import { decodeGraph } from './decode.js';
+import type { Registry } from './definitions.js';
 import { graphError } from './errors.js';
 import type { ScalarNode } from './graph.js';
-import type { Registry } from './definitions.js';
 
 /** An objective file: the graph, with a format tag so that files can evolve. */
 export const OBJECTIVE_FORMAT = 'mmkd.objective/1';
@@ -19,13 +19,13 @@ export function graphToJson(graph: ScalarNode, description?: string): string {
 function pretty(value: unknown, indent: string): string {
   if (Array.isArray(value)) {
     if (value.every((v) => v === null || typeof v !== 'object')) return JSON.stringify(value);
-    const inner = indent + '  ';
+    const inner = `${indent}  `;
     return `[\n${value.map((v) => inner + pretty(v, inner)).join(',\n')}\n${indent}]`;
   }
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value);
     if (entries.length === 0) return '{}';
-    const inner = indent + '  ';
+    const inner = `${indent}  `;
     return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${pretty(v, inner)}`).join(',\n')}\n${indent}}`;
   }
   return JSON.stringify(value);
@@ -46,9 +46,7 @@ export function graphFromJson(text: string, registry: Registry): Checked<ScalarN
   if (typeof json === 'object' && json !== null && 'format' in json) {
     const file = json as Record<string, unknown>;
     if (file['format'] !== OBJECTIVE_FORMAT) {
-      return check(undefined as never, [
-        graphError('', `unsupported objective format ${JSON.stringify(file['format'])}: expected "${OBJECTIVE_FORMAT}"`),
-      ]);
+      return check(undefined as never, [graphError('', `unsupported objective format ${JSON.stringify(file['format'])}: expected "${OBJECTIVE_FORMAT}"`)]);
     }
     const extra = Object.keys(file).filter((k) => !['format', 'description', 'objective'].includes(k));
     if (extra.length > 0) {

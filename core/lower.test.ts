@@ -16,7 +16,10 @@ function inputs(overrides: { teacher?: number[]; student?: number[]; labels?: nu
   const values = (seed: number) => Array.from({ length: 60 }, (_, i) => Math.sin(seed + i * 0.7) * 2);
   return {
     teacher: { logits: tf.tensor3d(overrides.teacher ?? values(1), [2, 6, 5]), roles },
-    student: { logits: tf.tensor3d(overrides.student ?? values(2), [2, 6, 5]), roles: overrides.studentRoles ? Int32Array.from(overrides.studentRoles) : roles },
+    student: {
+      logits: tf.tensor3d(overrides.student ?? values(2), [2, 6, 5]),
+      roles: overrides.studentRoles ? Int32Array.from(overrides.studentRoles) : roles,
+    },
     labels: Int32Array.from(overrides.labels ?? [-100, -100, -100, -100, 1, 2, -100, -100, -100, -100, 3, -100]),
   };
 }

@@ -1,16 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { evaluationContext } from './context.js';
+import type { Registry } from './definitions.js';
 import { diagnoseNonFinite } from './diagnose.js';
 import { inputChecker } from './input-checks.js';
 import { createParameters, interpret, studentFieldsOf } from './interpret.js';
 import type { DistillInputs } from './outputs.js';
 import { emptyPlan, type Plan } from './plan.js';
-import type { Registry } from './definitions.js';
 import { genericLowering, type LoweringBackend } from './target.js';
 import type { ValidGraph } from './validate.js';
 
 export { shapesOf } from './input-checks.js';
-export type { LowerRule, LoweringBackend, LoweringOverrides } from './target.js';
+export type { LoweringBackend, LoweringOverrides, LowerRule } from './target.js';
 
 export interface LowerOptions {
   readonly registry: Registry;
@@ -143,9 +143,7 @@ export function lower(valid: ValidGraph, options: LowerOptions): CompiledObjecti
         undefined,
         true,
       );
-      const gradients = Object.fromEntries(
-        sources.map((s, i) => [s.name, grads[i] ?? tf.zerosLike(s.tensor)]),
-      );
+      const gradients = Object.fromEntries(sources.map((s, i) => [s.name, grads[i] ?? tf.zerosLike(s.tensor)]));
       const dispose = () => tf.dispose([value, ...Object.values(terms), ...Object.values(gradients)]);
       const loss = (await value.data())[0]!;
       if (!Number.isFinite(loss)) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compile, kl, objective, student as s, teacher as t, useBackend, UserError } from '../index.js';
+import { compile, kl, objective, student as s, teacher as t, UserError, useBackend } from '../index.js';
 
 // This file runs in a process of its own (vitest's forks pool), where nothing has activated a
 // backend yet: the situation of a program that forgets `useBackend`.

@@ -14,7 +14,6 @@ export const ROLES: readonly Role[] = ['pad', 'prompt', 'visual', 'response'];
 /** Label value that supervised cross-entropy skips (PyTorch's convention). */
 export const IGNORE_LABEL = -100;
 
-export const isRole = (name: unknown): name is Role =>
-  typeof name === 'string' && Object.prototype.hasOwnProperty.call(ROLE_CODES, name);
+export const isRole = (name: unknown): name is Role => typeof name === 'string' && Object.hasOwn(ROLE_CODES, name);
 
 export const roleOfCode = (code: number): Role | undefined => ROLES[code];

@@ -21,8 +21,7 @@ export function logAddExp(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
 }
 
 /** log(w·x + (1−w)·y) elementwise from log x and log y, for w strictly inside (0, 1). */
-export const logMixtureOf = (logX: tf.Tensor, logY: tf.Tensor, w: number): tf.Tensor =>
-  logAddExp(tf.add(logX, Math.log(w)), tf.add(logY, Math.log(1 - w)));
+export const logMixtureOf = (logX: tf.Tensor, logY: tf.Tensor, w: number): tf.Tensor => logAddExp(tf.add(logX, Math.log(w)), tf.add(logY, Math.log(1 - w)));
 
 /**
  * The same on the host, for one entry: log(w·x + (1−w)·y) given x, y and the logs of the two

@@ -22,13 +22,7 @@ export interface Selection {
  * Positions t with role[t] in `roles` (shift 0), or with role[t + 1] in `roles` (shift 1: the
  * position whose logits predict the selected token; t + 1 must lie inside the sequence).
  */
-export function selectPositions(
-  roles: Int32Array,
-  batch: number,
-  length: number,
-  wanted: readonly Role[],
-  shift: 0 | 1,
-): Selection {
+export function selectPositions(roles: Int32Array, batch: number, length: number, wanted: readonly Role[], shift: 0 | 1): Selection {
   const codes = new Set<number>(wanted.map((r) => ROLE_CODES[r]));
   const positions: number[] = [];
   const samples: number[] = [];
@@ -59,13 +53,7 @@ export function filterSelection(selection: Selection, keep: (k: number) => boole
   return fromParts(selection.batch, selection.length, Int32Array.from(positions), Int32Array.from(samples), counts);
 }
 
-function fromParts(
-  batch: number,
-  length: number,
-  positions: Int32Array,
-  samples: Int32Array,
-  counts: Int32Array,
-): Selection {
+function fromParts(batch: number, length: number, positions: Int32Array, samples: Int32Array, counts: Int32Array): Selection {
   const offsets = new Int32Array(batch + 1);
   for (let b = 0; b < batch; b++) offsets[b + 1] = offsets[b]! + counts[b]!;
   return { batch, length, positions, samples, counts, offsets };

@@ -60,10 +60,7 @@ function isIdentity(positions: Int32Array, rows: number): boolean {
  */
 export function withGradient<T extends tf.Tensor>(
   x: tf.Tensor,
-  forward: (
-    input: tf.Tensor,
-    save: tf.GradSaveFunc,
-  ) => { value: T; gradFunc: (dy: T, saved: tf.Tensor[]) => tf.Tensor },
+  forward: (input: tf.Tensor, save: tf.GradSaveFunc) => { value: T; gradFunc: (dy: T, saved: tf.Tensor[]) => tf.Tensor },
 ): T {
   // tfjs types the custom function's arguments as one loose rest array; this is the one place
   // that knows input 0 is the tensor and input 1 the save function.

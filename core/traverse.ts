@@ -31,8 +31,7 @@ export function foldScalar<R>(graph: ScalarNode, fold: ScalarFold<R>, root = 'ob
     switch (node.kind) {
       case 'objective': {
         const terms = Object.entries(node.terms).map(
-          ([name, child]) =>
-            [name, go(child, { path: joinPath(site.path, name), term: site.term === undefined ? name : `${site.term}.${name}` })] as const,
+          ([name, child]) => [name, go(child, { path: joinPath(site.path, name), term: site.term === undefined ? name : `${site.term}.${name}` })] as const,
         );
         return fold.objective(node, terms, site);
       }

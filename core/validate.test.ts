@@ -1,11 +1,11 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { feature, jsd, kl, relation, supervisedCE } from '../losses/index.js';
 import { standardRegistry } from '../compile/standard-registry.js';
+import { feature, jsd, kl, relation, supervisedCE } from '../losses/index.js';
 import { objective, weighted } from './combinators.js';
+import type { InputShapes } from './definitions.js';
 import { formatGraphError, type GraphError } from './errors.js';
 import type { LossNode, ScalarNode, ViewNode } from './graph.js';
-import type { InputShapes } from './definitions.js';
 import { validate } from './validate.js';
 import { student as s, teacher as t } from './views.js';
 
@@ -62,7 +62,7 @@ describe('validate', () => {
     });
     const at: InputShapes = { teacher: { logits: [3, 10, 32] }, student: { logits: [2, 10, 32] }, labels: false };
     expect(messages(g, at)).toEqual([
-      'student.logits: batch size 2 differs from teacher.logits\'s 3',
+      "student.logits: batch size 2 differs from teacher.logits's 3",
       'objective.a.teacher: unknown role "image": roles are pad, prompt, visual, response',
       'objective.b.teacher: teacher.hidden is not among the inputs',
       'objective.b.student: student.hidden is not among the inputs',
@@ -71,7 +71,12 @@ describe('validate', () => {
   });
 
   it('rejects an input from the wrong side or field', () => {
-    const swapped = { kind: 'loss', loss: 'forwardKL', inputs: { teacher: s.logits.at('visual'), student: t.hidden.at('visual') }, params: { temperature: 1, scaleT2: false, reduction: 'mean', truncateVocab: false } } as unknown as LossNode;
+    const swapped = {
+      kind: 'loss',
+      loss: 'forwardKL',
+      inputs: { teacher: s.logits.at('visual'), student: t.hidden.at('visual') },
+      params: { temperature: 1, scaleT2: false, reduction: 'mean', truncateVocab: false },
+    } as unknown as LossNode;
     expect(messages(swapped)).toEqual([
       "objective.teacher: forwardKL takes the teacher's tokens here, got the student's",
       "objective.student: forwardKL takes the student's tokens here, got the teacher's",

@@ -1,10 +1,10 @@
 import * as E from 'fp-ts/lib/Either.js';
-import { check, type Checked } from './checked.js';
-import { GraphValidationError, formatShape, graphError, joinPath, type GraphError } from './errors.js';
+import { type Checked, check } from './checked.js';
+import type { InputShapes, Registry } from './definitions.js';
+import { formatShape, type GraphError, GraphValidationError, graphError, joinPath } from './errors.js';
 import type { AlignedNode, LossNode, MatchNode, ScalarNode, TokenExpr, ViewNode } from './graph.js';
 import type { Field, Side } from './outputs.js';
-import type { InputShapes, Registry } from './definitions.js';
-import { ROLES, isRole } from './roles.js';
+import { isRole, ROLES } from './roles.js';
 import { foldScalar } from './traverse.js';
 
 declare const validBrand: unique symbol;
@@ -136,17 +136,12 @@ function checkView(view: ViewNode, path: string, shapes: InputShapes): GraphErro
 }
 
 function checkAligned(node: AlignedNode, path: string, shapes: InputShapes, registry: Registry): GraphError[] {
-  const errors = [
-    ...checkMatch(node.match, joinPath(path, 'match'), shapes, registry),
-    ...checkView(node.source, joinPath(path, 'source'), shapes),
-  ];
+  const errors = [...checkMatch(node.match, joinPath(path, 'match'), shapes, registry), ...checkView(node.source, joinPath(path, 'source'), shapes)];
   if (node.source.side !== 'teacher') errors.push(graphError(joinPath(path, 'source'), 'the aligned source must be a teacher view'));
   const matchRoles = [...node.match.teacher.roles].sort().join(',');
   const sourceRoles = [...node.source.roles].sort().join(',');
   if (matchRoles !== sourceRoles || node.match.teacher.shift !== node.source.shift) {
-    errors.push(
-      graphError(path, 'the aligned source must select the same teacher positions as the matcher (same roles and shift)'),
-    );
+    errors.push(graphError(path, 'the aligned source must select the same teacher positions as the matcher (same roles and shift)'));
   }
   return errors;
 }

@@ -19,8 +19,7 @@ export interface SideViews<S extends Side> {
 }
 
 function fieldViews<S extends Side, F extends Field>(side: S, field: F): FieldViews<S, F> {
-  const make = (roles: readonly Role[], shift: 0 | 1): ViewNode<S, F> =>
-    Object.freeze({ kind: 'view', side, field, roles: Object.freeze([...roles]), shift });
+  const make = (roles: readonly Role[], shift: 0 | 1): ViewNode<S, F> => Object.freeze({ kind: 'view', side, field, roles: Object.freeze([...roles]), shift });
   return {
     at: (...roles) => make(roles, 0),
     next: (...roles) => make(roles, 1),

@@ -3,7 +3,7 @@ import { IGNORE_LABEL, ROLE_CODES } from '../core/roles.js';
 import { batches, collate } from './batch.js';
 import { encodeSample } from './encode.js';
 import { exactMatchRows, summarize } from './eval.js';
-import { TEXT_LENGTH, proceduralSample, proceduralSamples, proceduralTokenizer } from './procedural.js';
+import { proceduralSample, proceduralSamples, proceduralTokenizer, TEXT_LENGTH } from './procedural.js';
 import type { Sample } from './sample.js';
 import { nextTokenTargets } from './targets.js';
 import { decode } from './tokenizer.js';
@@ -24,9 +24,7 @@ describe('batch layout', () => {
     const b = collate(tok, [sample], { numVisionTokens: 4, textLength: 10 });
     expect(b.seqLen).toBe(14);
     expect(Array.from(b.roles)).toEqual([Q, V, V, V, V, Q, Q, Q, Q, Q, Q, R, R, P]);
-    expect(decode(tok, b.tokens)).toBe(
-      '<bos> <image> <image> <image> <image> what color is the circle <sep> red <eos> <pad>',
-    );
+    expect(decode(tok, b.tokens)).toBe('<bos> <image> <image> <image> <image> what color is the circle <sep> red <eos> <pad>');
     const L = IGNORE_LABEL;
     expect(Array.from(b.labels)).toEqual([L, L, L, L, L, L, L, L, L, L, L, id('red'), tok.eos, L]);
     expect(b.pixels.length).toBe(32 * 32 * 3);
@@ -64,9 +62,7 @@ describe('batch layout', () => {
     expect(() => encodeSample(tok, none)).toThrow("sample 's1': the first prompt has no <image> placeholder");
     const twice = { ...sample, turns: [{ prompt: '<image> <image>', answer: 'red' }] };
     expect(() => encodeSample(tok, twice)).toThrow("sample 's1': the first prompt has 2 <image> placeholders");
-    expect(() => collate(tok, [sample], { numVisionTokens: 4, textLength: 8 })).toThrow(
-      "sample 's1' needs 9 text positions but the split's textLength is 8",
-    );
+    expect(() => collate(tok, [sample], { numVisionTokens: 4, textLength: 8 })).toThrow("sample 's1' needs 9 text positions but the split's textLength is 8");
   });
 
   it('splits into batches with a smaller last batch', () => {

@@ -109,11 +109,6 @@ export function collate(tok: Tokenizer, samples: readonly Sample[], o: LayoutOpt
 }
 
 /** Splits `samples` into consecutive batches of `batchSize` (the last may be smaller). */
-export function* batches(
-  tok: Tokenizer,
-  samples: readonly Sample[],
-  batchSize: number,
-  o: LayoutOptions,
-): Generator<Batch> {
+export function* batches(tok: Tokenizer, samples: readonly Sample[], batchSize: number, o: LayoutOptions): Generator<Batch> {
   for (let i = 0; i < samples.length; i += batchSize) yield collate(tok, samples.slice(i, i + batchSize), o);
 }

@@ -1,7 +1,7 @@
 import { IGNORE_LABEL, ROLE_CODES } from '../core/roles.js';
 import type { Sample } from './sample.js';
 import type { Tokenizer } from './tokenizer.js';
-import { SPECIALS, encode } from './tokenizer.js';
+import { encode, SPECIALS } from './tokenizer.js';
 
 /**
  * A sample's text as token ids, roles and labels, with the image still one `<image>` position.

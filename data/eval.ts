@@ -124,13 +124,7 @@ export async function evaluateExactMatch(forward: Forward, batches: Iterable<Bat
  * (no cache: the reference for tests, not a fast path). Returns the emitted ids, `<eos>` included
  * when it was emitted within `maxNewTokens`.
  */
-export async function greedyDecode(
-  forward: Forward,
-  tok: Tokenizer,
-  sample: Sample,
-  numVisionTokens: number,
-  maxNewTokens: number,
-): Promise<number[]> {
+export async function greedyDecode(forward: Forward, tok: Tokenizer, sample: Sample, numVisionTokens: number, maxNewTokens: number): Promise<number[]> {
   if (sample.turns.length !== 1) throw new Error(`greedyDecode: sample '${sample.id}' has ${sample.turns.length} turns, expected 1`);
   const prompt = encode(tok, (sample.turns[0] as Sample['turns'][number]).prompt);
   const tokens: number[] = [tok.bos];

@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode as encodeJpeg } from 'jpeg-js';
@@ -129,7 +129,13 @@ describe('LLaVA-format JSON loader', () => {
 
   it('loads text-only conversations (no "image") beside image ones; their rows have no visual positions', async () => {
     const file = join(dir, 'mixed.json');
-    const textOnly = { id: 'share-1', conversations: [{ from: 'human', value: 'Say hello.' }, { from: 'gpt', value: 'Hello.' }] };
+    const textOnly = {
+      id: 'share-1',
+      conversations: [
+        { from: 'human', value: 'Say hello.' },
+        { from: 'gpt', value: 'Hello.' },
+      ],
+    };
     await writeFile(file, JSON.stringify([record('p1', 'images/a.png'), textOnly]));
     const samples = await loadLlavaJson(file, { imageSize: 16 });
     expect(samples.map((s) => [s.id, s.image === undefined])).toEqual([
@@ -151,7 +157,12 @@ describe('LLaVA-format JSON loader', () => {
     const file = join(dir, 'images.json');
     await writeFile(
       file,
-      JSON.stringify([record('ok', 'images/a.png'), record('gone', 'images/missing.png'), record('cut', 'images/broken.png'), record('txt', 'images/text.png')]),
+      JSON.stringify([
+        record('ok', 'images/a.png'),
+        record('gone', 'images/missing.png'),
+        record('cut', 'images/broken.png'),
+        record('txt', 'images/text.png'),
+      ]),
     );
     const error = await loadLlavaJson(file, { imageSize: 16 }).then(
       () => '',
@@ -174,7 +185,14 @@ describe('LLaVA-format JSON loader', () => {
       record('no-image-tag', 'images/a.png', 'What is on the left?'),
       { id: 'no-image', conversations: record('x', 'y').conversations },
       { id: 'odd', image: 'images/a.png', conversations: [{ from: 'human', value: '<image>' }] },
-      { id: 'order', image: 'images/a.png', conversations: [{ from: 'gpt', value: 'Hi' }, { from: 'human', value: '<image>' }] },
+      {
+        id: 'order',
+        image: 'images/a.png',
+        conversations: [
+          { from: 'gpt', value: 'Hi' },
+          { from: 'human', value: '<image>' },
+        ],
+      },
       record('two-tags', 'images/a.png', '<image> and <image>'),
       { image: 'images/a.png', conversations: record('x', 'y').conversations },
       42,
@@ -188,7 +206,9 @@ describe('LLaVA-format JSON loader', () => {
     }
     expect(message).toContain('records.json: 8 problems:');
     expect(message).toContain("record 0 (id 'no-image-tag'): the first human message has no <image> placeholder");
-    expect(message).toContain(`record 1 (id 'no-image'): has no image, but the human message of turn 0 holds <image> (a record without "image" is a text-only conversation)`);
+    expect(message).toContain(
+      `record 1 (id 'no-image'): has no image, but the human message of turn 0 holds <image> (a record without "image" is a text-only conversation)`,
+    );
     expect(message).toContain(`record 2 (id 'odd'): "conversations" has 1 messages; expected human/gpt pairs`);
     expect(message).toContain(`record 3 (id 'order'): message 0 must be {"from": "human", "value": string}`);
     expect(message).toContain("record 4 (id 'two-tags'): the first human message has 2 <image> placeholders");

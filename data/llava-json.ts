@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { UserError } from '../core/errors.js';
+import { imagePlacementError } from './encode.js';
 import { decodeImage, toRgbSquare } from './image.js';
 import type { Sample, Turn } from './sample.js';
-import { imagePlacementError } from './encode.js';
-import { UserError } from '../core/errors.js';
 
 /** A problem with a user's data file: the message names the file and every bad record. */
 export class DataError extends UserError {
@@ -144,10 +144,7 @@ export async function loadLlavaJson(file: string, options: LlavaJsonOptions): Pr
         pixels = toRgbSquare(decodeImage(bytes), options.imageSize);
       } catch (e) {
         const code = isObject(e) ? e.code : undefined;
-        pixels =
-          code === 'ENOENT'
-            ? `image file not found: ${path}`
-            : `image '${r.image}' could not be decoded: ${e instanceof Error ? e.message : String(e)}`;
+        pixels = code === 'ENOENT' ? `image file not found: ${path}` : `image '${r.image}' could not be decoded: ${e instanceof Error ? e.message : String(e)}`;
       }
       decoded.set(path, pixels);
     }

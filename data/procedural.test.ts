@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeSample } from './encode.js';
-import {
-  PROCEDURAL_WORDS,
-  TEXT_LENGTH,
-  kindOfIndex,
-  proceduralSample,
-  proceduralSamples,
-  proceduralTokenizer,
-} from './procedural.js';
+import { kindOfIndex, PROCEDURAL_WORDS, proceduralSample, proceduralSamples, proceduralTokenizer, TEXT_LENGTH } from './procedural.js';
 import { QUESTION_KINDS } from './questions.js';
 import type { ImageSample } from './sample.js';
 import { BACKGROUND_RGB, COLOR_RGB, COLORS } from './scene.js';
@@ -49,8 +42,7 @@ function perceive(pixels: Float32Array, size: number): Seen[] {
       if (n === 0) continue;
       const mean = sum.map((s) => s / n);
       const color = COLORS.reduce((best, c) =>
-        COLOR_RGB[c].reduce((d, v, k) => d + (v - (mean[k] as number)) ** 2, 0) <
-        COLOR_RGB[best].reduce((d, v, k) => d + (v - (mean[k] as number)) ** 2, 0)
+        COLOR_RGB[c].reduce((d, v, k) => d + (v - (mean[k] as number)) ** 2, 0) < COLOR_RGB[best].reduce((d, v, k) => d + (v - (mean[k] as number)) ** 2, 0)
           ? c
           : best,
       );

@@ -1,11 +1,11 @@
 import { hashKey, rng } from '../models/random.js';
 import type { QuestionKind } from './questions.js';
-import { CAPTION_PROMPT, NUMBER_WORDS, QUESTION_KINDS, askQuestion, caption, minObjects } from './questions.js';
+import { askQuestion, CAPTION_PROMPT, caption, minObjects, NUMBER_WORDS, QUESTION_KINDS } from './questions.js';
 import type { ImageSample } from './sample.js';
 import type { Scene } from './scene.js';
-import { COL_WORDS, COLORS, ROW_WORDS, SHAPE_PLURALS, SHAPES, renderScene, sampleScene } from './scene.js';
+import { COL_WORDS, COLORS, ROW_WORDS, renderScene, SHAPE_PLURALS, SHAPES, sampleScene } from './scene.js';
 import type { Tokenizer } from './tokenizer.js';
-import { SPECIALS, createTokenizer } from './tokenizer.js';
+import { createTokenizer, SPECIALS } from './tokenizer.js';
 
 /**
  * The procedural multimodal dataset: images of coloured shapes with captions (pre-training, DPT)
@@ -74,8 +74,7 @@ export const TEXT_LENGTH: Readonly<Record<Task, number>> = { qa: 14, caption: 20
 /** Objects per scene: 1 to 3. */
 export const MAX_OBJECTS = 3;
 
-const layoutKey = (scene: Scene): string =>
-  scene.objects.map((o) => `${o.row}${o.col}:${o.color}:${o.shape}`).join('|');
+const layoutKey = (scene: Scene): string => scene.objects.map((o) => `${o.row}${o.col}:${o.color}:${o.shape}`).join('|');
 
 /** The split a scene's layout belongs to. */
 export function splitOfLayout(seed: number, scene: Scene): Split {
@@ -110,12 +109,6 @@ export function proceduralSample(options: ProceduralOptions, split: Split, task:
 }
 
 /** Samples [start, start + count) of (split, task). */
-export function proceduralSamples(
-  options: ProceduralOptions,
-  split: Split,
-  task: Task,
-  start: number,
-  count: number,
-): ImageSample[] {
+export function proceduralSamples(options: ProceduralOptions, split: Split, task: Task, start: number, count: number): ImageSample[] {
   return Array.from({ length: count }, (_, i) => proceduralSample(options, split, task, start + i));
 }

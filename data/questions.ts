@@ -1,7 +1,7 @@
 import type { Rng } from '../models/random.js';
 import { pick } from '../models/random.js';
 import type { Scene, SceneObject } from './scene.js';
-import { COLORS, SHAPE_PLURALS, SHAPES, positionWords } from './scene.js';
+import { COLORS, positionWords, SHAPE_PLURALS, SHAPES } from './scene.js';
 
 /** The question types of the instruction split; exact match is reported per type. */
 export const QUESTION_KINDS = ['color', 'shape', 'count', 'position', 'relation'] as const;
@@ -24,8 +24,7 @@ const RELATIONS: readonly { readonly phrase: string; readonly holds: (a: SceneOb
 ];
 
 const at = (o: SceneObject): string => positionWords(o.row, o.col);
-const unique = (scene: Scene, same: (o: SceneObject) => boolean): boolean =>
-  scene.objects.filter(same).length === 1;
+const unique = (scene: Scene, same: (o: SceneObject) => boolean): boolean => scene.objects.filter(same).length === 1;
 
 /** The minimum number of objects a question type needs. */
 export const minObjects = (kind: QuestionKind): number => (kind === 'relation' ? 2 : 1);
@@ -42,16 +41,12 @@ export function askQuestion(r: Rng, scene: Scene, kind: QuestionKind): QuestionA
   switch (kind) {
     case 'color': {
       const o = pick(r, objects);
-      const question = unique(scene, (x) => x.shape === o.shape)
-        ? `what color is the ${o.shape}`
-        : `what color is the shape at the ${at(o)}`;
+      const question = unique(scene, (x) => x.shape === o.shape) ? `what color is the ${o.shape}` : `what color is the shape at the ${at(o)}`;
       return { kind, question, answer: o.color };
     }
     case 'shape': {
       const o = pick(r, objects);
-      const question = unique(scene, (x) => x.color === o.color)
-        ? `what shape is the ${o.color} object`
-        : `what shape is at the ${at(o)}`;
+      const question = unique(scene, (x) => x.color === o.color) ? `what shape is the ${o.color} object` : `what shape is at the ${at(o)}`;
       return { kind, question, answer: o.shape };
     }
     case 'count': {

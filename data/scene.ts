@@ -80,7 +80,9 @@ export function sampleScene(r: Rng, imageSize: number, count: number): Scene {
   }
   if (imageSize % (GRID * 16) !== 0) throw new Error(`sampleScene: imageSize must be a multiple of ${GRID * 16}, got ${imageSize}`);
   const sub = imageSize / (GRID * SUBGRID);
-  const cells = shuffled(r, [0, 1, 2, 3]).slice(0, count).sort((a, b) => a - b);
+  const cells = shuffled(r, [0, 1, 2, 3])
+    .slice(0, count)
+    .sort((a, b) => a - b);
   const kinds = shuffled(
     r,
     COLORS.flatMap((color) => SHAPES.map((shape) => ({ color, shape }))),

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PROCEDURAL_WORDS, proceduralTokenizer } from './procedural.js';
-import { SPECIALS, createTokenizer, decode, encode, normalizeText, splitWords, tokenizerFromTexts } from './tokenizer.js';
+import { createTokenizer, decode, encode, normalizeText, SPECIALS, splitWords, tokenizerFromTexts } from './tokenizer.js';
 
 describe('word-level tokenizer', () => {
   const tok = proceduralTokenizer();

@@ -3,8 +3,8 @@
  * examples/examples.test.ts checks that the committed files equal what this produces.
  */
 import { graphToJson } from '../core/json.js';
-import { ROLE_CODES, IGNORE_LABEL } from '../core/roles.js';
-import { hostTensor, writeSafetensors, type HostTensor } from '../io/index.js';
+import { IGNORE_LABEL, ROLE_CODES } from '../core/roles.js';
+import { type HostTensor, hostTensor, writeSafetensors } from '../io/index.js';
 import { emKdObjective } from '../recipes/objectives/em-kd.js';
 import { LLAVA_KD_PAPER_WEIGHTS, llavaKdObjective } from '../recipes/objectives/llava-kd.js';
 

@@ -6,7 +6,7 @@
  * offsets that need not be aligned, so a typed view is taken only when it would be correct;
  * otherwise the bytes are copied (and swapped) first.
  */
-import { dataOver, itemSize, type HostData, type HostDType } from './host-tensor.js';
+import { dataOver, type HostData, type HostDType, itemSize } from './host-tensor.js';
 
 /** True on every platform Node ships for today; checked rather than assumed. */
 export const HOST_IS_LITTLE_ENDIAN: boolean = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -30,13 +30,7 @@ function swapInPlace(bytes: Uint8Array, size: number): void {
  * swap is needed (so it shares memory with `bytes`), and is a fresh copy otherwise.
  * The caller has checked that the range lies inside `bytes`.
  */
-export function decodeElements(
-  bytes: Uint8Array,
-  start: number,
-  count: number,
-  dtype: HostDType,
-  order: ByteOrder,
-): HostData {
+export function decodeElements(bytes: Uint8Array, start: number, count: number, dtype: HostDType, order: ByteOrder): HostData {
   const size = itemSize(dtype);
   const needsSwap = size > 1 && (order === 'little') !== HOST_IS_LITTLE_ENDIAN;
   const absolute = bytes.byteOffset + start;

@@ -22,7 +22,7 @@ describe('toFloat32', () => {
     ];
     for (const [t, expected] of cases) expect(Array.from(toFloat32(t, 'w', S)), t.dtype).toEqual(expected);
   });
-  it('returns a float32 tensor\'s own array', () => {
+  it("returns a float32 tensor's own array", () => {
     const data = new Float32Array([1, 2]);
     expect(toFloat32({ dtype: 'float32', shape: [2], data }, 'w', S)).toBe(data);
   });

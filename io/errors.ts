@@ -21,9 +21,6 @@ export class TensorFileError extends UserError {
     readonly tensor?: string,
     options?: { readonly cause?: unknown },
   ) {
-    super(
-      tensor === undefined ? `${source}: ${problem}` : `${source}: tensor ${JSON.stringify(tensor)}: ${problem}`,
-      options,
-    );
+    super(tensor === undefined ? `${source}: ${problem}` : `${source}: tensor ${JSON.stringify(tensor)}: ${problem}`, options);
   }
 }

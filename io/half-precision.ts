@@ -23,7 +23,7 @@ const scratch = new DataView(new ArrayBuffer(4));
 
 /** The value of bfloat16 bit pattern `bits` (exact in float32). */
 export function bfloat16BitsToNumber(bits: number): number {
-  scratch.setUint32(0, (bits & 0xffff) << 16 >>> 0);
+  scratch.setUint32(0, ((bits & 0xffff) << 16) >>> 0);
   return scratch.getFloat32(0);
 }
 

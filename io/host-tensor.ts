@@ -24,27 +24,9 @@
  */
 import { TensorFileError } from './errors.js';
 
-export type HostDType =
-  | 'float64'
-  | 'float32'
-  | 'float16'
-  | 'bfloat16'
-  | 'int64'
-  | 'int32'
-  | 'int16'
-  | 'int8'
-  | 'uint8'
-  | 'bool';
+export type HostDType = 'float64' | 'float32' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
-export type HostData =
-  | Float64Array
-  | Float32Array
-  | Int32Array
-  | Int16Array
-  | Int8Array
-  | Uint8Array
-  | BigInt64Array
-  | Uint16Array;
+export type HostData = Float64Array | Float32Array | Int32Array | Int16Array | Int8Array | Uint8Array | BigInt64Array | Uint16Array;
 
 export interface HostTensor {
   readonly dtype: HostDType;
@@ -55,18 +37,7 @@ export interface HostTensor {
 }
 
 /** Every host dtype, widest first. */
-export const HOST_DTYPES: readonly HostDType[] = [
-  'float64',
-  'int64',
-  'float32',
-  'int32',
-  'float16',
-  'bfloat16',
-  'int16',
-  'int8',
-  'uint8',
-  'bool',
-];
+export const HOST_DTYPES: readonly HostDType[] = ['float64', 'int64', 'float32', 'int32', 'float16', 'bfloat16', 'int16', 'int8', 'uint8', 'bool'];
 
 /** The floating-point dtypes, the ones a weight or an optimizer moment may be stored in. */
 export const FLOAT_DTYPES: ReadonlySet<HostDType> = new Set(['float64', 'float32', 'float16', 'bfloat16']);
@@ -210,20 +181,12 @@ export function checkHostTensor(tensor: HostTensor, name: string, source: string
     );
   }
   if (tensor.data.length !== n) {
-    throw new TensorFileError(
-      source,
-      `data has ${tensor.data.length} elements, but shape [${tensor.shape.join(', ')}] needs ${n}`,
-      name,
-    );
+    throw new TensorFileError(source, `data has ${tensor.data.length} elements, but shape [${tensor.shape.join(', ')}] needs ${n}`, name);
   }
   if (tensor.dtype === 'bool') {
     const bad = firstNonBoolean(tensor.data as Uint8Array);
     if (bad >= 0) {
-      throw new TensorFileError(
-        source,
-        `bool element ${formatIndex(bad, tensor.shape)} is ${(tensor.data as Uint8Array)[bad]}, not 0 or 1`,
-        name,
-      );
+      throw new TensorFileError(source, `bool element ${formatIndex(bad, tensor.shape)} is ${(tensor.data as Uint8Array)[bad]}, not 0 or 1`, name);
     }
   }
 }

@@ -14,9 +14,7 @@ export interface DuplicateKey {
   readonly key: string;
 }
 
-type Frame =
-  | { readonly kind: 'object'; readonly keys: Set<string>; expectKey: boolean; current: string | undefined }
-  | { readonly kind: 'array' };
+type Frame = { readonly kind: 'object'; readonly keys: Set<string>; expectKey: boolean; current: string | undefined } | { readonly kind: 'array' };
 
 /** The first repeated key of valid JSON `text`, or `undefined`. */
 export function findDuplicateKey(text: string): DuplicateKey | undefined {

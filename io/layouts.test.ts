@@ -48,9 +48,13 @@ const SINGLE_BYTE: readonly HostDType[] = ['int8', 'uint8', 'bool'];
 
 const npyFiles = [
   ...MULTI_BYTE.flatMap((dtype) =>
-    (['le', 'be'] as const).flatMap((order) => (['aligned', 'misaligned'] as const).map((layout) => ({ dtype, stem: `${dtype}-${order}-${layout}`, name: `${dtype}-${order}-${layout}.npy` }))),
+    (['le', 'be'] as const).flatMap((order) =>
+      (['aligned', 'misaligned'] as const).map((layout) => ({ dtype, stem: `${dtype}-${order}-${layout}`, name: `${dtype}-${order}-${layout}.npy` })),
+    ),
   ),
-  ...SINGLE_BYTE.flatMap((dtype) => (['aligned', 'misaligned'] as const).map((layout) => ({ dtype, stem: `${dtype}-${layout}`, name: `${dtype}-${layout}.npy` }))),
+  ...SINGLE_BYTE.flatMap((dtype) =>
+    (['aligned', 'misaligned'] as const).map((layout) => ({ dtype, stem: `${dtype}-${layout}`, name: `${dtype}-${layout}.npy` })),
+  ),
 ];
 
 describe('.npy files of every dtype, both byte orders, aligned and misaligned, read from disk', () => {

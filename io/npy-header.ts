@@ -115,7 +115,7 @@ class Parser {
     return { kind: 'int', value };
   }
 
-  private sequence(open: string, close: string, kind: 'tuple' | 'list'): PyValue {
+  private sequence(_open: string, close: string, kind: 'tuple' | 'list'): PyValue {
     this.at++;
     const items: PyValue[] = [];
     let sawComma = false;

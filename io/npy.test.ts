@@ -32,7 +32,7 @@ describe('npy round trip', () => {
     fc.assert(
       fc.property(tensorArb(npyDtypes), (t) => {
         const bytes = writeNpy(t);
-        expect(bytes.length % 64).toBe((t.data.byteLength) % 64); // header ends on a 64-byte boundary
+        expect(bytes.length % 64).toBe(t.data.byteLength % 64); // header ends on a 64-byte boundary
         expect(sameTensor(readNpy(bytes, 'roundtrip.npy'), t)).toBe(true);
       }),
       { numRuns: 300 },
@@ -106,10 +106,7 @@ describe('npy reader rejects', () => {
   });
   it('missing, unexpected or duplicate keys', () => {
     expectRejected(rawNpy("{'descr': '<f4', 'shape': (1,)}\n", four), "malformed header: missing key 'fortran_order'");
-    expectRejected(
-      rawNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'dtype': 1}\n", four),
-      "malformed header: unexpected key 'dtype'",
-    );
+    expectRejected(rawNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'dtype': 1}\n", four), "malformed header: unexpected key 'dtype'");
     expectRejected(rawNpy("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}\n", four), "malformed header: duplicate key 'descr'");
     expectRejected(rawNpy("{1: '<f4'}\n", four), 'malformed header: dict key 1 is not a string');
   });

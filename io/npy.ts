@@ -19,7 +19,7 @@
  * space after the shape, spaces and a newline up to a multiple of 64 bytes, version 1.0 unless
  * the header needs 2.0, little-endian C-order data. bfloat16 has no .npy dtype and is refused.
  */
-import { decodeElements, littleEndianBytes, type ByteOrder } from './byte-order.js';
+import { type ByteOrder, decodeElements, littleEndianBytes } from './byte-order.js';
 import { TensorFileError } from './errors.js';
 import {
   allocateData,
@@ -27,12 +27,12 @@ import {
   elementCount,
   firstNonBoolean,
   formatIndex,
-  itemSize,
   type HostData,
   type HostDType,
   type HostTensor,
+  itemSize,
 } from './host-tensor.js';
-import { parsePyLiteral, PyLiteralError, showPy, type PyValue } from './npy-header.js';
+import { PyLiteralError, type PyValue, parsePyLiteral, showPy } from './npy-header.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 const ARRAY_ALIGN = 64;

@@ -23,8 +23,7 @@ function expectRejected(bytes: Uint8Array, message: string | RegExp): void {
   else expect(text).toMatch(message);
 }
 
-const entry = (dtype: string, shape: number[], begin: number, end: number): string =>
-  JSON.stringify({ dtype, shape, data_offsets: [begin, end] });
+const entry = (dtype: string, shape: number[], begin: number, end: number): string => JSON.stringify({ dtype, shape, data_offsets: [begin, end] });
 
 const namesArb = fc.uniqueArray(
   fc.string({ unit: 'binary', maxLength: 6 }).filter((s) => s !== '__metadata__'),
@@ -54,27 +53,30 @@ describe('safetensors round trip', () => {
 
   it('writes the canonical layout: rewriting what was read gives the same bytes', () => {
     fc.assert(
-      fc.property(namesArb.chain((names) => fc.tuple(...names.map((n) => tensorArb().map((t) => [n, t] as const)))), (pairs) => {
-        const bytes = writeSafetensors(Object.fromEntries(pairs));
-        const again = writeSafetensors(readSafetensors(bytes, 'x.safetensors').tensors);
-        expect(again).toEqual(bytes);
-      }),
+      fc.property(
+        namesArb.chain((names) => fc.tuple(...names.map((n) => tensorArb().map((t) => [n, t] as const)))),
+        (pairs) => {
+          const bytes = writeSafetensors(Object.fromEntries(pairs));
+          const again = writeSafetensors(readSafetensors(bytes, 'x.safetensors').tensors);
+          expect(again).toEqual(bytes);
+        },
+      ),
       { numRuns: 100 },
     );
   });
 
   it('pads the header to 8 bytes and aligns every tensor to its element size (largest alignment first)', () => {
     fc.assert(
-      fc.property(namesArb.chain((names) => fc.tuple(...names.map((n) => tensorArb().map((t) => [n, t] as const)))), (pairs) => {
-        const bytes = writeSafetensors(new Map(pairs));
-        const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
-        expect(n % 8).toBe(0);
-        const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<
-          string,
-          { data_offsets: [number, number] }
-        >;
-        for (const [name, t] of pairs) expect(header[name]!.data_offsets[0] % itemSize(t.dtype)).toBe(0);
-      }),
+      fc.property(
+        namesArb.chain((names) => fc.tuple(...names.map((n) => tensorArb().map((t) => [n, t] as const)))),
+        (pairs) => {
+          const bytes = writeSafetensors(new Map(pairs));
+          const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+          expect(n % 8).toBe(0);
+          const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, { data_offsets: [number, number] }>;
+          for (const [name, t] of pairs) expect(header[name]!.data_offsets[0] % itemSize(t.dtype)).toBe(0);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -156,10 +158,7 @@ describe('safetensors reader rejects', () => {
   });
   it('duplicate keys inside metadata or an entry', () => {
     expectRejected(rawSafetensors(`{"__metadata__":{"a":"1","a":"2"},${ok()}}`, eight), 'duplicate key "a" in the "__metadata__"');
-    expectRejected(
-      rawSafetensors(`{"w":{"dtype":"F32","dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, eight),
-      'duplicate key "dtype" in the "w"',
-    );
+    expectRejected(rawSafetensors(`{"w":{"dtype":"F32","dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, eight), 'duplicate key "dtype" in the "w"');
   });
   it('metadata that is not an object of strings', () => {
     expectRejected(rawSafetensors(`{"__metadata__":{"epoch":3},${ok()}}`, eight), '"__metadata__" value of "epoch" must be a string, got 3');
@@ -170,10 +169,7 @@ describe('safetensors reader rejects', () => {
   });
   it('an entry with a missing or unexpected field', () => {
     expectRejected(rawSafetensors('{"w":{"dtype":"F32","shape":[0]}}'), 'tensor "w": missing field "data_offsets"');
-    expectRejected(
-      rawSafetensors('{"w":{"dtype":"F32","shape":[0],"data_offsets":[0,0],"stride":[1]}}'),
-      'tensor "w": unexpected field "stride"',
-    );
+    expectRejected(rawSafetensors('{"w":{"dtype":"F32","shape":[0],"data_offsets":[0,0],"stride":[1]}}'), 'tensor "w": unexpected field "stride"');
   });
   it('an unknown dtype', () => {
     expectRejected(rawSafetensors(`{"w":${entry('F33', [0], 0, 0)}}`), 'tensor "w": unknown dtype "F33"; mmkd reads F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL');
@@ -247,10 +243,7 @@ describe('safetensors writer rejects', () => {
       () => writeSafetensors({ w: { dtype: 'float32', shape: [2], data: new Float64Array(2) } }),
       'writeSafetensors: tensor "w": dtype float32 must be stored in a Float32Array, got Float64Array',
     );
-    expectWriteError(
-      () => writeSafetensors({ w: { dtype: 'bool', shape: [1], data: new Uint8Array([3]) } }),
-      'tensor "w": bool element [0] is 3, not 0 or 1',
-    );
+    expectWriteError(() => writeSafetensors({ w: { dtype: 'bool', shape: [1], data: new Uint8Array([3]) } }), 'tensor "w": bool element [0] is 3, not 0 or 1');
   });
   it('the reserved name and lone surrogates', () => {
     expectWriteError(() => writeSafetensors({ __metadata__: t }), 'tensor "__metadata__": "__metadata__" is reserved for metadata');

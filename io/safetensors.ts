@@ -25,16 +25,7 @@
  */
 import { decodeElements, littleEndianBytes } from './byte-order.js';
 import { TensorFileError } from './errors.js';
-import {
-  checkHostTensor,
-  describe,
-  elementCount,
-  firstNonBoolean,
-  formatIndex,
-  itemSize,
-  type HostDType,
-  type HostTensor,
-} from './host-tensor.js';
+import { checkHostTensor, describe, elementCount, firstNonBoolean, formatIndex, type HostDType, type HostTensor, itemSize } from './host-tensor.js';
 import { findDuplicateKey } from './json-duplicates.js';
 
 /** The largest header accepted, as in the reference implementation. */
@@ -70,20 +61,7 @@ const TO_FILE: Readonly<Record<HostDType, string>> = {
 };
 
 /** Valid safetensors dtypes that mmkd has no host type for. */
-const UNSUPPORTED = new Set([
-  'U16',
-  'U32',
-  'U64',
-  'F8_E5M2',
-  'F8_E4M3',
-  'F8_E8M0',
-  'F8_E4M3FNUZ',
-  'F8_E5M2FNUZ',
-  'F4',
-  'F6_E2M3',
-  'F6_E3M2',
-  'C64',
-]);
+const UNSUPPORTED = new Set(['U16', 'U32', 'U64', 'F8_E5M2', 'F8_E4M3', 'F8_E8M0', 'F8_E4M3FNUZ', 'F8_E5M2FNUZ', 'F4', 'F6_E2M3', 'F6_E3M2', 'C64']);
 
 /**
  * The Rust writer's data order: its `Dtype` enum order, descending (which sorts by alignment,
@@ -232,7 +210,10 @@ function readEntry(name: string, value: unknown, dataLength: number, source: str
     return fail(`data_offsets must be [begin, end], got ${describe(offsets)}`);
   }
   const [begin, end] = offsets as unknown[];
-  for (const [label, v] of [['begin', begin], ['end', end]] as const) {
+  for (const [label, v] of [
+    ['begin', begin],
+    ['end', end],
+  ] as const) {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
       fail(`data_offsets ${label} is ${describe(v)}, not a non-negative integer below 2^53`);
     }
@@ -295,9 +276,7 @@ function compareCodePoints(a: string, b: string): number {
 
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
-function entriesOf(
-  tensors: ReadonlyMap<string, HostTensor> | Readonly<Record<string, HostTensor>>,
-): Array<[string, HostTensor]> {
+function entriesOf(tensors: ReadonlyMap<string, HostTensor> | Readonly<Record<string, HostTensor>>): Array<[string, HostTensor]> {
   return tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors as Readonly<Record<string, HostTensor>>);
 }
 
@@ -339,9 +318,7 @@ export function writeSafetensors(
   let offset = 0;
   for (const [name, t] of list) {
     const end = offset + t.data.byteLength;
-    parts.push(
-      `${JSON.stringify(name)}:{"dtype":"${TO_FILE[t.dtype]}","shape":[${t.shape.join(',')}],"data_offsets":[${offset},${end}]}`,
-    );
+    parts.push(`${JSON.stringify(name)}:{"dtype":"${TO_FILE[t.dtype]}","shape":[${t.shape.join(',')}],"data_offsets":[${offset},${end}]}`);
     offset = end;
   }
   const json = new TextEncoder().encode(`{${parts.join(',')}}`);

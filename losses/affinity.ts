@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { LossDefinition } from '../core/definitions.js';
 import { formatShape, graphError } from '../core/errors.js';
 import type { LossNode, TokenExpr } from '../core/graph.js';
-import type { LossDefinition } from '../core/definitions.js';
-import { addAll, zeroDependingOn } from '../core/tensor-ops.js';
 import { unitRows } from '../core/safe-math.js';
+import { addAll, zeroDependingOn } from '../core/tensor-ops.js';
 import { describeReduction, paramCodec, positive, tokenReduction } from './params.js';
 import { assertSameCounts } from './tokens.js';
 
@@ -71,12 +71,7 @@ export const affinityLoss: LossDefinition = {
     const { beta, reduction } = affinityParams.decode(node.params);
     const [ntv, ntt, nsv, nst] = [tv, tt, sv, st].map((r) => unitRows(r.values));
     const affinity = (vision: tf.Tensor2D, text: tf.Tensor2D, b: number, vo: Int32Array, to: Int32Array) =>
-      tf.matMul(
-        tf.slice(vision, [vo[b]!, 0], [k[b]!, vision.shape[1]]),
-        tf.slice(text, [to[b]!, 0], [m[b]!, text.shape[1]]),
-        false,
-        true,
-      );
+      tf.matMul(tf.slice(vision, [vo[b]!, 0], [k[b]!, vision.shape[1]]), tf.slice(text, [to[b]!, 0], [m[b]!, text.shape[1]]), false, true);
     const sums = samples.map((b) => {
       const at = affinity(ntv!, ntt!, b, tv.selection.offsets, tt.selection.offsets);
       const as = affinity(nsv!, nst!, b, sv.selection.offsets, st.selection.offsets);
@@ -121,10 +116,7 @@ export interface AffinityInputs {
  * const vlad = affinity({ teacher: { vision: matched.of(teacher.hidden.at('visual')), text: teacher.hidden.at('prompt') }, student: { vision: student.hidden.at('visual'), text: student.hidden.at('prompt') } });
  * const { loss } = await compile(objective({ vlad: weighted(25, vlad) }), outputs).valueAndGrad(outputs);
  */
-export const affinity = (
-  inputs: AffinityInputs,
-  options: { readonly beta?: number; readonly reduction?: 'mean' | 'sampleMean' } = {},
-): LossNode =>
+export const affinity = (inputs: AffinityInputs, options: { readonly beta?: number; readonly reduction?: 'mean' | 'sampleMean' } = {}): LossNode =>
   Object.freeze({
     kind: 'loss',
     loss: affinityLoss.name,

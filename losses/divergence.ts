@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { formatShape, graphError, type GraphError } from '../core/errors.js';
-import type { JsonValue, LossNode, TokenExpr } from '../core/graph.js';
 import type { LossDefinition, LoweringContext, TokenRows } from '../core/definitions.js';
-import { reductionWeights, type Reduction } from '../core/selection.js';
+import { formatShape, type GraphError, graphError } from '../core/errors.js';
+import type { JsonValue, LossNode, TokenExpr } from '../core/graph.js';
+import { type Reduction, reductionWeights } from '../core/selection.js';
 import { withGradient, zeroDependingOn } from '../core/tensor-ops.js';
 import { boolean, describeReduction, paramCodec, positive, tokenReduction } from './params.js';
 import { pairedRows, sharedLogSoftmax } from './tokens.js';
@@ -183,10 +183,7 @@ function reduceDivergence(
     return {
       value,
       gradFunc: (dy, [savedW, savedP, savedQ]) =>
-        tf.mul(
-          rule.gradLogQ(savedP as tf.Tensor2D, savedQ as tf.Tensor2D, params),
-          tf.mul(tf.reshape(savedW!, [-1, 1]), dy),
-        ),
+        tf.mul(rule.gradLogQ(savedP as tf.Tensor2D, savedQ as tf.Tensor2D, params), tf.mul(tf.reshape(savedW!, [-1, 1]), dy)),
     };
   });
 }

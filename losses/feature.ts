@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { LossDefinition } from '../core/definitions.js';
 import { formatShape, graphError } from '../core/errors.js';
 import type { LossNode, TokenExpr } from '../core/graph.js';
-import type { LossDefinition } from '../core/definitions.js';
-import { reductionWeights, type Reduction } from '../core/selection.js';
-import { zeroDependingOn } from '../core/tensor-ops.js';
 import { rowCosine } from '../core/safe-math.js';
+import { type Reduction, reductionWeights } from '../core/selection.js';
+import { zeroDependingOn } from '../core/tensor-ops.js';
 import { boolean, describeReduction, paramCodec, tokenReduction } from './params.js';
 import { pairedRows } from './tokens.js';
 
@@ -42,9 +42,7 @@ function featureLoss(metric: FeatureMetric): LossDefinition {
       const t = shapes['teacher']!;
       const s = shapes['student']!;
       if (t[2] === s[2] || featureParams.decode(node.params).projection) return [];
-      return [
-        graphError(path, `widths differ: teacher ${formatShape(t)} vs student ${formatShape(s)}; set projection to learn a linear map between them`),
-      ];
+      return [graphError(path, `widths differ: teacher ${formatShape(t)} vs student ${formatShape(s)}; set projection to learn a linear map between them`)];
     },
     explain: (node, inputs) => {
       const { projection, reduction } = featureParams.decode(node.params);
@@ -71,10 +69,7 @@ function featureLoss(metric: FeatureMetric): LossDefinition {
       if (student!.selection.positions.length === 0) return zeroDependingOn(student!.values);
       const s = project(student!.values);
       const t = teacher!.values;
-      const perToken =
-        metric === 'mse'
-          ? tf.mean(tf.square(tf.sub(s, t)), 1)
-          : tf.sub(1, rowCosine(s, t));
+      const perToken = metric === 'mse' ? tf.mean(tf.square(tf.sub(s, t)), 1) : tf.sub(1, rowCosine(s, t));
       const weights = reductionWeights(student!.selection, reduction);
       return tf.sum(tf.mul(perToken, tf.tensor1d(weights))) as tf.Scalar;
     },
@@ -84,16 +79,18 @@ function featureLoss(metric: FeatureMetric): LossDefinition {
 export const featureMSELoss = featureLoss('mse');
 export const featureCosineLoss = featureLoss('cosine');
 
-const featureNode = (definition: LossDefinition) => (teacher: TokenExpr<'teacher'>, student: TokenExpr<'student'>, options: FeatureOptions = {}): LossNode =>
-  Object.freeze({
-    kind: 'loss',
-    loss: definition.name,
-    inputs: Object.freeze({ teacher, student }),
-    params: Object.freeze({
-      projection: options.projection ?? featureParams.defaults.projection,
-      reduction: options.reduction ?? featureParams.defaults.reduction,
-    }),
-  });
+const featureNode =
+  (definition: LossDefinition) =>
+  (teacher: TokenExpr<'teacher'>, student: TokenExpr<'student'>, options: FeatureOptions = {}): LossNode =>
+    Object.freeze({
+      kind: 'loss',
+      loss: definition.name,
+      inputs: Object.freeze({ teacher, student }),
+      params: Object.freeze({
+        projection: options.projection ?? featureParams.defaults.projection,
+        reduction: options.reduction ?? featureParams.defaults.reduction,
+      }),
+    });
 
 /**
  * Feature distillation, token by token, between the teacher's and the student's hidden states

@@ -6,7 +6,7 @@
 import type { LossDefinition } from '../core/definitions.js';
 import { affinityLoss } from './affinity.js';
 import { aklRule } from './akl.js';
-import { divergenceLoss, type DivergenceRule } from './divergence.js';
+import { type DivergenceRule, divergenceLoss } from './divergence.js';
 import { featureCosineLoss, featureMSELoss } from './feature.js';
 import { forwardKL, forwardKLRule } from './forward-kl.js';
 import { jsdRule } from './jsd.js';
@@ -18,44 +18,28 @@ import { softCERule } from './soft-ce.js';
 import { supervisedCELoss } from './supervised-ce.js';
 import { tvdRule } from './tvd.js';
 
-export { affinity, smoothL1, type AffinityInputs } from './affinity.js';
+export { type AffinityInputs, affinity, smoothL1 } from './affinity.js';
 export { akl } from './akl.js';
-export { feature, type FeatureMetric, type FeatureOptions } from './feature.js';
+export type { DivergenceOptions, DivergenceRule, StudentLogits, TeacherLogits } from './divergence.js';
+export { type FeatureMetric, type FeatureOptions, feature } from './feature.js';
 export { forwardKL } from './forward-kl.js';
 export { jsd } from './jsd.js';
-export { relation, type RelationMode } from './relation.js';
+export { type RelationMode, relation } from './relation.js';
 export { reverseKL } from './reverse-kl.js';
+export type { SkewOptions } from './skew.js';
 export { skewKL } from './skew-kl.js';
 export { skewReverseKL } from './skew-reverse-kl.js';
-export type { SkewOptions } from './skew.js';
 export { softCE } from './soft-ce.js';
-export { supervisedCE, type SupervisedCEOptions } from './supervised-ce.js';
+export { type SupervisedCEOptions, supervisedCE } from './supervised-ce.js';
 export { tvd } from './tvd.js';
-export type { DivergenceOptions, DivergenceRule, StudentLogits, TeacherLogits } from './divergence.js';
 
 /** Every divergence rule mmkd ships, by name. */
-export const divergenceRules: readonly DivergenceRule[] = [
-  forwardKLRule,
-  reverseKLRule,
-  jsdRule,
-  skewKLRule,
-  skewReverseKLRule,
-  tvdRule,
-  aklRule,
-  softCERule,
-];
+export const divergenceRules: readonly DivergenceRule[] = [forwardKLRule, reverseKLRule, jsdRule, skewKLRule, skewReverseKLRule, tvdRule, aklRule, softCERule];
 
 /** The losses mmkd ships, as a registry value for `decode`, `validate`, `explain` and `lower`. */
 export const standardLosses: Readonly<Record<string, LossDefinition>> = Object.freeze(
   Object.fromEntries(
-    [
-      ...divergenceRules.map(divergenceLoss),
-      supervisedCELoss,
-      relationLoss,
-      affinityLoss,
-      featureMSELoss,
-      featureCosineLoss,
-    ].map((d) => [d.name, d]),
+    [...divergenceRules.map(divergenceLoss), supervisedCELoss, relationLoss, affinityLoss, featureMSELoss, featureCosineLoss].map((d) => [d.name, d]),
   ),
 );
 

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LossNode } from '../core/graph.js';
-import { divergenceNode, type DivergenceOptions, type DivergenceRule, type StudentLogits, type TeacherLogits } from './divergence.js';
-import { forwardKLRule } from './forward-kl.js';
 import { logMixture, logMixtureOf, rowDot } from '../core/safe-math.js';
+import { type DivergenceOptions, type DivergenceRule, divergenceNode, type StudentLogits, type TeacherLogits } from './divergence.js';
+import { forwardKLRule } from './forward-kl.js';
 import { paramCodec, unitInterval } from './params.js';
 import { reverseKLRule } from './reverse-kl.js';
 
@@ -23,10 +23,7 @@ export const jsdRule: DivergenceRule = {
     if (beta === 0) return forwardKLRule.perToken(logP, logQ, params);
     if (beta === 1) return reverseKLRule.perToken(logP, logQ, params);
     const logM = logMixtureOf(logP, logQ, beta);
-    return tf.add(
-      tf.mul(rowDot(tf.exp(logP), tf.sub(logP, logM)), beta),
-      tf.mul(rowDot(tf.exp(logQ), tf.sub(logQ, logM)), 1 - beta),
-    ) as tf.Tensor1D;
+    return tf.add(tf.mul(rowDot(tf.exp(logP), tf.sub(logP, logM)), beta), tf.mul(rowDot(tf.exp(logQ), tf.sub(logQ, logM)), 1 - beta)) as tf.Tensor1D;
   },
   gradLogQ: (logP, logQ, params) => {
     const { beta } = jsdParams.decode(params);

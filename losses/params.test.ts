@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { formatGraphError } from '../core/errors.js';
 import { boolean, choice, paramCodec, positive, tokenReduction, unitInterval } from './params.js';
 
-const codec = paramCodec({ temperature: positive(1), beta: unitInterval('β', 0.5), scaleT2: boolean(false), mode: choice(['a', 'b'], 'a'), reduction: tokenReduction() });
+const codec = paramCodec({
+  temperature: positive(1),
+  beta: unitInterval('β', 0.5),
+  scaleT2: boolean(false),
+  mode: choice(['a', 'b'], 'a'),
+  reduction: tokenReduction(),
+});
 
 describe('paramCodec', () => {
   it('gives every default', () => {

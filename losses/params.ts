@@ -1,4 +1,4 @@
-import { graphError, type GraphError } from '../core/errors.js';
+import { type GraphError, graphError } from '../core/errors.js';
 import type { JsonValue } from '../core/graph.js';
 import { REDUCTIONS, type Reduction } from '../core/selection.js';
 
@@ -35,8 +35,7 @@ export interface ParamCodec<P> {
 
 export function paramCodec<S extends Specs>(specs: S): ParamCodec<Decoded<S>> {
   const keys = Object.keys(specs);
-  const read = (params: Readonly<Record<string, JsonValue>>) =>
-    keys.map((key) => [key, specs[key]!.read(params[key], key)] as const);
+  const read = (params: Readonly<Record<string, JsonValue>>) => keys.map((key) => [key, specs[key]!.read(params[key], key)] as const);
   const memo = new WeakMap<object, Decoded<S>>();
   // The one place that knows the record built key by key from `specs` has the type Decoded<S>.
   const record = (entries: ReadonlyArray<readonly [string, JsonValue]>) => Object.freeze(Object.fromEntries(entries)) as Decoded<S>;
@@ -67,10 +66,12 @@ export function joinCodecs<A, B>(a: ParamCodec<A>, b: ParamCodec<B>): ParamCodec
   };
 }
 
-const number = (check: (v: number) => boolean, describe: (key: string, got: string) => string) => (fallback: number): ParamSpec<number> => ({
-  default: fallback,
-  read: (v, key) => (typeof v === 'number' && check(v) ? { value: v } : { problem: describe(key, String(v)) }),
-});
+const number =
+  (check: (v: number) => boolean, describe: (key: string, got: string) => string) =>
+  (fallback: number): ParamSpec<number> => ({
+    default: fallback,
+    read: (v, key) => (typeof v === 'number' && check(v) ? { value: v } : { problem: describe(key, String(v)) }),
+  });
 
 /** A finite number > 0 (a temperature, Smooth L1's β). */
 export const positive = number(

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { LossDefinition } from '../core/definitions.js';
 import { formatShape, graphError } from '../core/errors.js';
 import type { LossNode, TokenExpr } from '../core/graph.js';
-import type { LossDefinition } from '../core/definitions.js';
-import { addAll, zeroDependingOn } from '../core/tensor-ops.js';
 import { rescaled, safeCosine } from '../core/safe-math.js';
+import { addAll, zeroDependingOn } from '../core/tensor-ops.js';
 import { choice, paramCodec } from './params.js';
 import { pairedRows } from './tokens.js';
 
@@ -28,7 +28,7 @@ const relationParams = paramCodec({ mode: choice<RelationMode>(['perSample', 'ba
  */
 export const relationLoss: LossDefinition = {
   name: 'relation',
-  summary: 'LLaVA-KD RDist: 1 − cos(Z_t Z_tᵀ, Z_s Z_sᵀ) of each sample\'s selected tokens',
+  summary: "LLaVA-KD RDist: 1 − cos(Z_t Z_tᵀ, Z_s Z_sᵀ) of each sample's selected tokens",
   inputs: { teacher: { side: 'teacher', fields: ['logits', 'hidden'] }, student: { side: 'student', fields: ['logits', 'hidden'] } },
   defaults: relationParams.defaults,
   pairing: 'samples',
@@ -62,7 +62,11 @@ export const relationLoss: LossDefinition = {
       return { dot: tf.sum(tf.mul(rt, rs)), tt: tf.sum(tf.square(rt)), ss: tf.sum(tf.square(rs)) };
     });
     if (batch) {
-      const sum = (key: 'dot' | 'tt' | 'ss') => addAll(parts.map((p) => p[key]), ctx.maxKernelInputs);
+      const sum = (key: 'dot' | 'tt' | 'ss') =>
+        addAll(
+          parts.map((p) => p[key]),
+          ctx.maxKernelInputs,
+        );
       return tf.sub(1, safeCosine(sum('dot'), sum('tt'), sum('ss'))) as tf.Scalar;
     }
     const losses = parts.map((p) => tf.sub(1, safeCosine(p.dot, p.tt, p.ss)));
@@ -86,11 +90,7 @@ export const relationLoss: LossDefinition = {
  * const compiled = compile(objective({ rel: weighted(0.5, rel) }), outputs);
  * const { loss, grads } = await compiled.valueAndGrad(outputs);
  */
-export const relation = (
-  teacher: TokenExpr<'teacher'>,
-  student: TokenExpr<'student'>,
-  options: { readonly mode?: RelationMode } = {},
-): LossNode =>
+export const relation = (teacher: TokenExpr<'teacher'>, student: TokenExpr<'student'>, options: { readonly mode?: RelationMode } = {}): LossNode =>
   Object.freeze({
     kind: 'loss',
     loss: relationLoss.name,

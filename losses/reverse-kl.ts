@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LossNode } from '../core/graph.js';
-import { divergenceNode, type DivergenceOptions, type DivergenceRule, type StudentLogits, type TeacherLogits } from './divergence.js';
 import { rowDot } from '../core/safe-math.js';
+import { type DivergenceOptions, type DivergenceRule, divergenceNode, type StudentLogits, type TeacherLogits } from './divergence.js';
 
 /** The rule of `reverseKL`: no parameters of its own. ∂ℓ/∂log q = q ⊙ (log q − log p − ℓ). */
 export const reverseKLRule: DivergenceRule = {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { logMixture, logMixtureOf, rowDot } from '../core/safe-math.js';
 import type { DivergenceRule } from './divergence.js';
 import { forwardKLRule } from './forward-kl.js';
-import { logMixture, logMixtureOf, rowDot } from '../core/safe-math.js';
 import { skewNode, skewRule } from './skew.js';
 
 /** The rule of `skewKL`. ∂ℓ/∂log q = −(1−α)·p ⊙ q / m. */
@@ -10,10 +10,8 @@ export const skewKLRule: DivergenceRule = skewRule({
   summary: 'skew KL(p ‖ αp + (1−α)q) (DistiLLM SKL; α=0 forward KL)',
   formula: (alpha) => `KL(p ‖ ${alpha}·p + ${1 - alpha}·q)`,
   atZero: forwardKLRule,
-  perToken: (logP, logQ, alpha) =>
-    rowDot(tf.exp(logP), tf.sub(logP, mixture(logP, logQ, alpha))),
-  gradLogQ: (logP, logQ, alpha) =>
-    tf.mul(tf.exp(tf.sub(tf.add(logP, logQ), mixture(logP, logQ, alpha))), -(1 - alpha)) as tf.Tensor2D,
+  perToken: (logP, logQ, alpha) => rowDot(tf.exp(logP), tf.sub(logP, mixture(logP, logQ, alpha))),
+  gradLogQ: (logP, logQ, alpha) => tf.mul(tf.exp(tf.sub(tf.add(logP, logQ), mixture(logP, logQ, alpha))), -(1 - alpha)) as tf.Tensor2D,
   row: (row, h, alpha) => {
     const { vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ } = row;
     const [la, lc] = [Math.log(alpha), Math.log(1 - alpha)];

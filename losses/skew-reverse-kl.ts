@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { DivergenceRule } from './divergence.js';
 import { logMixture, logMixtureOf, rowDot } from '../core/safe-math.js';
+import type { DivergenceRule } from './divergence.js';
 import { reverseKLRule } from './reverse-kl.js';
 import { skewNode, skewRule } from './skew.js';
 
@@ -13,8 +13,7 @@ export const skewReverseKLRule: DivergenceRule = skewRule({
   summary: 'skew reverse KL(q ‖ αq + (1−α)p) (DistiLLM SRKL; α=0 reverse KL)',
   formula: (alpha) => `KL(q ‖ ${alpha}·q + ${1 - alpha}·p)`,
   atZero: reverseKLRule,
-  perToken: (logP, logQ, alpha) =>
-    rowDot(tf.exp(logQ), tf.sub(logQ, mixture(logP, logQ, alpha))),
+  perToken: (logP, logQ, alpha) => rowDot(tf.exp(logQ), tf.sub(logQ, mixture(logP, logQ, alpha))),
   gradLogQ: (logP, logQ, alpha) => {
     const logRatio = tf.sub(logQ, mixture(logP, logQ, alpha));
     return tf.mul(tf.exp(logQ), tf.sub(logRatio, tf.mul(tf.exp(logRatio), alpha))) as tf.Tensor2D;

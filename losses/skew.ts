@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LossNode } from '../core/graph.js';
-import { divergenceNode, type DivergenceOptions, type DivergenceRule, type RowView, type StudentLogits, type TeacherLogits } from './divergence.js';
+import { type DivergenceOptions, type DivergenceRule, divergenceNode, type RowView, type StudentLogits, type TeacherLogits } from './divergence.js';
 import { paramCodec, unitInterval } from './params.js';
 
 /** α of the skewed divergences: in [0, 1], DistiLLM's 0.1 by default. */
@@ -10,8 +10,10 @@ export const skewParams = paramCodec({ alpha: unitInterval('α', 0.1) });
 export type SkewOptions = DivergenceOptions & { readonly alpha?: number };
 
 /** The builder of a skewed divergence's graph node, α defaulted. */
-export const skewNode = (rule: DivergenceRule) => (teacher: TeacherLogits, student: StudentLogits, options: SkewOptions = {}): LossNode =>
-  divergenceNode(rule, teacher, student, options, { alpha: options.alpha ?? skewParams.defaults.alpha });
+export const skewNode =
+  (rule: DivergenceRule) =>
+  (teacher: TeacherLogits, student: StudentLogits, options: SkewOptions = {}): LossNode =>
+    divergenceNode(rule, teacher, student, options, { alpha: options.alpha ?? skewParams.defaults.alpha });
 
 /**
  * What distinguishes one skewed divergence from another: its name, the divergence it is at α = 0,

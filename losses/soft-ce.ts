@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LossNode } from '../core/graph.js';
-import { divergenceNode, type DivergenceOptions, type DivergenceRule, type StudentLogits, type TeacherLogits } from './divergence.js';
 import { rowDot } from '../core/safe-math.js';
+import { type DivergenceOptions, type DivergenceRule, divergenceNode, type StudentLogits, type TeacherLogits } from './divergence.js';
 
 /** The rule of `softCE`: the forward KL's gradient, ∂ℓ/∂log q = −p. */
 export const softCERule: DivergenceRule = {

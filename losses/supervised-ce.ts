@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { LossDefinition } from '../core/definitions.js';
 import { InputError } from '../core/errors.js';
 import type { LossNode, TokenExpr, ViewNode } from '../core/graph.js';
-import type { LossDefinition } from '../core/definitions.js';
 import { IGNORE_LABEL } from '../core/roles.js';
-import { filterSelection, reductionWeights, type Reduction } from '../core/selection.js';
+import { filterSelection, type Reduction, reductionWeights } from '../core/selection.js';
 import { zeroDependingOn } from '../core/tensor-ops.js';
 import { describeReduction, paramCodec, positive, tokenReduction } from './params.js';
 import { sharedLogSoftmax } from './tokens.js';

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { LoweringContext, TokenRows } from '../core/definitions.js';
 import { InputError } from '../core/errors.js';
 import { describeTokens } from '../core/explain.js';
 import { nodeKey, type TokenExpr } from '../core/graph.js';
-import type { LoweringContext, TokenRows } from '../core/definitions.js';
 
 /**
  * The rows of two inputs that pair up token by token: the k-th selected token of sample b on one

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LossNode } from '../core/graph.js';
-import { divergenceNode, type DivergenceOptions, type DivergenceRule, type StudentLogits, type TeacherLogits } from './divergence.js';
+import { type DivergenceOptions, type DivergenceRule, divergenceNode, type StudentLogits, type TeacherLogits } from './divergence.js';
 
 /**
  * The rule of `tvd`. ∂ℓ/∂q_v = ½ sign(q_v − p_v), with the subgradient 0 on ties (p_v = q_v),

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Alignment } from '../core/plan.js';
 import type { TokenRows } from '../core/definitions.js';
+import type { Alignment } from '../core/plan.js';
 import type { Selection } from '../core/selection.js';
 
 /**
@@ -11,7 +11,8 @@ import type { Selection } from '../core/selection.js';
 export function gatherAlignment(teacherRow: Int32Array): Alignment {
   return {
     apply: (teacher: TokenRows, student: Selection): TokenRows => ({
-      values: teacherRow.length === 0 ? tf.slice(teacher.values, [0, 0], [0, teacher.values.shape[1]]) : tf.gather(teacher.values, tf.tensor1d(teacherRow, 'int32')),
+      values:
+        teacherRow.length === 0 ? tf.slice(teacher.values, [0, 0], [0, teacher.values.shape[1]]) : tf.gather(teacher.values, tf.tensor1d(teacherRow, 'int32')),
       selection: student,
     }),
   };

@@ -6,15 +6,16 @@
  * transport: `createAssignmentPool` (worker_threads) from `./assignment/index.js` in Node,
  * `createBrowserAssignmentPool` (web workers) from `./assignment/browser.js` in a page.
  */
-export { match, type CostOptions, type Matched } from './builders.js';
-export { pairwiseCost, COST_METRICS, isCostMetric, decodeCostParams, type CostMetric, type CostParams } from './costs.js';
-export { matchingPlanner, matchesOf, type PlannerOptions } from './planner.js';
-export { standardMatchers } from './matchers/index.js';
-export type { AlignInput, MatcherImplementation } from './matcher.js';
+
 export { gatherAlignment, mixAlignment } from './alignment.js';
+export { type Certificate, type CertifyOptions, certifyAssignment } from './assignment/certify.js';
 export { AssignmentError } from './assignment/error.js';
-export type { AssignmentProblem, AssignmentResult, CostArray, SolveOptions } from './assignment/types.js';
-export { solveAssignment } from './assignment/solve.js';
-export { certifyAssignment, type Certificate, type CertifyOptions } from './assignment/certify.js';
 export { solveBatchSequential } from './assignment/pool/sequential.js';
-export { createPoolOn, type AssignmentPool } from './assignment/pool/worker-pool.js';
+export { type AssignmentPool, createPoolOn } from './assignment/pool/worker-pool.js';
+export { solveAssignment } from './assignment/solve.js';
+export type { AssignmentProblem, AssignmentResult, CostArray, SolveOptions } from './assignment/types.js';
+export { type CostOptions, type Matched, match } from './builders.js';
+export { COST_METRICS, type CostMetric, type CostParams, decodeCostParams, isCostMetric, pairwiseCost } from './costs.js';
+export type { AlignInput, MatcherImplementation } from './matcher.js';
+export { standardMatchers } from './matchers/index.js';
+export { matchesOf, matchingPlanner, type PlannerOptions } from './planner.js';

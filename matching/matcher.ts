@@ -1,7 +1,7 @@
-import { formatShape, graphError, type GraphError } from '../core/errors.js';
+import type { MatcherDefinition, TokenRows } from '../core/definitions.js';
+import { formatShape, type GraphError, graphError } from '../core/errors.js';
 import type { JsonValue, MatchNode } from '../core/graph.js';
 import type { Alignment } from '../core/plan.js';
-import type { MatcherDefinition, TokenRows } from '../core/definitions.js';
 import type { AssignmentProblem, AssignmentResult } from './assignment/types.js';
 import { COST_METRICS, isCostMetric } from './costs.js';
 

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { evaluationContext } from '../core/context.js';
 import { GraphValidationError, graphError, joinPath } from '../core/errors.js';
-import { nodeKey, type MatchNode, type ScalarNode } from '../core/graph.js';
+import { type MatchNode, nodeKey, type ScalarNode } from '../core/graph.js';
 import type { LowerOptions } from '../core/lower.js';
+import { type Alignment, emptyPlan } from '../core/plan.js';
 import { lossesOf } from '../core/traverse.js';
-import { emptyPlan, type Alignment, type Plan } from '../core/plan.js';
+import { solveBatchSequential } from './assignment/pool/sequential.js';
 import type { AssignmentPool } from './assignment/pool/worker-pool.js';
 import type { AssignmentProblem } from './assignment/types.js';
-import { solveBatchSequential } from './assignment/pool/sequential.js';
 import type { MatcherImplementation } from './matcher.js';
 
 export interface PlannerOptions {

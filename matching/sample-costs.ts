@@ -1,18 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TokenRows } from '../core/definitions.js';
-import { pairwiseCost, type CostMetric } from './costs.js';
+import { type CostMetric, pairwiseCost } from './costs.js';
 
 /**
  * Each sample's cost matrix between its teacher tokens (rows) and student tokens (columns),
  * [K_t(b) × K_s(b)] row-major, computed on the backend and read back together, asynchronously
  * (WebGPU in Node can only read that way). Samples without tokens on a side get an empty matrix.
  */
-export async function sampleCosts(
-  teacher: TokenRows,
-  student: TokenRows,
-  metric: CostMetric,
-  probabilities: boolean,
-): Promise<Float32Array[]> {
+export async function sampleCosts(teacher: TokenRows, student: TokenRows, metric: CostMetric, probabilities: boolean): Promise<Float32Array[]> {
   const batch = student.selection.batch;
   const tensors: (tf.Tensor2D | undefined)[] = [];
   for (let b = 0; b < batch; b++) {

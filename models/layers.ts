@@ -76,13 +76,7 @@ function mergeHeads(x: tf.Tensor): tf.Tensor {
  * Multi-head self-attention without biases: softmax(q kᵀ / √dh + mask) v, then the output
  * projection. x [B, T, D], mask [T, T] additive (omitted: bidirectional) → [B, T, D].
  */
-export function selfAttention(
-  x: tf.Tensor,
-  params: Params,
-  prefix: string,
-  heads: number,
-  mask?: tf.Tensor,
-): tf.Tensor {
+export function selfAttention(x: tf.Tensor, params: Params, prefix: string, heads: number, mask?: tf.Tensor): tf.Tensor {
   const q = splitHeads(dense(x, param(params, `${prefix}.wq`)), heads);
   const k = splitHeads(dense(x, param(params, `${prefix}.wk`)), heads);
   const v = splitHeads(dense(x, param(params, `${prefix}.wv`)), heads);
@@ -96,13 +90,7 @@ export function selfAttention(
 }
 
 /** Pre-LN transformer block: x + Attn(LN₁ x), then + MLP(LN₂ ·) with a GELU MLP. */
-export function transformerBlock(
-  x: tf.Tensor,
-  params: Params,
-  prefix: string,
-  heads: number,
-  mask?: tf.Tensor,
-): tf.Tensor {
+export function transformerBlock(x: tf.Tensor, params: Params, prefix: string, heads: number, mask?: tf.Tensor): tf.Tensor {
   const p = (n: string): tf.Tensor => param(params, `${prefix}.${n}`);
   const a = selfAttention(layerNorm(x, p('ln1.g'), p('ln1.b')), params, `${prefix}.attn`, heads, mask);
   const h = tf.add(x, a);
@@ -111,14 +99,7 @@ export function transformerBlock(
 }
 
 /** `layers` blocks `${prefix}.blocks.i`, then the final norm `${prefix}.norm`. */
-export function transformerStack(
-  x: tf.Tensor,
-  params: Params,
-  prefix: string,
-  layers: number,
-  heads: number,
-  mask?: tf.Tensor,
-): tf.Tensor {
+export function transformerStack(x: tf.Tensor, params: Params, prefix: string, layers: number, heads: number, mask?: tf.Tensor): tf.Tensor {
   let h = x;
   for (let i = 0; i < layers; i++) h = transformerBlock(h, params, `${prefix}.blocks.${i}`, heads, mask);
   return layerNorm(h, param(params, `${prefix}.norm.g`), param(params, `${prefix}.norm.b`));

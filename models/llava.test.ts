@@ -3,14 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { useBackend } from '../backends/index.js';
 import { ROLE_CODES } from '../core/roles.js';
 import { collate } from '../data/batch.js';
-import { TEXT_LENGTH, proceduralSamples, proceduralTokenizer } from '../data/procedural.js';
+import { proceduralSamples, proceduralTokenizer, TEXT_LENGTH } from '../data/procedural.js';
+import { namedGrads } from '../recipes/optim/step.js';
 import type { ModelConfig } from './config.js';
 import { configErrors, numVisionTokens } from './config.js';
 import { createLlava } from './llava.js';
 import { countParams, paramSpecs } from './params.js';
 import { efficientStudentConfig, studentConfig, teacherConfig } from './presets.js';
 import { exportWeights } from './weights.js';
-import { namedGrads } from '../recipes/optim/step.js';
 
 const tok = proceduralTokenizer();
 const presets = { vocabSize: tok.vocab.length, maxTextLen: TEXT_LENGTH.caption };

@@ -26,9 +26,7 @@ export interface Splice {
 export function buildSplice(inputs: ModelInputs, vocabSize: number, numVision: number): Splice {
   const { batchSize: b, seqLen: t, tokens, roles } = inputs;
   if (tokens.length !== b * t || roles.length !== b * t) {
-    throw new Error(
-      `inputs: tokens (${tokens.length}) and roles (${roles.length}) must both hold batchSize·seqLen = ${b}·${t} values`,
-    );
+    throw new Error(`inputs: tokens (${tokens.length}) and roles (${roles.length}) must both hold batchSize·seqLen = ${b}·${t} values`);
   }
   const oneHot = new Float32Array(b * t * vocabSize);
   const placement = new Float32Array(b * t * numVision);
@@ -71,12 +69,7 @@ export interface LmOutputs {
  * visionTokens [B, N, D] (the projector's output; omitted for text-only rows, which must then have
  * no visual positions) → hidden [B, T, D], logits [B, T, V].
  */
-export function lmForward(
-  params: Params,
-  l: LmConfig,
-  inputs: ModelInputs,
-  visionTokens?: tf.Tensor3D,
-): LmOutputs {
+export function lmForward(params: Params, l: LmConfig, inputs: ModelInputs, visionTokens?: tf.Tensor3D): LmOutputs {
   const { batchSize: b, seqLen: t } = inputs;
   if (t > l.maxSeqLen) throw new Error(`inputs: seqLen ${t} exceeds the model's maxSeqLen ${l.maxSeqLen}`);
   const n = visionTokens === undefined ? 0 : visionTokens.shape[1];

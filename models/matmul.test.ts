@@ -5,7 +5,15 @@ import { gelu, layerNorm } from './layers.js';
 import { constMatMul, matMul, matMulBias } from './matmul.js';
 import { normalArray } from './random.js';
 
-const rand = (shape: number[], key: number): tf.Tensor => tf.tensor(normalArray(key, shape.reduce((a, b) => a * b, 1), 1), shape);
+const rand = (shape: number[], key: number): tf.Tensor =>
+  tf.tensor(
+    normalArray(
+      key,
+      shape.reduce((a, b) => a * b, 1),
+      1,
+    ),
+    shape,
+  );
 
 const close = async (a: tf.Tensor, b: tf.Tensor, tol = 1e-4): Promise<void> => {
   expect(a.shape).toEqual(b.shape);
@@ -17,8 +25,14 @@ describe.each(['cpu', 'wasm'])('differentiable products on %s', (backend) => {
   it("matMul's value and gradients equal tfjs's", async () => {
     await useBackend(backend);
     for (const [sa, sb] of [
-      [[5, 3], [3, 4]],
-      [[2, 3, 5, 4], [2, 3, 4, 6]],
+      [
+        [5, 3],
+        [3, 4],
+      ],
+      [
+        [2, 3, 5, 4],
+        [2, 3, 4, 6],
+      ],
     ] as const) {
       const a = rand([...sa], 1);
       const b = rand([...sb], 2);
@@ -59,12 +73,15 @@ describe.each(['cpu', 'wasm'])('differentiable products on %s', (backend) => {
       }
       return (2 / Math.sqrt(Math.PI)) * sum;
     };
-    const phi = (z: number): number => Math.exp(-z * z / 2) / Math.sqrt(2 * Math.PI);
+    const phi = (z: number): number => Math.exp((-z * z) / 2) / Math.sqrt(2 * Math.PI);
     const cdf = (z: number): number => 0.5 * (1 + erf(z / Math.SQRT2));
     await close(gelu(x), tf.tensor1d(xs.map((z) => z * cdf(z))), 1e-5);
     await close(tf.grad((t: tf.Tensor) => tf.sum(gelu(t)))(x), tf.tensor1d(xs.map((z) => cdf(z) + z * phi(z))), 1e-5);
 
-    const h = tf.tensor2d([[1, 2, 3, 4], [2, 2, 2, 6]]);
+    const h = tf.tensor2d([
+      [1, 2, 3, 4],
+      [2, 2, 2, 6],
+    ]);
     const normed = await layerNorm(h, tf.ones([4]), tf.zeros([4])).data();
     expect(normed[0]).toBeCloseTo(-1.3416, 3);
     expect(normed[4]).toBeCloseTo(-0.5773, 3);

@@ -7,14 +7,10 @@ export type ParamGroup = 'vision' | 'projector' | 'llm';
 
 export const PARAM_GROUPS: readonly ParamGroup[] = ['vision', 'projector', 'llm'];
 
-export const isParamGroup = (s: unknown): s is ParamGroup =>
-  s === 'vision' || s === 'projector' || s === 'llm';
+export const isParamGroup = (s: unknown): s is ParamGroup => s === 'vision' || s === 'projector' || s === 'llm';
 
 /** How a parameter's initial values are drawn. */
-export type Init =
-  | { readonly kind: 'normal'; readonly std: number }
-  | { readonly kind: 'ones' }
-  | { readonly kind: 'zeros' };
+export type Init = { readonly kind: 'normal'; readonly std: number } | { readonly kind: 'ones' } | { readonly kind: 'zeros' };
 
 /** One parameter: a stable dotted name, its shape, its group and its initializer. */
 export interface ParamSpec {
@@ -38,13 +34,7 @@ const EMBED_STD = 0.5;
 /** A small LM head: initial predictions close to uniform (initial loss ≈ ln V). */
 const HEAD_STD = 0.02;
 
-function transformerSpecs(
-  prefix: string,
-  group: ParamGroup,
-  width: number,
-  layers: number,
-  mlpRatio: number,
-): ParamSpec[] {
+function transformerSpecs(prefix: string, group: ParamGroup, width: number, layers: number, mlpRatio: number): ParamSpec[] {
   const specs: ParamSpec[] = [];
   const hidden = width * mlpRatio;
   // Fan-in scaling, not GPT-2's fixed 0.02: at widths of 64–128, 0.02 makes the attention logits

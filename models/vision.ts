@@ -15,9 +15,7 @@ export function patchify(pixels: Float32Array, batchSize: number, v: VisionConfi
   const { imageSize: s, patchSize: p, channels: c } = v;
   const expected = batchSize * s * s * c;
   if (pixels.length !== expected) {
-    throw new Error(
-      `pixels: expected ${expected} values (${batchSize} images of ${s}×${s}×${c}), got ${pixels.length}`,
-    );
+    throw new Error(`pixels: expected ${expected} values (${batchSize} images of ${s}×${s}×${c}), got ${pixels.length}`);
   }
   const side = s / p;
   const patchDim = p * p * c;

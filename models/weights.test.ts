@@ -67,9 +67,7 @@ describe('weights as a flat map', () => {
     const t = await exportWeights(teacher, { groups: ['vision'] });
     const s = await exportWeights(student, { groups: ['vision'] });
     for (const [name, entry] of t) expect(s.get(name)?.data, name).toEqual(entry.data);
-    expect(() => copyGroups(teacher, student, ['llm'])).toThrow(
-      "shape mismatch for 'llm.embed': 'teacher' has [20, 32], 'student' has [20, 16]",
-    );
+    expect(() => copyGroups(teacher, student, ['llm'])).toThrow("shape mismatch for 'llm.embed': 'teacher' has [20, 32], 'student' has [20, 16]");
     const visionOnly = await exportWeights(teacher, { groups: ['vision'] });
     expect([...visionOnly.keys()].every((k) => k.startsWith('vision.'))).toBe(true);
     loadWeights(student, visionOnly, { groups: ['vision'] });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { FLOAT_DTYPES, hostTensor, toFloat32, TensorFileError, type HostTensor } from '../io/index.js';
+import { FLOAT_DTYPES, type HostTensor, hostTensor, TensorFileError, toFloat32 } from '../io/index.js';
 import type { LlavaModel } from './llava.js';
 import type { ParamGroup } from './params.js';
 import { sizeOf } from './params.js';

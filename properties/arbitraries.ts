@@ -141,10 +141,13 @@ export function pairedRoleBatches(options: { readonly sameVisual?: boolean; read
     options.sameVisual === true ? fc.constant(v) : fc.oneof(fc.constant(v), fc.integer({ min: 0, max: 4 }));
   return fc
     .tuple(
-      fc.array(sequenceLayout.chain((l) => studentVisual(l.visual).map((sv) => [l, { ...l, visual: sv }] as const)), {
-        minLength: 1,
-        maxLength: options.maxBatch ?? LIMITS.maxBatch,
-      }),
+      fc.array(
+        sequenceLayout.chain((l) => studentVisual(l.visual).map((sv) => [l, { ...l, visual: sv }] as const)),
+        {
+          minLength: 1,
+          maxLength: options.maxBatch ?? LIMITS.maxBatch,
+        },
+      ),
       fc.integer({ min: 0, max: 2 }),
     )
     .map(([pairs, pad]) => ({
@@ -190,11 +193,7 @@ export function distillationBatch(
     .tuple(pairedRoleBatches({ sameVisual: options.sameVisual ?? false }), fc.integer({ min: options.minVocab ?? 2, max: options.maxVocab ?? LIMITS.maxVocab }))
     .chain(([{ teacher, student }, V]) =>
       fc
-        .tuple(
-          float32Values(teacher.B * teacher.T * V, options.bound),
-          float32Values(student.B * student.T * V, options.bound),
-          labelsFor(student, V),
-        )
+        .tuple(float32Values(teacher.B * teacher.T * V, options.bound), float32Values(student.B * student.T * V, options.bound), labelsFor(student, V))
         .map(([tl, sl, labels]) => ({ V, teacher: { ...teacher, logits: tl }, student: { ...student, logits: sl }, labels })),
     );
 }
@@ -206,10 +205,7 @@ export function distillationBatch(
  */
 export function simplexRows(rows: number, V: number): fc.Arbitrary<Float64Array> {
   const row = fc
-    .tuple(
-      fc.integer({ min: 0, max: V - 1 }),
-      fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1000 })), { minLength: V, maxLength: V }),
-    )
+    .tuple(fc.integer({ min: 0, max: V - 1 }), fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1000 })), { minLength: V, maxLength: V }))
     .map(([anchor, w]) => {
       const weights = w.slice();
       weights[anchor] = weights[anchor]! + 1;

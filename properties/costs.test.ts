@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, it } from 'vitest';
-import { pairwiseCost, type CostMetric } from '../matching/costs.js';
+import { type CostMetric, pairwiseCost } from '../matching/costs.js';
 import { float32Values } from './arbitraries.js';
 import { activate, runs, targets } from './harness.js';
 import { softmax } from './reference/index.js';
@@ -48,7 +48,10 @@ for (const target of targets()) {
     beforeAll(() => activate(target));
 
     it('cosine costs are invariant to scaling either side by a positive constant, from 1e-6 to 1e6', async () => {
-      const scale = fc.oneof(fc.constantFrom(1e-6, 1e-4, 1e6), fc.double({ min: -6, max: 6, noNaN: true }).map((e) => 10 ** e));
+      const scale = fc.oneof(
+        fc.constantFrom(1e-6, 1e-4, 1e6),
+        fc.double({ min: -6, max: 6, noNaN: true }).map((e) => 10 ** e),
+      );
       await fc.assert(
         fc.asyncProperty(matrices, scale, scale, async ({ n, m, d, a, b }, ca, cb) => {
           const costs = async (x: Float32Array, y: Float32Array) => {
@@ -63,7 +66,13 @@ for (const target of targets()) {
           const away = (x: Float32Array) => x.map((v) => (v >= 0 ? v + 0.25 : v - 0.25));
           const [x, y] = [away(a), away(b)];
           const [sa, sb] = [x.map((v) => v * ca), y.map((v) => v * cb)];
-          expectClose(await costs(sa, sb), reference(sa, n, sb, m, d, 'cosine', false), loosen(toleranceFor(target.backend, 'value'), 20), `cosine cost scaled by ${ca}, ${cb}`, [n, m]);
+          expectClose(
+            await costs(sa, sb),
+            reference(sa, n, sb, m, d, 'cosine', false),
+            loosen(toleranceFor(target.backend, 'value'), 20),
+            `cosine cost scaled by ${ca}, ${cb}`,
+            [n, m],
+          );
           expectClose(await costs(sa, sb), await costs(x, y), loosen(toleranceFor(target.backend, 'value'), 20), `cosine cost scaled by ${ca}, ${cb}`, [n, m]);
         }),
         { numRuns: runs(20) },

@@ -10,17 +10,10 @@ import type { LossNode, ViewNode } from '../core/graph.js';
 import type { Role } from '../core/roles.js';
 import type { Reduction } from '../core/selection.js';
 import { student as s, teacher as t } from '../core/views.js';
-import { akl, jsd, kl, skewKL, skewReverseKL, softCE, tvd, type DivergenceOptions } from '../losses/index.js';
-import { ROLE, distillationBatch, temperature, unitInterval, type DistillationBatch } from './arbitraries.js';
+import { akl, type DivergenceOptions, jsd, kl, skewKL, skewReverseKL, softCE, tvd } from '../losses/index.js';
+import { type DistillationBatch, distillationBatch, ROLE, temperature, unitInterval } from './arbitraries.js';
 import { activate, disposeInputs, evaluate, runs, sequence, targets, toInputs } from './harness.js';
-import {
-  aklRowWeights,
-  directionalCheck,
-  divergenceLossFromBatch,
-  pairedRows,
-  softmax,
-  type Divergence,
-} from './reference/index.js';
+import { aklRowWeights, type Divergence, directionalCheck, divergenceLossFromBatch, pairedRows, softmax } from './reference/index.js';
 import { expectClose, isClose, loosen, toleranceFor } from './tolerances.js';
 
 interface Kind {
@@ -111,11 +104,10 @@ function referenceOf(kind: Kind, c: Case, studentLogits: ArrayLike<number>) {
 
 /** Rows whose AKL head/tail split float32 could decide differently are not a fair test. */
 function aklSplitIsRobust(c: Case): boolean {
-  const pairs = pairedRows(
-    sequence(c.batch.teacher, c.batch.teacher.logits, c.batch.V),
-    sequence(c.batch.student, c.batch.student.logits, c.batch.V),
-    { roles: c.view.roles, shift: c.view.shift },
-  );
+  const pairs = pairedRows(sequence(c.batch.teacher, c.batch.teacher.logits, c.batch.V), sequence(c.batch.student, c.batch.student.logits, c.batch.V), {
+    roles: c.view.roles,
+    shift: c.view.shift,
+  });
   return aklRowWeights({ teacher: pairs.teacher, student: pairs.student, rows: pairs.rows, vocab: c.batch.V, temperature: c.temperature, mu: c.x }).every(
     (w) => w.margin > 1e-4,
   );
@@ -127,11 +119,10 @@ function aklSplitIsRobust(c: Case): boolean {
  * stencil moves logits by up to a few percent).
  */
 function tvdAwayFromKinks(c: Case): boolean {
-  const pairs = pairedRows(
-    sequence(c.batch.teacher, c.batch.teacher.logits, c.batch.V),
-    sequence(c.batch.student, c.batch.student.logits, c.batch.V),
-    { roles: c.view.roles, shift: c.view.shift },
-  );
+  const pairs = pairedRows(sequence(c.batch.teacher, c.batch.teacher.logits, c.batch.V), sequence(c.batch.student, c.batch.student.logits, c.batch.V), {
+    roles: c.view.roles,
+    shift: c.view.shift,
+  });
   const V = c.batch.V;
   for (let i = 0; i < pairs.rows; i++) {
     const p = softmax(Array.from(pairs.teacher).slice(i * V, (i + 1) * V), c.temperature);
@@ -225,7 +216,12 @@ for (const target of targets()) {
                   const out = await evaluate(nodeOf(kind, same), inputs);
                   expectClose(out.loss, 0, valueTolerance(target.backend, same), 'loss at p = q');
                   // TVD is not differentiable at p = q; its subgradient there is 0 by convention.
-                  expectClose(out.grads['student.logits']!, new Float32Array(out.grads['student.logits']!.length), toleranceFor(target.backend, 'gradient'), 'gradient at p = q');
+                  expectClose(
+                    out.grads['student.logits']!,
+                    new Float32Array(out.grads['student.logits']!.length),
+                    toleranceFor(target.backend, 'gradient'),
+                    'gradient at p = q',
+                  );
                 } finally {
                   disposeInputs(inputs);
                 }
@@ -389,7 +385,12 @@ for (const target of targets()) {
       it('skew KL at α = 0 is the forward KL, skew reverse KL at α = 0 the reverse KL', async () => {
         await fc.assert(
           fc.asyncProperty(distillationBatch({ sameVisual: true }), async (batch) => {
-            expectClose(await one(skewKL(response.t, response.s, { alpha: 0 }), batch), await one(kl.forward(response.t, response.s), batch), tolerance(), 'skew KL(0)');
+            expectClose(
+              await one(skewKL(response.t, response.s, { alpha: 0 }), batch),
+              await one(kl.forward(response.t, response.s), batch),
+              tolerance(),
+              'skew KL(0)',
+            );
             expectClose(
               await one(skewReverseKL(response.t, response.s, { alpha: 0 }), batch),
               await one(kl.reverse(response.t, response.s), batch),
@@ -409,7 +410,12 @@ for (const target of targets()) {
               const adaptive = await evaluate(akl(response.t, response.s, { mu: 1, temperature: T }), inputs);
               const forward = await evaluate(kl.forward(response.t, response.s, { temperature: T }), inputs);
               expectClose(adaptive.loss, forward.loss, tolerance(), 'AKL(μ = 1)');
-              expectClose(adaptive.grads['student.logits']!, forward.grads['student.logits']!, toleranceFor(target.backend, 'gradient'), 'gradient of AKL(μ = 1)');
+              expectClose(
+                adaptive.grads['student.logits']!,
+                forward.grads['student.logits']!,
+                toleranceFor(target.backend, 'gradient'),
+                'gradient of AKL(μ = 1)',
+              );
             } finally {
               disposeInputs(inputs);
             }
@@ -418,7 +424,7 @@ for (const target of targets()) {
         );
       });
 
-      it('AKL at μ = 0 weighs the forward KL by the top token\'s share of the error, as the reference does (value and gradient)', async () => {
+      it("AKL at μ = 0 weighs the forward KL by the top token's share of the error, as the reference does (value and gradient)", async () => {
         const aklKind = kinds.find((k) => k.name === 'AKL(μ)')!;
         await fc.assert(
           fc.asyncProperty(cases, fc.nat(1000), async (c0, seed) => {

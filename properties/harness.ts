@@ -4,9 +4,9 @@
  * while releasing every tensor.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { type Backend, type BackendName, nodeBackends, useBackend } from '../backends/index.js';
 import { skipGpuTests, withInstallHint } from '../backends/testing/gpu-test-gate.js';
-import { nodeBackends, useBackend, type Backend, type BackendName } from '../backends/index.js';
-import { compile, type CompileOptions } from '../compile/compile.js';
+import { type CompileOptions, compile } from '../compile/compile.js';
 import type { ScalarNode } from '../core/graph.js';
 import type { CompiledObjective } from '../core/lower.js';
 import type { DistillInputs } from '../core/outputs.js';

@@ -35,9 +35,7 @@ const cases = (sameCount = false): fc.Arbitrary<Case> =>
     .record({ ks: fc.integer({ min: 1, max: 4 }), extra: fc.integer({ min: 0, max: sameCount ? 0 : 2 }), V: fc.integer({ min: 2, max: 6 }) })
     .chain(({ ks, extra, V }) => {
       const kt = ks + extra;
-      return fc
-        .tuple(float32Values((kt + 3) * V, 6), float32Values((ks + 3) * V, 6))
-        .map(([teacher, student]) => ({ kt, ks, V, teacher, student }));
+      return fc.tuple(float32Values((kt + 3) * V, 6), float32Values((ks + 3) * V, 6)).map(([teacher, student]) => ({ kt, ks, V, teacher, student }));
     });
 
 const layout = (k: number) => Int32Array.from([prompt, ...Array<number>(k).fill(visual), response, response]);
@@ -134,7 +132,13 @@ for (const target of targets()) {
           const t = visionRows(c.teacher, c.kt, c.V);
           const paired = new Float64Array(c.ks * c.V);
           best.forEach((i, j) => paired.set(t.subarray(i * c.V, (i + 1) * c.V), j * c.V));
-          const expected = divergenceLoss({ teacher: paired, student: visionRows(c.student, c.ks, c.V), rows: c.ks, vocab: c.V, divergence: { kind: 'reverseKL' } });
+          const expected = divergenceLoss({
+            teacher: paired,
+            student: visionRows(c.student, c.ks, c.V),
+            rows: c.ks,
+            vocab: c.V,
+            divergence: { kind: 'reverseKL' },
+          });
           expectClose(await lossOf(vsd(), c), expected, value(), 'matched reverse KL');
         }),
         { numRuns: 30 },
@@ -174,7 +178,13 @@ for (const target of targets()) {
         const [r, c] = [Math.floor(j / 2), j % 2];
         for (let v = 0; v < V; v++) {
           let sum = 0;
-          for (const [dr, dc] of [[0, 0], [0, 1], [1, 0], [1, 1]] as const) sum += teacher[(1 + (2 * r + dr) * 4 + 2 * c + dc) * V + v]!;
+          for (const [dr, dc] of [
+            [0, 0],
+            [0, 1],
+            [1, 0],
+            [1, 1],
+          ] as const)
+            sum += teacher[(1 + (2 * r + dr) * 4 + 2 * c + dc) * V + v]!;
           student[(1 + j) * V + v] = sum / 4;
         }
       }

@@ -21,7 +21,13 @@ const everything = objective({
   tvd: tvd(t.logits.at('prompt'), s.logits.at('prompt')),
   akl: akl(t.logits.next('response'), s.logits.next('response')),
   rel: weighted(0.5, relation(t.logits.at('visual'), s.logits.at('visual'))),
-  vlad: weighted(25, affinity({ teacher: { vision: t.hidden.at('visual'), text: t.hidden.at('prompt') }, student: { vision: s.hidden.at('visual'), text: s.hidden.at('prompt') } })),
+  vlad: weighted(
+    25,
+    affinity({
+      teacher: { vision: t.hidden.at('visual'), text: t.hidden.at('prompt') },
+      student: { vision: s.hidden.at('visual'), text: s.hidden.at('prompt') },
+    }),
+  ),
   feat: feature.mse(t.hidden.at('visual'), s.hidden.at('visual'), { projection: true }),
 });
 

@@ -7,19 +7,19 @@ import fc from 'fast-check';
 import { beforeAll, describe, it } from 'vitest';
 import type { LossNode } from '../core/graph.js';
 import { student as s, teacher as t } from '../core/views.js';
-import { affinity, feature, relation, supervisedCE, type RelationMode } from '../losses/index.js';
-import { ROLE, distillationBatch, float32Values, temperature, type DistillationBatch } from './arbitraries.js';
+import { affinity, feature, type RelationMode, relation, supervisedCE } from '../losses/index.js';
+import { type DistillationBatch, distillationBatch, float32Values, ROLE, temperature } from './arbitraries.js';
 import { activate, disposeInputs, evaluate, runs, sequence, targets, toInputs } from './harness.js';
 import {
   affinityLossFromBatch,
   affinityMatrix,
-  pairedRows,
   directionalCheck,
   featureLossFromBatch,
+  pairedRows,
   relationLossFromBatch,
   supervisedCEFromBatch,
 } from './reference/index.js';
-import { expectClose, loosen, toleranceFor, type Tolerance } from './tolerances.js';
+import { expectClose, loosen, type Tolerance, toleranceFor } from './tolerances.js';
 
 const FLOAT32_MIN_NORMAL = 2 ** -126;
 
@@ -37,11 +37,7 @@ interface WithHidden {
  */
 const withHidden = (options: { sameWidth?: boolean; awayFromZero?: boolean; minWidth?: number } = {}): fc.Arbitrary<WithHidden> =>
   fc
-    .tuple(
-      distillationBatch({ sameVisual: true }),
-      fc.integer({ min: options.minWidth ?? 1, max: 6 }),
-      fc.integer({ min: options.minWidth ?? 1, max: 6 }),
-    )
+    .tuple(distillationBatch({ sameVisual: true }), fc.integer({ min: options.minWidth ?? 1, max: 6 }), fc.integer({ min: options.minWidth ?? 1, max: 6 }))
     .chain(([batch, ht, hs0]) => {
       const hs = options.sameWidth ? ht : hs0;
       // Subnormal float32 entries become 0: wasm (XNNPACK) and WebGPU flush them, so a vector of
@@ -267,7 +263,7 @@ for (const target of targets()) {
         );
       });
 
-      it('is invariant to scaling either side\'s hidden states by a positive constant, from 1e-6 to 1e6 (value and gradient)', async () => {
+      it("is invariant to scaling either side's hidden states by a positive constant, from 1e-6 to 1e6 (value and gradient)", async () => {
         await fc.assert(
           fc.asyncProperty(withHidden({ awayFromZero: true }), scale, scale, async (w, ct, cs) => {
             fc.pre(awayFromSmoothL1Kink(w, 1));
@@ -280,7 +276,7 @@ for (const target of targets()) {
         );
       });
 
-      it('is zero when the student\'s hidden states equal the teacher\'s', async () => {
+      it("is zero when the student's hidden states equal the teacher's", async () => {
         await fc.assert(
           fc.asyncProperty(withHidden({ sameWidth: true }), async (w) => {
             const same = { ...w.hidden, student: w.hidden.teacher };
@@ -306,12 +302,16 @@ for (const target of targets()) {
 
         it(`${kind}: value and gradient match the float64 reference`, async () => {
           await fc.assert(
-            fc.asyncProperty(withHidden({ sameWidth: true, awayFromZero: kind === 'cosine', minWidth: kind === 'cosine' ? 2 : 1 }), fc.nat(1000), async (w, seed) => {
-              const out = await run(node(false), w.batch, w.hidden);
-              expectClose(out.loss, reference(w)(w.hidden.student), value(), `${kind} feature loss`);
-              const check = directionalCheck(reference(w), w.hidden.student, out.grads['student.hidden']!, { count: 2, seed, stencil: 5 });
-              expectClose(check.analytic, check.numeric, loosen(gradient(), 10), `directional derivative of the ${kind} feature loss`);
-            }),
+            fc.asyncProperty(
+              withHidden({ sameWidth: true, awayFromZero: kind === 'cosine', minWidth: kind === 'cosine' ? 2 : 1 }),
+              fc.nat(1000),
+              async (w, seed) => {
+                const out = await run(node(false), w.batch, w.hidden);
+                expectClose(out.loss, reference(w)(w.hidden.student), value(), `${kind} feature loss`);
+                const check = directionalCheck(reference(w), w.hidden.student, out.grads['student.hidden']!, { count: 2, seed, stencil: 5 });
+                expectClose(check.analytic, check.numeric, loosen(gradient(), 10), `directional derivative of the ${kind} feature loss`);
+              },
+            ),
             { numRuns: runs(20) },
           );
         });

@@ -4,7 +4,7 @@ import { useBackend } from '../backends/index.js';
 import { compile } from '../compile/compile.js';
 import { createLlava } from '../models/index.js';
 import { DEFAULT_SCALE, recipes } from './catalog.js';
-import { trainingBatch, runEnvironment } from './environment.js';
+import { runEnvironment, trainingBatch } from './environment.js';
 import { forwardFor } from './text-forward.js';
 
 describe('the recipe catalog', () => {

@@ -3,8 +3,8 @@ import type { ScalarNode } from '../core/graph.js';
 import { lossesOf } from '../core/traverse.js';
 import { student as s, teacher as t } from '../core/views.js';
 import { kl, supervisedCE } from '../losses/index.js';
-import { emKdObjective, type EmKdMatching } from './objectives/em-kd.js';
-import { LLAVA_KD_PAPER_WEIGHTS, llavaKdObjective, type LlavaKdTerms } from './objectives/llava-kd.js';
+import { type EmKdMatching, emKdObjective } from './objectives/em-kd.js';
+import { LLAVA_KD_PAPER_WEIGHTS, type LlavaKdTerms, llavaKdObjective } from './objectives/llava-kd.js';
 import type { Recipe, Stage, StageData } from './recipe.js';
 
 /**
@@ -91,11 +91,31 @@ export function recipes(scale: RecipeScale = DEFAULT_SCALE): ReadonlyMap<string,
       stages: [lmStage(scale), ptStage(scale), stage('sft', 'mix', ['vision', 'projector', 'llm'], supervisedObjective(), scale.teacherSteps, LR.sft, scale)],
       paperRow: 'teacher',
     },
-    student('baseline', 'the baseline student: PT + SFT without a teacher (TinyLLaVA)', [lmStage(scale), ptStage(scale), sftStage(scale)], 'LLaVA-KD Table 2: PT+SFT'),
-    student('llava-kd', 'LLaVA-KD: DPT → SFT → DFT with MDist and RDist', [lmStage(scale), dptStage(scale), sftStage(scale), dftStage(scale)], 'LLaVA-KD Table 2: DPT+SFT+DFT'),
-    student('llava-kd-pt-dft', 'LLaVA-KD ablation: PT + DFT (distillation only in fine-tuning)', [lmStage(scale), ptStage(scale), dftInsteadOfSftStage(scale)], 'LLaVA-KD Table 2: PT+DFT'),
+    student(
+      'baseline',
+      'the baseline student: PT + SFT without a teacher (TinyLLaVA)',
+      [lmStage(scale), ptStage(scale), sftStage(scale)],
+      'LLaVA-KD Table 2: PT+SFT',
+    ),
+    student(
+      'llava-kd',
+      'LLaVA-KD: DPT → SFT → DFT with MDist and RDist',
+      [lmStage(scale), dptStage(scale), sftStage(scale), dftStage(scale)],
+      'LLaVA-KD Table 2: DPT+SFT+DFT',
+    ),
+    student(
+      'llava-kd-pt-dft',
+      'LLaVA-KD ablation: PT + DFT (distillation only in fine-tuning)',
+      [lmStage(scale), ptStage(scale), dftInsteadOfSftStage(scale)],
+      'LLaVA-KD Table 2: PT+DFT',
+    ),
     student('llava-kd-dpt-sft', 'LLaVA-KD ablation: DPT + SFT', [lmStage(scale), dptStage(scale), sftStage(scale)], 'LLaVA-KD Table 2: DPT+SFT'),
-    student('llava-kd-dpt-dft', 'LLaVA-KD ablation: DPT + DFT (no SFT)', [lmStage(scale), dptStage(scale), dftInsteadOfSftStage(scale)], 'LLaVA-KD Table 2: DPT+DFT'),
+    student(
+      'llava-kd-dpt-dft',
+      'LLaVA-KD ablation: DPT + DFT (no SFT)',
+      [lmStage(scale), dptStage(scale), dftInsteadOfSftStage(scale)],
+      'LLaVA-KD Table 2: DPT+DFT',
+    ),
     ...(
       [
         { mdist: true, rdist: false },

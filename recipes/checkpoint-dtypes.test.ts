@@ -4,20 +4,14 @@
  * `mmkd run --resume` (readCheckpoint, loadCheckpointWeights, restoreAdamW) load them: converted to
  * float32 with checks, a value float32 cannot hold named by tensor and index.
  */
-import * as tf from '@tensorflow/tfjs-core';
+
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../backends/index.js';
-import {
-  bfloat16BitsToNumber,
-  float16BitsToNumber,
-  hostTensor,
-  numberToBfloat16Bits,
-  numberToFloat16Bits,
-  type HostTensor,
-} from '../io/index.js';
+import { bfloat16BitsToNumber, float16BitsToNumber, type HostTensor, hostTensor, numberToBfloat16Bits, numberToFloat16Bits } from '../io/index.js';
 import { createLlava, exportWeights, loadWeights, type ModelConfig } from '../models/index.js';
 import { CheckpointError, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { loadCheckpointWeights } from './model-state.js';
@@ -62,8 +56,22 @@ async function moments(weights: ReadonlyMap<string, HostTensor>): Promise<Map<st
   for (const name of [...weights.keys()].slice(0, 2)) {
     const w = weights.get(name)!;
     const n = w.data.length;
-    out.set(`m.${name}`, hostTensor('float32', w.shape, Float32Array.from({ length: n }, (_, i) => Math.sin(i) / 10)));
-    out.set(`v.${name}`, hostTensor('float32', w.shape, Float32Array.from({ length: n }, (_, i) => (1 + Math.cos(i)) / 100)));
+    out.set(
+      `m.${name}`,
+      hostTensor(
+        'float32',
+        w.shape,
+        Float32Array.from({ length: n }, (_, i) => Math.sin(i) / 10),
+      ),
+    );
+    out.set(
+      `v.${name}`,
+      hostTensor(
+        'float32',
+        w.shape,
+        Float32Array.from({ length: n }, (_, i) => (1 + Math.cos(i)) / 100),
+      ),
+    );
   }
   return out;
 }
@@ -126,7 +134,9 @@ describe('checkpoints stored in float64, float16 and bfloat16', () => {
       `${dir}: tensor "llm.head": float64 element [2, 7] = 1e+39 is outside the float32 range`,
     );
     expect(() => loadCheckpointWeights(model, contents.weights, dir)).toThrow(CheckpointError);
-    expect(() => loadCheckpointWeights(model, contents.weights, dir)).toThrow(/tensor "llm\.head": float64 element \[2, 7\] = 1e\+39 is outside the float32 range/);
+    expect(() => loadCheckpointWeights(model, contents.weights, dir)).toThrow(
+      /tensor "llm\.head": float64 element \[2, 7\] = 1e\+39 is outside the float32 range/,
+    );
     // All or nothing: no weight was assigned.
     for (const [name, t] of await exportWeights(model)) expect(t.data, name).toEqual(before.get(name)!.data);
     model.dispose();

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readSafetensors, writeSafetensors, type HostTensor } from '../io/index.js';
-import { parseCheckpointName } from './checkpoint-name.js';
 import { UserError } from '../core/errors.js';
+import { type HostTensor, readSafetensors, writeSafetensors } from '../io/index.js';
+import { parseCheckpointName } from './checkpoint-name.js';
 
 /**
  * A checkpoint is a folder written atomically (a temporary folder, then one rename) holding:

@@ -1,14 +1,14 @@
 import { join } from 'node:path';
+import type { DeviceLossWatch } from '../backends/device-loss.js';
 import { evaluateExactMatch } from '../data/eval.js';
 import type { AssignmentPool } from '../matching/assignment/pool/worker-pool.js';
-import type { DeviceLossWatch } from '../backends/device-loss.js';
 import { DEFAULT_SCALE, QUICK_SCALE, recipes } from './catalog.js';
 import { compareTable } from './compare.js';
 import { evalBatches, runEnvironment } from './environment.js';
 import type { Progress } from './progress.js';
 import { resolveTeacher } from './resolve-teacher.js';
 import { runBegun } from './run-folder.js';
-import { runRecipe, type RunResult } from './runner.js';
+import { type RunResult, runRecipe } from './runner.js';
 
 /** The students the demo trains, in the order of the table. */
 export const DEMO_RECIPES = ['baseline', 'llava-kd', 'em-kd'] as const;

@@ -1,7 +1,7 @@
 import { IGNORE_LABEL, ROLE_CODES } from '../core/roles.js';
-import { batches, collate, type Batch } from '../data/batch.js';
+import { type Batch, batches, collate } from '../data/batch.js';
 import type { Tokenizer } from '../data/tokenizer.js';
-import { efficientStudentConfig, numVisionTokens, studentConfig, teacherConfig, type ModelConfig } from '../models/index.js';
+import { efficientStudentConfig, type ModelConfig, numVisionTokens, studentConfig, teacherConfig } from '../models/index.js';
 import type { ModelKind, StageData } from './recipe.js';
 import { proceduralData, type TrainingData } from './training-data.js';
 
@@ -42,7 +42,11 @@ export function trainingBatch(env: RunEnvironment, data: StageData, kind: ModelK
   // A mix alternates tasks step by step, padded to the longer length so shapes never change.
   const task = data === 'mix' ? (step % 2 === 0 ? 'caption' : 'qa') : data;
   const textLength = data === 'mix' ? Math.max(env.data.textLength.caption, env.data.textLength.qa) : env.data.textLength[task];
-  return collate(env.tokenizer, samplesOf(task), { numVisionTokens: numVisionTokens(env.configs[kind]), textLength, imageSize: env.configs[kind].vision.imageSize });
+  return collate(env.tokenizer, samplesOf(task), {
+    numVisionTokens: numVisionTokens(env.configs[kind]),
+    textLength,
+    imageSize: env.configs[kind].vision.imageSize,
+  });
 }
 
 /**

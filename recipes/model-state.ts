@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { hostTensor, toFloat32, type HostTensor } from '../io/index.js';
-import { exportWeights, loadWeights, type LlavaModel } from '../models/index.js';
+import { type HostTensor, hostTensor, toFloat32 } from '../io/index.js';
+import { exportWeights, type LlavaModel, loadWeights } from '../models/index.js';
 import { CheckpointError } from './checkpoint.js';
 
 /** A float32 host tensor: what tfjs takes back (values and a shape). */

@@ -1,20 +1,20 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../backends/index.js';
 import { objective, weighted } from '../core/combinators.js';
 import { student as s, teacher as t } from '../core/views.js';
-import { feature, supervisedCE } from '../losses/index.js';
 import type { HostTensor } from '../io/index.js';
+import { feature, supervisedCE } from '../losses/index.js';
 import { createLlava } from '../models/index.js';
 import { readCheckpoint } from './checkpoint.js';
 import { runEnvironment } from './environment.js';
 import { readMetrics } from './metrics.js';
 import { silentProgress } from './progress.js';
 import type { Recipe } from './recipe.js';
-import { runRecipe, type RunOptions, type TeacherHandle } from './runner.js';
+import { type RunOptions, runRecipe, type TeacherHandle } from './runner.js';
 import { stageTrainer } from './stage-trainer.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mmkd-objective-parameters-'));
@@ -97,7 +97,13 @@ describe('objective-owned parameters in recipes', () => {
     const dir = join(root, 'interrupted');
     const crash = new Error('stopped after the checkpoint at step 2');
     await expect(
-      runRecipe(options(dir, { afterCheckpoint: (path) => { if (path.endsWith('00-fd-000002')) throw crash; } })),
+      runRecipe(
+        options(dir, {
+          afterCheckpoint: (path) => {
+            if (path.endsWith('00-fd-000002')) throw crash;
+          },
+        }),
+      ),
     ).rejects.toBe(crash);
     const atTwo = await readCheckpoint(join(dir, 'checkpoints', '00-fd-000002'));
     expect(values(atTwo.objective)).not.toEqual(initial);

@@ -1,14 +1,14 @@
 import { join } from 'node:path';
-import { exists } from './files.js';
 import { fileURLToPath } from 'node:url';
 import type { AssignmentPool } from '../matching/assignment/pool/worker-pool.js';
 import type { RunEnvironment } from './environment.js';
+import { exists } from './files.js';
 import { prefixFingerprint } from './fingerprint.js';
 import type { Progress } from './progress.js';
 import type { Recipe } from './recipe.js';
 import { runBegun } from './run-folder.js';
 import { readResult, runRecipe, type TeacherHandle } from './runner.js';
-import { SHIPPED_TEACHER, SHIPPED_TEACHER_DATA, loadTeacher } from './teacher.js';
+import { loadTeacher, SHIPPED_TEACHER, SHIPPED_TEACHER_DATA } from './teacher.js';
 
 export interface TeacherChoice {
   /** A checkpoint folder given by the user. */
@@ -42,7 +42,15 @@ export async function resolveTeacher(choice: TeacherChoice): Promise<ResolvedTea
   if (choice.environment.data.fingerprint === SHIPPED_TEACHER_DATA && (await exists(join(shipped, 'state.json')))) {
     return { ...(await loadTeacher(shipped, config)), source: 'the teacher mmkd ships', checkpoint: shipped };
   }
-  const tag = prefixFingerprint({ config, recipe: choice.recipe, stages: choice.recipe.stages.length, seed: 0, backend: choice.backend, teacher: null, data: choice.environment.data.fingerprint }).slice(0, 12);
+  const tag = prefixFingerprint({
+    config,
+    recipe: choice.recipe,
+    stages: choice.recipe.stages.length,
+    seed: 0,
+    backend: choice.backend,
+    teacher: null,
+    data: choice.environment.data.fingerprint,
+  }).slice(0, 12);
   const dir = join(choice.cacheRoot, `teacher-seed0-${choice.backend}-${tag}`);
   const finished = await readResult(dir).catch(() => undefined);
   if (finished !== undefined) {
@@ -50,7 +58,10 @@ export async function resolveTeacher(choice: TeacherChoice): Promise<ResolvedTea
     choice.progress.note(`reusing the teacher trained earlier for this data: ${dir}`);
     return { ...(await loadTeacher(finished.checkpoint, config)), source: dir, checkpoint: finished.checkpoint };
   }
-  const why = choice.environment.data.fingerprint === SHIPPED_TEACHER_DATA ? 'no teacher given or shipped' : `no teacher given for ${choice.environment.data.name} (the shipped one knows only the procedural data)`;
+  const why =
+    choice.environment.data.fingerprint === SHIPPED_TEACHER_DATA
+      ? 'no teacher given or shipped'
+      : `no teacher given for ${choice.environment.data.name} (the shipped one knows only the procedural data)`;
   choice.progress.note(`${why}: training one with the '${choice.recipe.name}' recipe into ${dir} (kept for the next run)`);
   const result = await runRecipe({
     recipe: choice.recipe,

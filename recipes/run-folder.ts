@@ -1,9 +1,9 @@
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { EvalReport } from '../data/eval.js';
 import type { HostTensor } from '../io/index.js';
-import { formatCheckpointName, parseCheckpointName, type CheckpointPosition } from './checkpoint-name.js';
-import { CheckpointError, listCheckpoints, readCheckpoint, writeCheckpoint, type CheckpointContents, type CheckpointState } from './checkpoint.js';
+import { type CheckpointContents, CheckpointError, type CheckpointState, listCheckpoints, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { type CheckpointPosition, formatCheckpointName, parseCheckpointName } from './checkpoint-name.js';
 import { MetricsLog } from './metrics.js';
 import type { Progress } from './progress.js';
 
@@ -87,7 +87,9 @@ async function checkRunFolder(dir: string, recipe: string, seed: number, resume:
     run = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as typeof run;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new CheckpointError(`${dir} is not a run folder (it holds files but no run.json), so there is nothing to resume; pass the folder of the run to continue, or choose an empty --out`);
+      throw new CheckpointError(
+        `${dir} is not a run folder (it holds files but no run.json), so there is nothing to resume; pass the folder of the run to continue, or choose an empty --out`,
+      );
     }
     throw new CheckpointError(`${join(dir, 'run.json')} is unreadable: ${(e as Error).message}`);
   }
@@ -138,7 +140,11 @@ export async function saveCheckpoint(
   position: CheckpointPosition,
   stageSteps: number,
   facts: CheckpointFacts,
-  tensors: { readonly weights: ReadonlyMap<string, HostTensor>; readonly optimizer: ReadonlyMap<string, HostTensor>; readonly objective?: ReadonlyMap<string, HostTensor> },
+  tensors: {
+    readonly weights: ReadonlyMap<string, HostTensor>;
+    readonly optimizer: ReadonlyMap<string, HostTensor>;
+    readonly objective?: ReadonlyMap<string, HostTensor>;
+  },
 ): Promise<string> {
   const name = formatCheckpointName(position);
   const path = join(folder.checkpointsDir, name);

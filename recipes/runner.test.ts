@@ -1,10 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../backends/index.js';
 import { runCli } from '../cli/testing/run-cli.js';
@@ -13,7 +13,7 @@ import { CheckpointError, listCheckpoints } from './checkpoint.js';
 import { runEnvironment } from './environment.js';
 import { readMetrics } from './metrics.js';
 import { silentProgress } from './progress.js';
-import { runRecipe, type RunOptions } from './runner.js';
+import { type RunOptions, runRecipe } from './runner.js';
 import { loadTeacher } from './teacher.js';
 
 const run = promisify(execFile);
@@ -36,7 +36,9 @@ const options = (name: string, dir: string, extra: Partial<RunOptions> = {}): Ru
 
 /** The step records of a run: stage, step, loss and terms, in order. */
 async function steps(dir: string) {
-  return (await readMetrics(join(dir, 'metrics.jsonl'))).flatMap((r) => (r.type === 'step' ? [{ stage: r.stage, step: r.step, loss: r.loss, terms: r.terms }] : []));
+  return (await readMetrics(join(dir, 'metrics.jsonl'))).flatMap((r) =>
+    r.type === 'step' ? [{ stage: r.stage, step: r.step, loss: r.loss, terms: r.terms }] : [],
+  );
 }
 
 describe('runner', () => {
@@ -47,8 +49,24 @@ describe('runner', () => {
 
   it('a run killed with SIGKILL right after a mid-stage checkpoint resumes from it to the same metrics, to the last digit', async () => {
     const cli = (dir: string, ...more: string[]) => [
-      '--import', 'tsx', 'cli/main.ts', 'run', 'llava-kd', '--quick', '--seed', '1', '--backend', 'wasm',
-      '--out', dir, '--teacher', teacherPath, '--no-cache', '--checkpoint-every', '2', ...more,
+      '--import',
+      'tsx',
+      'cli/main.ts',
+      'run',
+      'llava-kd',
+      '--quick',
+      '--seed',
+      '1',
+      '--backend',
+      'wasm',
+      '--out',
+      dir,
+      '--teacher',
+      teacherPath,
+      '--no-cache',
+      '--checkpoint-every',
+      '2',
+      ...more,
     ];
     const whole = join(root, 'whole');
     await run(process.execPath, cli(whole), { timeout: 120_000 });
@@ -108,11 +126,14 @@ describe('runner', () => {
       for (const path of checkpoints) {
         const file = join(path, 'weights.safetensors');
         const bytes = await readFile(file);
-        bytes[bytes.length - 1] ^= 0xff;
+        const last = bytes.length - 1;
+        bytes.writeUInt8(bytes.readUInt8(last) ^ 0xff, last);
         await writeFile(file, bytes);
       }
       await expect(runRecipe(options('baseline', dir, { teacher, resume: true }))).rejects.toThrow(
-        new RegExp(`no usable checkpoint to resume from:\\n {2}${checkpoints.at(-1)!.replaceAll('/', '\\/')}/weights\\.safetensors is corrupt: its SHA-256 does not match`),
+        new RegExp(
+          `no usable checkpoint to resume from:\\n {2}${checkpoints.at(-1)!.replaceAll('/', '\\/')}/weights\\.safetensors is corrupt: its SHA-256 does not match`,
+        ),
       );
     } finally {
       teacher.model.dispose();
@@ -124,7 +145,9 @@ describe('runner', () => {
     const teacher = await loadTeacher(teacherPath, environment.configs.teacher);
     try {
       await runRecipe(options('baseline', dir, { teacher }));
-      await expect(runRecipe(options('baseline', dir, { teacher, resume: true, seed: 2 }))).rejects.toThrow(/holds a run of recipe 'baseline' with seed 1, not 'baseline' with seed 2/);
+      await expect(runRecipe(options('baseline', dir, { teacher, resume: true, seed: 2 }))).rejects.toThrow(
+        /holds a run of recipe 'baseline' with seed 1, not 'baseline' with seed 2/,
+      );
       // Same recipe and seed (so the folder is this run's), another backend: the checkpoints are not its own.
       await expect(runRecipe(options('baseline', dir, { teacher, resume: true, backend: 'cpu' }))).rejects.toThrow(/fingerprint mismatch/);
     } finally {
@@ -138,17 +161,21 @@ describe('runner', () => {
     try {
       await runRecipe(options('baseline', dir, { teacher }));
       const names = await readdir(join(dir, 'checkpoints'));
-      await expect(runRecipe(options('baseline', dir, { teacher }))).rejects.toThrow(/already holds a run .* pass --resume to continue it, or choose another --out/);
+      await expect(runRecipe(options('baseline', dir, { teacher }))).rejects.toThrow(
+        /already holds a run .* pass --resume to continue it, or choose another --out/,
+      );
       expect(await readdir(join(dir, 'checkpoints'))).toEqual(names);
     } finally {
       teacher.model.dispose();
     }
   });
 
-  it('rejects a teacher whose vocabulary differs from the student\'s, naming the checkpoint', async () => {
+  it("rejects a teacher whose vocabulary differs from the student's, naming the checkpoint", async () => {
     const wrong = { ...environment.configs.teacher, llm: { ...environment.configs.teacher.llm, vocabSize: environment.configs.teacher.llm.vocabSize + 3 } };
     await expect(loadTeacher(teacherPath, wrong)).rejects.toThrow(CheckpointError);
-    await expect(loadTeacher(teacherPath, wrong)).rejects.toThrow(new RegExp(`${teacherPath.replaceAll('/', '\\/')} does not hold a teacher for this model \\(vocabulary 50`));
+    await expect(loadTeacher(teacherPath, wrong)).rejects.toThrow(
+      new RegExp(`${teacherPath.replaceAll('/', '\\/')} does not hold a teacher for this model \\(vocabulary 50`),
+    );
   });
 
   it('reuses cached stages with exactly the results of training them, and leaks no tensor', async () => {
@@ -163,7 +190,11 @@ describe('runner', () => {
       expect(await steps(join(root, 'cached'))).toEqual(await steps(join(root, 'fresh')));
       expect(cached.report).toEqual(fresh.report);
       const records = await readMetrics(join(root, 'cached', 'metrics.jsonl'));
-      expect(records.filter((r) => r.type === 'stage').map((r) => r.type === 'stage' && `${r.stage}:${r.from}`)).toEqual(['lm:cache', 'pt:cache', 'dft:trained']);
+      expect(records.filter((r) => r.type === 'stage').map((r) => r.type === 'stage' && `${r.stage}:${r.from}`)).toEqual([
+        'lm:cache',
+        'pt:cache',
+        'dft:trained',
+      ]);
     } finally {
       teacher.model.dispose();
     }

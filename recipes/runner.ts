@@ -7,11 +7,21 @@ import { prefixFingerprint } from './fingerprint.js';
 import { loadCheckpointWeights, modelWeights } from './model-state.js';
 import type { Progress } from './progress.js';
 import type { Recipe } from './recipe.js';
-import { beginRun, finalCheckpoint, newestUsableCheckpoint, openRunFolder, saveCheckpoint, writeResult, type RunFolder, type RunHeader, type RunResult } from './run-folder.js';
+import {
+  beginRun,
+  finalCheckpoint,
+  newestUsableCheckpoint,
+  openRunFolder,
+  type RunFolder,
+  type RunHeader,
+  type RunResult,
+  saveCheckpoint,
+  writeResult,
+} from './run-folder.js';
 import { cacheStage, restoreFromCache } from './stage-cache.js';
-import { trainStage, type StageLoopOptions, type StageStart } from './stage-loop.js';
+import { type StageLoopOptions, type StageStart, trainStage } from './stage-loop.js';
 
-export { readResult, type RunResult } from './run-folder.js';
+export { type RunResult, readResult } from './run-folder.js';
 
 /** A frozen teacher, with the fingerprint of its weights (students' results depend on them). */
 export interface TeacherHandle {
@@ -64,14 +74,31 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
   }
   const config = environment.configs[recipe.model];
   const fingerprint = (stages: number) =>
-    prefixFingerprint({ config, recipe, stages, seed, backend: options.backend, teacher: options.teacher?.fingerprint ?? null, data: environment.data.fingerprint });
-  const header: RunHeader = { recipe: recipe.name, seed, backend: options.backend, teacher: options.teacher?.fingerprint ?? null, stages: recipe.stages.map((s) => s.name) };
+    prefixFingerprint({
+      config,
+      recipe,
+      stages,
+      seed,
+      backend: options.backend,
+      teacher: options.teacher?.fingerprint ?? null,
+      data: environment.data.fingerprint,
+    });
+  const header: RunHeader = {
+    recipe: recipe.name,
+    seed,
+    backend: options.backend,
+    teacher: options.teacher?.fingerprint ?? null,
+    stages: recipe.stages.map((s) => s.name),
+  };
   const { folder, existing } = await openRunFolder(options.dir, header, options.resume);
 
   const model = createLlava(config, { seed });
   try {
     if (recipe.visionFromTeacher) copyGroups(options.teacher!.model, model, ['vision']);
-    const start = options.resume && existing.length > 0 ? await resumeFrom(options, folder, existing, model, fingerprint) : await beginFresh(options, folder, header, model, fingerprint);
+    const start =
+      options.resume && existing.length > 0
+        ? await resumeFrom(options, folder, existing, model, fingerprint)
+        : await beginFresh(options, folder, header, model, fingerprint);
 
     const { teacher, ...shared } = options;
     const loop: StageLoopOptions = { ...shared, folder, ...(teacher ? { teacher: teacher.model } : {}) };
@@ -82,7 +109,14 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
 
     const report = await evaluateExactMatch(model.forward, evalBatches(environment, recipe.model));
     await folder.metrics.append({ type: 'eval', report });
-    const result: RunResult = { recipe: recipe.name, seed, backend: options.backend, report, checkpoint: await finalCheckpoint(folder), seconds: (performance.now() - started) / 1000 };
+    const result: RunResult = {
+      recipe: recipe.name,
+      seed,
+      backend: options.backend,
+      report,
+      checkpoint: await finalCheckpoint(folder),
+      seconds: (performance.now() - started) / 1000,
+    };
     await writeResult(folder, result);
     return result;
   } finally {
@@ -91,7 +125,13 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
 }
 
 /** Continues from the newest usable checkpoint: its weights, and where it stood. */
-async function resumeFrom(options: RunOptions, folder: RunFolder, existing: readonly string[], model: LlavaModel, fingerprint: (stages: number) => string): Promise<Start> {
+async function resumeFrom(
+  options: RunOptions,
+  folder: RunFolder,
+  existing: readonly string[],
+  model: LlavaModel,
+  fingerprint: (stages: number) => string,
+): Promise<Start> {
   const { recipe } = options;
   const { path, contents } = await newestUsableCheckpoint(existing, (stage) => fingerprint(stage + 1), options.progress);
   loadCheckpointWeights(model, contents.weights, path);
@@ -101,7 +141,11 @@ async function resumeFrom(options: RunOptions, folder: RunFolder, existing: read
   const start: Start = stageDone
     ? { stage: state.stage + 1, step: 0 }
     : { stage: state.stage, step: state.step, optimizer: contents.optimizer, optimizerStep: state.optimizerStep, objective: contents.objective, source: path };
-  await folder.metrics.truncateTo(recipe.stages.map((s) => s.name), start.stage, start.step);
+  await folder.metrics.truncateTo(
+    recipe.stages.map((s) => s.name),
+    start.stage,
+    start.step,
+  );
   options.progress.note(`resuming ${recipe.name} from ${state.stageName} step ${state.step} (${path})`);
   return start;
 }
@@ -112,7 +156,13 @@ async function resumeFrom(options: RunOptions, folder: RunFolder, existing: read
  * whose stages all come from the cache still ends with one, and a kill in the next stage
  * resumes from there).
  */
-async function beginFresh(options: RunOptions, folder: RunFolder, header: RunHeader, model: LlavaModel, fingerprint: (stages: number) => string): Promise<Start> {
+async function beginFresh(
+  options: RunOptions,
+  folder: RunFolder,
+  header: RunHeader,
+  model: LlavaModel,
+  fingerprint: (stages: number) => string,
+): Promise<Start> {
   const { recipe } = options;
   await beginRun(folder, header);
   if (!options.cacheDir) return { stage: 0, step: 0 };
@@ -123,9 +173,21 @@ async function beginFresh(options: RunOptions, folder: RunFolder, header: RunHea
     folder,
     { stage: restored - 1, stageName: last.name, step: last.steps },
     last.steps,
-    { recipe: recipe.name, seed: options.seed, backend: options.backend, fingerprint: fingerprint(restored), complete: restored === recipe.stages.length, optimizerStep: 0 },
+    {
+      recipe: recipe.name,
+      seed: options.seed,
+      backend: options.backend,
+      fingerprint: fingerprint(restored),
+      complete: restored === recipe.stages.length,
+      optimizerStep: 0,
+    },
     { weights: await modelWeights(model), optimizer: new Map() },
   );
-  options.progress.note(`${recipe.stages.slice(0, restored).map((s) => s.name).join(' → ')}: reused from the stage cache (checkpoint ${path})`);
+  options.progress.note(
+    `${recipe.stages
+      .slice(0, restored)
+      .map((s) => s.name)
+      .join(' → ')}: reused from the stage cache (checkpoint ${path})`,
+  );
   return { stage: restored, step: 0 };
 }

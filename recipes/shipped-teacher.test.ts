@@ -9,7 +9,7 @@ import { DEFAULT_SCALE, recipes } from './catalog.js';
 import { evalBatches, runEnvironment } from './environment.js';
 import { readMetrics } from './metrics.js';
 import { stageTrainer } from './stage-trainer.js';
-import { SHIPPED_TEACHER, loadTeacher } from './teacher.js';
+import { loadTeacher, SHIPPED_TEACHER } from './teacher.js';
 
 const shipped = fileURLToPath(SHIPPED_TEACHER);
 

@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LlavaModel } from '../models/index.js';
-import { readCheckpoint, writeCheckpoint, type CheckpointContents } from './checkpoint.js';
-import { readMetrics, type MetricRecord, type MetricsLog } from './metrics.js';
+import { type CheckpointContents, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { type MetricRecord, type MetricsLog, readMetrics } from './metrics.js';
 import { loadCheckpointWeights, modelWeights } from './model-state.js';
 
 /**
@@ -49,7 +49,12 @@ export async function cacheStage(cacheDir: string, key: string, model: LlavaMode
     // not yet
   }
   await mkdir(cacheDir, { recursive: true });
-  await writeCheckpoint(entry, { recipe: 'stage-cache', seed: 0, backend: '', fingerprint: key, stage: 0, stageName, step: 0, complete: true, optimizerStep: 0 }, await modelWeights(model), new Map());
+  await writeCheckpoint(
+    entry,
+    { recipe: 'stage-cache', seed: 0, backend: '', fingerprint: key, stage: 0, stageName, step: 0, complete: true, optimizerStep: 0 },
+    await modelWeights(model),
+    new Map(),
+  );
   const records = await readMetrics(metrics.path);
   await writeFile(join(entry, 'metrics.jsonl'), records.map((r) => `${JSON.stringify(r)}\n`).join(''));
 }

@@ -1,15 +1,15 @@
 import type { DeviceLossWatch } from '../backends/device-loss.js';
-import { hostTensor, type HostTensor } from '../io/index.js';
+import { type HostTensor, hostTensor } from '../io/index.js';
 import type { AssignmentPool } from '../matching/assignment/pool/worker-pool.js';
 import type { LlavaModel } from '../models/index.js';
 import type { RunEnvironment } from './environment.js';
+import type { MetricRecord } from './metrics.js';
 import { float32Entries, modelWeights, variableValues } from './model-state.js';
 import { restoreAdamW, saveAdamW } from './optim/index.js';
-import type { MetricRecord } from './metrics.js';
 import type { Progress } from './progress.js';
 import type { Recipe } from './recipe.js';
-import { saveCheckpoint, type RunFolder } from './run-folder.js';
-import { stageTrainer, type StageTrainer } from './stage-trainer.js';
+import { type RunFolder, saveCheckpoint } from './run-folder.js';
+import { type StageTrainer, stageTrainer } from './stage-trainer.js';
 
 /** What the loop of every stage of one run shares. */
 export interface StageLoopOptions {
@@ -67,7 +67,9 @@ export async function trainStage(loop: StageLoopOptions, model: LlavaModel, inde
     for (let step = start.step; step < stage.steps; step++) {
       const { loss, terms, lr } = await trainer.step(step);
       if (!Number.isFinite(loss)) {
-        throw new Error(`the loss of ${recipe.name} became ${loss} in stage '${stage.name}' at step ${step}; the last checkpoint is in ${folder.checkpointsDir}`);
+        throw new Error(
+          `the loss of ${recipe.name} became ${loss} in stage '${stage.name}' at step ${step}; the last checkpoint is in ${folder.checkpointsDir}`,
+        );
       }
       await folder.metrics.append({ type: 'step', stage: stage.name, step, loss, terms, lr, seconds: (performance.now() - stageStarted) / 1000 });
       progress.step(step, loss, terms);
@@ -89,7 +91,11 @@ export async function trainStage(loop: StageLoopOptions, model: LlavaModel, inde
   if (!recorded) await folder.metrics.append(stageRecord(stage.name, stage.steps, stageStarted, start.step)); // a stage with no steps left
   const seconds = (performance.now() - stageStarted) / 1000;
   // After a resume, say which steps this process trained (the time is theirs alone).
-  progress.done(resumed ? `steps ${start.step + 1}–${stage.steps} (resumed at ${start.step}) in ${seconds.toFixed(1)} s` : `${stage.steps} steps in ${seconds.toFixed(1)} s`);
+  progress.done(
+    resumed
+      ? `steps ${start.step + 1}–${stage.steps} (resumed at ${start.step}) in ${seconds.toFixed(1)} s`
+      : `${stage.steps} steps in ${seconds.toFixed(1)} s`,
+  );
 }
 
 function stageRecord(name: string, steps: number, started: number, resumedAt: number): MetricRecord {

@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DeviceLossWatch } from '../backends/device-loss.js';
+import { compile } from '../compile/compile.js';
 import type { DistillInputs, SideOutputs } from '../core/outputs.js';
 import { emptyPlan } from '../core/plan.js';
-import { compile } from '../compile/compile.js';
 import type { AssignmentPool } from '../matching/assignment/pool/worker-pool.js';
 import { matchesOf } from '../matching/planner.js';
 import type { LlavaModel } from '../models/index.js';
 import { readsTeacher } from './catalog.js';
-import { trainingBatch, type RunEnvironment } from './environment.js';
-import { DEFAULT_ADAMW, cosineWithWarmup, initAdamW, trainStep, warmupStepsFor, type AdamWState } from './optim/index.js';
+import { type RunEnvironment, trainingBatch } from './environment.js';
+import { type AdamWState, cosineWithWarmup, DEFAULT_ADAMW, initAdamW, trainStep, warmupStepsFor } from './optim/index.js';
 import type { ModelKind, Stage } from './recipe.js';
 import { forwardFor } from './text-forward.js';
 
@@ -78,7 +78,11 @@ export function stageTrainer(options: StageTrainerOptions): StageTrainer {
   const probeTeacher = teacherAt(0);
   let compiled: ReturnType<typeof compile>;
   try {
-    compiled = compile(stage.objective, { teacher: probeTeacher ?? probeStudent, student: probeStudent, labels: probe.labels }, options.pool ? { pool: options.pool } : {});
+    compiled = compile(
+      stage.objective,
+      { teacher: probeTeacher ?? probeStudent, student: probeStudent, labels: probe.labels },
+      options.pool ? { pool: options.pool } : {},
+    );
   } finally {
     release(probeStudent);
     release(probeTeacher);
@@ -146,16 +150,13 @@ export function stageTrainer(options: StageTrainerOptions): StageTrainer {
 }
 
 /** Assigns saved values to the objective's parameters, all or nothing; one error lists every problem. */
-function restoreParameters(
-  parameters: ReadonlyMap<string, tf.Variable>,
-  saved: NonNullable<StageTrainerOptions['parameters']>,
-  stageName: string,
-): void {
+function restoreParameters(parameters: ReadonlyMap<string, tf.Variable>, saved: NonNullable<StageTrainerOptions['parameters']>, stageName: string): void {
   const problems: string[] = [];
   for (const [name, variable] of parameters) {
     const value = saved.get(name);
     if (value === undefined) problems.push(`'${name}' is missing`);
-    else if (value.shape.join() !== variable.shape.join()) problems.push(`'${name}' has shape [${value.shape.join(', ')}], the objective's is [${variable.shape.join(', ')}]`);
+    else if (value.shape.join() !== variable.shape.join())
+      problems.push(`'${name}' has shape [${value.shape.join(', ')}], the objective's is [${variable.shape.join(', ')}]`);
   }
   for (const name of saved.keys()) if (!parameters.has(name)) problems.push(`'${name}' is not a parameter of the objective`);
   if (problems.length > 0) {

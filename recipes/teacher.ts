@@ -11,14 +11,18 @@ import { proceduralData } from './training-data.js';
 export async function loadTeacher(path: string, config: ModelConfig): Promise<TeacherHandle> {
   const contents = await readCheckpoint(path);
   if (!contents.state.complete) {
-    throw new CheckpointError(`${path} is an unfinished run (stage ${contents.state.stageName}, step ${contents.state.step}); a teacher must be a finished one`);
+    throw new CheckpointError(
+      `${path} is an unfinished run (stage ${contents.state.stageName}, step ${contents.state.step}); a teacher must be a finished one`,
+    );
   }
   const model = createLlava(config, { seed: 0 });
   try {
     loadWeights(model, contents.weights, { source: path });
   } catch (e) {
     model.dispose();
-    throw new CheckpointError(`${path} does not hold a teacher for this model (vocabulary ${config.llm.vocabSize}, width ${config.llm.width}): ${(e as Error).message}`);
+    throw new CheckpointError(
+      `${path} does not hold a teacher for this model (vocabulary ${config.llm.vocabSize}, width ${config.llm.width}): ${(e as Error).message}`,
+    );
   }
   return { model, fingerprint: contents.state.files['weights.safetensors']! };
 }

@@ -1,5 +1,5 @@
 import type { SideOutputs } from '../core/outputs.js';
-import { llavaTextForward, type LlavaModel, type ModelInputs } from '../models/index.js';
+import { type LlavaModel, llavaTextForward, type ModelInputs } from '../models/index.js';
 import type { StageData } from './recipe.js';
 
 /**

@@ -1,4 +1,4 @@
-import { TEXT_LENGTH, proceduralSample, proceduralSamples, proceduralTokenizer } from '../data/procedural.js';
+import { proceduralSample, proceduralSamples, proceduralTokenizer, TEXT_LENGTH } from '../data/procedural.js';
 import type { Sample } from '../data/sample.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 

@@ -71,17 +71,43 @@ describe('training on LLaVA-format conversations', () => {
     data = await writeDataset(root);
   });
 
-  it('trains a teacher and a LLaVA-KD student on the user\'s data, and refuses a teacher with another vocabulary', async () => {
+  it("trains a teacher and a LLaVA-KD student on the user's data, and refuses a teacher with another vocabulary", async () => {
     const teacher = await mmkd('run', 'teacher', '--quick', '--backend', 'wasm', '--data', data, '--out', join(root, 'teacher'), '--no-cache');
     expect(teacher.code).toBe(0);
     const checkpoint = /final checkpoint: (.+)/.exec(teacher.stdout)![1]!;
-    const student = await mmkd('run', 'llava-kd', '--quick', '--backend', 'wasm', '--data', data, '--teacher', checkpoint, '--out', join(root, 'student'), '--no-cache');
+    const student = await mmkd(
+      'run',
+      'llava-kd',
+      '--quick',
+      '--backend',
+      'wasm',
+      '--data',
+      data,
+      '--teacher',
+      checkpoint,
+      '--out',
+      join(root, 'student'),
+      '--no-cache',
+    );
     expect(student.code).toBe(0);
     expect(student.stdout).toMatch(/llava-kd \(seed 0\): exact match \d+\.\d \(llava \d+\.\d\)/);
     // A teacher trained on the procedural data has another vocabulary.
     const procedural = await mmkd('run', 'teacher', '--quick', '--backend', 'wasm', '--out', join(root, 'procedural-teacher'), '--no-cache');
     const other = /final checkpoint: (.+)/.exec(procedural.stdout)![1]!;
-    const refused = await mmkd('run', 'llava-kd', '--quick', '--backend', 'wasm', '--data', data, '--teacher', other, '--out', join(root, 'refused'), '--no-cache');
+    const refused = await mmkd(
+      'run',
+      'llava-kd',
+      '--quick',
+      '--backend',
+      'wasm',
+      '--data',
+      data,
+      '--teacher',
+      other,
+      '--out',
+      join(root, 'refused'),
+      '--no-cache',
+    );
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(new RegExp(`${other.replaceAll('/', '\\/')} does not hold a teacher for this model \\(vocabulary \\d+`));
   }, 300_000);
@@ -91,7 +117,9 @@ describe('training on LLaVA-format conversations', () => {
     const cache = join(root, 'mixed-cache');
     const first = await mmkd('run', 'baseline', '--quick', '--backend', 'wasm', '--data', mixed, '--cache', cache, '--out', join(root, 'mixed-baseline'));
     expect(first.code).toBe(0);
-    expect(first.stderr).toMatch(/no teacher given for .*conversations\.json \(the shipped one knows only the procedural data\): training one with the 'teacher' recipe into /);
+    expect(first.stderr).toMatch(
+      /no teacher given for .*conversations\.json \(the shipped one knows only the procedural data\): training one with the 'teacher' recipe into /,
+    );
     expect(first.stdout).toMatch(/baseline \(seed 0\): exact match \d+\.\d \(llava \d+\.\d\)/);
     const teacher = /teacher: (.+)/.exec(first.stderr)![1]!;
     expect(teacher.startsWith(cache)).toBe(true);
@@ -105,7 +133,19 @@ describe('training on LLaVA-format conversations', () => {
 
   it('names the file and the record of a conversation without <image>', async () => {
     const bad = join(root, 'bad.json');
-    await writeFile(bad, JSON.stringify([{ id: 'x1', image: 'images/1.png', conversations: [{ from: 'human', value: 'no image here' }, { from: 'gpt', value: 'red' }] }]));
+    await writeFile(
+      bad,
+      JSON.stringify([
+        {
+          id: 'x1',
+          image: 'images/1.png',
+          conversations: [
+            { from: 'human', value: 'no image here' },
+            { from: 'gpt', value: 'red' },
+          ],
+        },
+      ]),
+    );
     const result = await mmkd('run', 'baseline', '--quick', '--backend', 'wasm', '--data', bad, '--out', join(root, 'bad'));
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/bad\.json/);

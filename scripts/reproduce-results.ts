@@ -9,15 +9,15 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { useBackend } from '../backends/index.js';
+import { evaluateExactMatch } from '../data/eval.js';
 import { createAssignmentPool } from '../matching/assignment/index.js';
 import { recipes } from '../recipes/catalog.js';
 import { compareTable } from '../recipes/compare.js';
-import { evaluateExactMatch } from '../data/eval.js';
 import { evalBatches, runEnvironment } from '../recipes/environment.js';
 import { progressTo } from '../recipes/progress.js';
 import { resolveTeacher } from '../recipes/resolve-teacher.js';
 import { runBegun } from '../recipes/run-folder.js';
-import { runRecipe, type RunResult } from '../recipes/runner.js';
+import { type RunResult, runRecipe } from '../recipes/runner.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {

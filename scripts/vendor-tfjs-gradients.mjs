@@ -6,17 +6,20 @@
 // copies of these configs (141 MB of dependencies). We bundle only the configs. The copies share
 // tfjs's engine and registries, which live on the global object, and tfjs's Tensor class
 // recognises tensors from any copy (Symbol.hasInstance).
-import { build } from 'esbuild';
+
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
 const core = dirname(require.resolve('@tensorflow/tfjs-core/package.json'));
 const gradientsDir = join(core, 'dist', 'gradients');
-const files = readdirSync(gradientsDir).filter((f) => /_grad\.js$/.test(f)).sort();
+const files = readdirSync(gradientsDir)
+  .filter((f) => /_grad\.js$/.test(f))
+  .sort();
 
 const imports = files.map((f, i) => `import * as g${i} from ${JSON.stringify(join(gradientsDir, f))};`);
 const entry = [

@@ -5,10 +5,18 @@
  * workgroup tiles (8, 16, 32), so edge handling is exercised.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { seededNormals, type NumericCheck, type Tolerance } from './numeric-checks.js';
+import { type NumericCheck, seededNormals, type Tolerance } from './numeric-checks.js';
 
 function normal(seed: number, shape: number[], scale = 1): tf.Tensor {
-  return tf.tensor(seededNormals(seed, shape.reduce((a, b) => a * b, 1), scale), shape, 'float32');
+  return tf.tensor(
+    seededNormals(
+      seed,
+      shape.reduce((a, b) => a * b, 1),
+      scale,
+    ),
+    shape,
+    'float32',
+  );
 }
 
 function ints(values: number[], shape?: number[]): tf.Tensor {
@@ -40,11 +48,9 @@ function weighted(y: tf.Tensor, seed: number): tf.Scalar {
   return tf.sum(tf.mul(y, normal(seed, y.shape)));
 }
 
-const grad1 = (f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, seed: number): tf.Tensor =>
-  tf.grad((v: tf.Tensor) => weighted(f(v), seed))(x);
+const grad1 = (f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, seed: number): tf.Tensor => tf.grad((v: tf.Tensor) => weighted(f(v), seed))(x);
 
-const grads = (f: (xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], seed: number): tf.Tensor[] =>
-  tf.grads((...vs: tf.Tensor[]) => weighted(f(vs), seed))(xs);
+const grads = (f: (xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], seed: number): tf.Tensor[] => tf.grads((...vs: tf.Tensor[]) => weighted(f(vs), seed))(xs);
 
 /** KL(p_t ‖ p_s) per row, from logits, averaged: the core of every divergence in mmkd. */
 function forwardKl(teacher: tf.Tensor, student: tf.Tensor): tf.Scalar {
@@ -85,9 +91,7 @@ export const kernelChecks: readonly NumericCheck[] = [
   }),
   check('matMul.grad', ['BatchMatMul'], () => grads(([a, b]) => tf.matMul(a!, b!), [normal(18, [17, 40]), normal(19, [40, 23])], 20)),
   check('batchMatMul', ['BatchMatMul'], () => [tf.matMul(normal(21, [3, 9, 16]), normal(22, [3, 16, 11]))]),
-  check('batchMatMul.grad', ['BatchMatMul', 'Sum'], () =>
-    grads(([a, b]) => tf.matMul(a!, b!), [normal(23, [3, 9, 16]), normal(24, [3, 16, 11])], 25),
-  ),
+  check('batchMatMul.grad', ['BatchMatMul', 'Sum'], () => grads(([a, b]) => tf.matMul(a!, b!), [normal(23, [3, 9, 16]), normal(24, [3, 16, 11])], 25)),
   check('gather', ['GatherV2'], () => {
     const x = normal(26, [8, 13]);
     return [tf.gather(x, ints([7, 0, 3, 3, 5]), 0), tf.gather(x, ints([12, 1, 1, 4]), 1)];

@@ -23,9 +23,7 @@ export interface NumericCheck {
   run(): Promise<readonly number[]>;
 }
 
-export type CheckOutcome =
-  | { readonly ok: true; readonly values: readonly number[]; readonly ms: number }
-  | { readonly ok: false; readonly error: string };
+export type CheckOutcome = { readonly ok: true; readonly values: readonly number[]; readonly ms: number } | { readonly ok: false; readonly error: string };
 
 export type CheckResults = Readonly<Record<string, CheckOutcome>>;
 

@@ -61,7 +61,5 @@ export interface GpuAdapterLike {
 }
 
 export interface GpuLike {
-  requestAdapter(options?: {
-    readonly powerPreference?: 'low-power' | 'high-performance';
-  }): Promise<GpuAdapterLike | null>;
+  requestAdapter(options?: { readonly powerPreference?: 'low-power' | 'high-performance' }): Promise<GpuAdapterLike | null>;
 }

@@ -1,13 +1,13 @@
 import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpu } from '../cpu.js';
 import { addAll } from '../../core/tensor-ops.js';
+import { cpu } from '../cpu.js';
 import { DEVICE_ERROR_REASON, DeviceLostError } from '../device-loss.js';
 import { skipGpuTests, withInstallHint } from '../testing/gpu-test-gate.js';
 import { kernelChecks } from '../testing/kernel-checks.js';
 import { compareValues, FLOAT32_TOLERANCE, type NumericCheck } from '../testing/numeric-checks.js';
-import { webgpuBackend, type WebGPUActivation } from './backend.js';
+import { type WebGPUActivation, webgpuBackend } from './backend.js';
 
 /** Without a GPU device node the only adapter Dawn can find is a software one (lavapipe). */
 function machineHasGpuDevice(): boolean {

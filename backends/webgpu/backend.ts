@@ -6,23 +6,16 @@
  * read properties of null", (2) report which adapter it got, software or hardware, and (3) watch
  * the device for loss.
  */
-import { env, findBackend, findBackendFactory, registerBackend, removeBackend, setBackend, type KernelBackend } from '@tensorflow/tfjs-core';
-import { adapterInfo, describeAdapter, type AdapterReport } from './adapter.js';
-import { DEVICE_ERROR_REASON, watchDeviceLoss, type DeviceLost, type DeviceLossWatch } from '../device-loss.js';
+import { env, findBackend, findBackendFactory, type KernelBackend, registerBackend, removeBackend, setBackend } from '@tensorflow/tfjs-core';
+import { DEVICE_ERROR_REASON, type DeviceLossWatch, type DeviceLost, watchDeviceLoss } from '../device-loss.js';
 import { BackendUnavailableError, describeError, isModuleNotFound } from '../errors.js';
 import { ensureGradients } from '../gradients.js';
 import type { Backend } from '../types.js';
-import type { Diagnosis } from './vulkan-diagnosis.js';
-import { applyWebGPUKernelFixes } from './kernel-fixes.js';
-import {
-  TFJS_DEVICE_LIMITS,
-  type GpuAdapterInfoLike,
-  type GpuAdapterLike,
-  type GpuDeviceLike,
-  type GpuLike,
-  type TfjsDeviceLimit,
-} from './api.js';
+import { type AdapterReport, adapterInfo, describeAdapter } from './adapter.js';
+import { type GpuAdapterInfoLike, type GpuAdapterLike, type GpuDeviceLike, type GpuLike, TFJS_DEVICE_LIMITS, type TfjsDeviceLimit } from './api.js';
 import type { GpuProvider, PackageLoader } from './dawn.js';
+import { applyWebGPUKernelFixes } from './kernel-fixes.js';
+import type { Diagnosis } from './vulkan-diagnosis.js';
 
 export interface WebGPUOptions {
   /**
@@ -60,9 +53,7 @@ export interface WebGPUActivation {
   release(): Promise<void>;
 }
 
-export type WebGPUProbe =
-  | { readonly ok: true; readonly adapter: AdapterReport }
-  | { readonly ok: false; readonly error: BackendUnavailableError };
+export type WebGPUProbe = { readonly ok: true; readonly adapter: AdapterReport } | { readonly ok: false; readonly error: BackendUnavailableError };
 
 export interface WebGPUBackend extends Backend {
   readonly name: 'webgpu';
@@ -90,9 +81,7 @@ async function loadTfjsWebGPU(): Promise<TfjsWebGPUModule> {
     throw new BackendUnavailableError(
       'webgpu',
       missing ? 'package-missing' : 'package-broken',
-      missing
-        ? "the package '@tensorflow/tfjs-backend-webgpu' is not installed."
-        : `'@tensorflow/tfjs-backend-webgpu' failed to load: ${describeError(error)}`,
+      missing ? "the package '@tensorflow/tfjs-backend-webgpu' is not installed." : `'@tensorflow/tfjs-backend-webgpu' failed to load: ${describeError(error)}`,
       'npm install @tensorflow/tfjs-backend-webgpu@4.22.0 (a dependency of mmkd; its version must match @tensorflow/tfjs-core).',
       { cause: error },
     );
@@ -331,7 +320,8 @@ export function webgpuBackend(options: WebGPUOptions = {}): WebGPUBackend {
       if (options.loadDawn === undefined && options.source !== 'navigator' && navigatorGpu() === undefined && isNode()) {
         const dawn: typeof import('./dawn.js') = await import(dawnModule);
         const quiet = await dawn.probeDawnQuietly(options.dawnToggles ?? [], options.powerPreference);
-        if (quiet !== undefined) return { ok: true, adapter: describeAdapter({ features: new Set(quiet.features), isFallbackAdapter: quiet.isFallbackAdapter }, quiet.info) };
+        if (quiet !== undefined)
+          return { ok: true, adapter: describeAdapter({ features: new Set(quiet.features), isFallbackAdapter: quiet.isFallbackAdapter }, quiet.info) };
       }
       let provider: GpuProvider | undefined;
       try {

@@ -6,8 +6,8 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { BackendUnavailableError, describeError, isModuleNotFound } from '../errors.js';
-import { explainNoNativeAdapter, explainNoVulkanAdapter, gatherVulkanFacts, type Diagnosis } from './vulkan-diagnosis.js';
 import type { GpuAdapterInfoLike, GpuLike } from './api.js';
+import { type Diagnosis, explainNoNativeAdapter, explainNoVulkanAdapter, gatherVulkanFacts } from './vulkan-diagnosis.js';
 
 export const DAWN_PACKAGE = 'webgpu';
 export const DAWN_PACKAGE_VERSION = '0.6.2';

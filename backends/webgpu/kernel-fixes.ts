@@ -11,7 +11,7 @@
  * `kernels.test.ts` (cumsum.grad disagreed with cpu). Forward scans inline no length and
  * are correct; so a reverse scan is computed as reverse(forward scan(reverse(x))).
  */
-import { getKernel, registerKernel, unregisterKernel, type KernelBackend, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, type KernelBackend, type KernelFunc, registerKernel, type TensorInfo, unregisterKernel } from '@tensorflow/tfjs-core';
 
 interface CumAttrs {
   readonly axis: number;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpu } from '../cpu.js';
 import { skipGpuTests, withInstallHint } from '../testing/gpu-test-gate.js';
 import { kernelChecks } from '../testing/kernel-checks.js';
-import { compareValues, FLOAT32_TOLERANCE, runChecks, type CheckResults } from '../testing/numeric-checks.js';
+import { type CheckResults, compareValues, FLOAT32_TOLERANCE, runChecks } from '../testing/numeric-checks.js';
 import { webgpuBackend } from './backend.js';
 
 describe.skipIf(skipGpuTests)('webgpu kernel coverage for distillation losses', () => {

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BackendUnavailableError } from '../errors.js';
+import { defaultCandidates, selectBackend } from '../select.js';
 import { skipGpuTests } from '../testing/gpu-test-gate.js';
-import { selectBackend, defaultCandidates } from '../select.js';
 import { webgpuBackend } from './backend.js';
 
 describe.skipIf(skipGpuTests || process.platform !== 'linux')('webgpu without a Vulkan driver', () => {
@@ -24,6 +24,8 @@ describe.skipIf(skipGpuTests || process.platform !== 'linux')('webgpu without a 
     expect((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu).toBeUndefined();
 
     const selection = await selectBackend('auto', { ...defaultCandidates, webgpu: backend });
-    expect(selection.summary).toMatch(/^wasm: no WebGPU adapter \(the Vulkan loader is installed .* but no Vulkan driver is: .*\); tfjs-node-gpu not installed$/);
+    expect(selection.summary).toMatch(
+      /^wasm: no WebGPU adapter \(the Vulkan loader is installed .* but no Vulkan driver is: .*\); tfjs-node-gpu not installed$/,
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { explainNoVulkanAdapter, gatherVulkanFacts, type FileSystemView, type VulkanFacts } from './vulkan-diagnosis.js';
+import { explainNoVulkanAdapter, type FileSystemView, gatherVulkanFacts, type VulkanFacts } from './vulkan-diagnosis.js';
 
 const lavapipe = (mesaVersion: string) => ({
   manifest: '/usr/share/vulkan/icd.d/lvp_icd.json',
@@ -54,7 +54,12 @@ describe('gatherVulkanFacts', () => {
     };
     const fs: FileSystemView = {
       isFile: (path) => Promise.resolve(path in files),
-      list: (dir) => Promise.resolve(Object.keys(files).filter((p) => p.startsWith(`${dir}/`)).map((p) => p.slice(dir.length + 1))),
+      list: (dir) =>
+        Promise.resolve(
+          Object.keys(files)
+            .filter((p) => p.startsWith(`${dir}/`))
+            .map((p) => p.slice(dir.length + 1)),
+        ),
       readText: (path) => (path in files ? Promise.resolve(files[path] ?? '') : Promise.reject(new Error(`ENOENT ${path}`))),
       search: (path, pattern) => Promise.resolve(files[path]?.match(pattern) ?? undefined),
     };

@@ -6,7 +6,7 @@
  * where we cannot catch them. So we look for what Dawn needs ourselves: the Vulkan loader, driver
  * manifests (ICDs), and, for lavapipe, the Mesa version inside the driver library.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UnavailableCode } from '../errors.js';
 
@@ -228,9 +228,6 @@ export function explainNoNativeAdapter(platform: string): Diagnosis {
   return {
     code: 'no-adapter',
     reason: `Dawn found no ${api} adapter on this ${platform} machine.`,
-    fix:
-      platform === 'darwin'
-        ? 'use a Mac with Metal support (any Mac since 2012) on a current macOS.'
-        : `update the GPU driver so that it provides ${api}.`,
+    fix: platform === 'darwin' ? 'use a Mac with Metal support (any Mac since 2012) on a current macOS.' : `update the GPU driver so that it provides ${api}.`,
   };
 }

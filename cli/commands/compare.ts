@@ -1,7 +1,7 @@
-import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
 import { compareTable } from '../../recipes/compare.js';
-import { readResult, type RunResult } from '../../recipes/runner.js';
+import { type RunResult, readResult } from '../../recipes/runner.js';
 import { checkBackendName, ignoredBackendFlag } from '../backend.js';
 import { CliError } from '../errors.js';
 

@@ -4,10 +4,10 @@ import { createLlava, loadWeights } from '../../models/index.js';
 import { recipes } from '../../recipes/catalog.js';
 import { readCheckpoint } from '../../recipes/checkpoint.js';
 import { evalBatches } from '../../recipes/environment.js';
-import { environmentFor } from './run.js';
 import type { ModelKind } from '../../recipes/recipe.js';
 import { backendFlag, chooseBackend } from '../backend.js';
 import { CliError } from '../errors.js';
+import { environmentFor } from './run.js';
 
 interface EvaluateOptions {
   readonly backend?: string;
@@ -49,7 +49,9 @@ export function evaluateCommand(program: Command): void {
           process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
           return;
         }
-        const rows = Object.entries(report.perKind).map(([k, s]) => `  ${k.padEnd(10)} ${(100 * s.accuracy).toFixed(1).padStart(5)}  (${s.correct}/${s.total})`);
+        const rows = Object.entries(report.perKind).map(
+          ([k, s]) => `  ${k.padEnd(10)} ${(100 * s.accuracy).toFixed(1).padStart(5)}  (${s.correct}/${s.total})`,
+        );
         process.stdout.write(
           `${path}: ${contents.state.recipe}, stage ${contents.state.stageName} step ${contents.state.step}\n` +
             `exact match on ${report.samples} held-out questions: ${(100 * report.average).toFixed(1)} (mean over types)\n${rows.join('\n')}\n`,

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
+import { standardRegistry } from '../../compile/standard-registry.js';
+import type { InputShapes } from '../../core/definitions.js';
 import { GraphValidationError } from '../../core/errors.js';
 import { explain } from '../../core/explain.js';
 import { shapesOf } from '../../core/index.js';
-import type { InputShapes } from '../../core/definitions.js';
 import { validate } from '../../core/validate.js';
-import { standardRegistry } from '../../compile/standard-registry.js';
 import { backendFlag, checkBackendName, chooseBackend } from '../backend.js';
 import { readObjective } from '../files.js';
 import { disposeInputs, loadDistillInputs } from '../inputs.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import type { JsonValue, LossNode, MatchNode, ViewNode } from '../../core/graph.js';
-import type { InputSpec, LossDefinition, MatcherDefinition, Registry } from '../../core/definitions.js';
 import { standardRegistry } from '../../compile/standard-registry.js';
+import type { InputSpec, LossDefinition, MatcherDefinition, Registry } from '../../core/definitions.js';
+import type { JsonValue, LossNode, MatchNode, ViewNode } from '../../core/graph.js';
 import { checkBackendName, ignoredBackendFlag } from '../backend.js';
 
 /** One loss or matcher, as `mmkd losses` lists it. */

@@ -1,12 +1,12 @@
-import type { Command } from 'commander';
 import { basename, join } from 'node:path';
+import type { Command } from 'commander';
 import { createAssignmentPool } from '../../matching/assignment/index.js';
 import { DEFAULT_SCALE, QUICK_SCALE, recipes } from '../../recipes/catalog.js';
 import { runEnvironment } from '../../recipes/environment.js';
-import { llavaJsonData } from '../../recipes/user-data.js';
 import { progressTo } from '../../recipes/progress.js';
 import { resolveTeacher } from '../../recipes/resolve-teacher.js';
 import { runRecipe } from '../../recipes/runner.js';
+import { llavaJsonData } from '../../recipes/user-data.js';
 import { backendFlag, chooseBackend } from '../backend.js';
 import { CliError } from '../errors.js';
 
@@ -33,11 +33,17 @@ export function runCommand(program: Command): void {
     .option('--out <dir>', 'the run folder (default runs/<recipe>-seed<n>)')
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--quick', 'a tiny version of the recipe (a smoke test, minutes → seconds)')
-    .option('--teacher <checkpoint>', 'a teacher checkpoint folder (default: the one mmkd ships for the procedural data, else one trained on the data first and kept in the cache)')
+    .option(
+      '--teacher <checkpoint>',
+      'a teacher checkpoint folder (default: the one mmkd ships for the procedural data, else one trained on the data first and kept in the cache)',
+    )
     .option('--cache <dir>', 'stage cache shared by runs that begin alike', 'runs/.cache')
     .option('--no-cache', 'train every stage, even one an earlier run already trained')
     .option('--checkpoint-every <steps>', 'steps between checkpoints (one is always written at the end of a stage)', '50')
-    .option('--data <conversations.json>', 'train on LLaVA-format conversations instead of the procedural data (records with or without an image; a --teacher must have been trained on the same file)')
+    .option(
+      '--data <conversations.json>',
+      'train on LLaVA-format conversations instead of the procedural data (records with or without an image; a --teacher must have been trained on the same file)',
+    )
     .option('--image-root <dir>', "folder the --data file's image paths are relative to (default: the file's folder)")
     .action(async (name: string, options: RunOptions) => {
       const seed = wholeNumber(options.seed, '--seed');

@@ -3,7 +3,7 @@
  * Not exported from `io/index.ts`.
  */
 import fc from 'fast-check';
-import { HOST_DTYPES, numel, type HostData, type HostDType, type HostTensor } from '../host-tensor.js';
+import { HOST_DTYPES, type HostData, type HostDType, type HostTensor, numel } from '../host-tensor.js';
 
 /** Shapes of rank 0 to 4 with dimensions 0 to 4, so empty tensors and scalars occur often. */
 export const shapeArb: fc.Arbitrary<number[]> = fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 4 });

@@ -1,10 +1,11 @@
 /** Exact assignment solvers on typed arrays (browser entry: no Node modules). */
+
+export { type Certificate, type CertifyOptions, certifyAssignment } from './certify.js';
 export { AssignmentError } from './error.js';
-export type { AssignmentProblem, AssignmentResult, CostArray, SolveOptions } from './types.js';
-export { solveAssignment } from './solve.js';
-export { certifyAssignment, type Certificate, type CertifyOptions } from './certify.js';
-export { solveBatchSequential } from './pool/sequential.js';
-export { createBrowserAssignmentPool, type BrowserPoolOptions } from './pool/browser.js';
-export { createPoolOn, type AssignmentPool } from './pool/worker-pool.js';
+export { type BrowserPoolOptions, createBrowserAssignmentPool } from './pool/browser.js';
 export type { HostEndpoint, HostMessage, WorkerEndpoint, WorkerMessage } from './pool/protocol.js';
+export { solveBatchSequential } from './pool/sequential.js';
 export { serveAssignmentWorker } from './pool/serve-worker.js';
+export { type AssignmentPool, createPoolOn } from './pool/worker-pool.js';
+export { solveAssignment } from './solve.js';
+export type { AssignmentProblem, AssignmentResult, CostArray, SolveOptions } from './types.js';

@@ -1,10 +1,10 @@
 /** The certificate must accept what the solver returns and reject any tampering with it. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { AssignmentResult } from './types.js';
 import { certifyAssignment } from './certify.js';
 import { solveAssignment } from './solve.js';
 import { seededCosts } from './testing/seeded-costs.js';
+import type { AssignmentResult } from './types.js';
 
 const n = 30;
 const m = 45;

@@ -24,9 +24,7 @@ export interface CertifyOptions {
 
 const fail = (reason: string): Certificate => ({ ok: false, reason });
 
-export function certifyAssignment(
-  cost: CostArray, n: number, m: number, result: AssignmentResult, options?: CertifyOptions,
-): Certificate {
+export function certifyAssignment(cost: CostArray, n: number, m: number, result: AssignmentResult, options?: CertifyOptions): Certificate {
   if (!Number.isSafeInteger(n) || !Number.isSafeInteger(m) || n < 0 || m < 0) return fail(`bad shape ${n}×${m}`);
   if (cost.length !== n * m) return fail(`cost has ${cost.length} entries, expected ${n * m}`);
   const s = options?.maximize === true ? -1 : 1;

@@ -30,7 +30,6 @@
  */
 import { Infeasible } from './lsap-infeasible.js';
 
-
 const PASSES = 2;
 const STEPS_PER_ROW = 1;
 
@@ -43,9 +42,19 @@ export type ArrFloor = 'zero' | 'rowMin';
 
 /** @returns the number of rows still free, listed in `free`. */
 export function augmentingRowReduction(
-  a: Float64Array, r: number, c: number, rs: number, cs: number,
-  v: Float64Array, rowCol: Int32Array, colRow: Int32Array, free: Int32Array, nf: number,
-  top: Float64Array, topCol: Int32Array, floorKind: ArrFloor,
+  a: Float64Array,
+  r: number,
+  c: number,
+  rs: number,
+  cs: number,
+  v: Float64Array,
+  rowCol: Int32Array,
+  colRow: Int32Array,
+  free: Int32Array,
+  nf: number,
+  top: Float64Array,
+  topCol: Int32Array,
+  floorKind: ArrFloor,
 ): number {
   const cached = floorKind === 'rowMin' && c >= 3;
   for (let pass = 0; pass < PASSES && nf > 0; pass++) {
@@ -141,10 +150,7 @@ const scanJ = new Int32Array(3);
  * in scanU/scanJ (ties resolved towards free columns). Stops at a free column whose reduced cost
  * is ≤ floor, recorded as jf. @returns whether it stopped there.
  */
-function scanRange(
-  a: Float64Array, base: number, cs: number, lo: number, hi: number,
-  v: Float64Array, colRow: Int32Array, floor: number,
-): boolean {
+function scanRange(a: Float64Array, base: number, cs: number, lo: number, hi: number, v: Float64Array, colRow: Int32Array, floor: number): boolean {
   let u1 = scanU[0]!;
   let u2 = scanU[1]!;
   let j1 = scanJ[0]!;

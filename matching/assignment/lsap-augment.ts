@@ -24,9 +24,18 @@ import { Infeasible } from './lsap-infeasible.js';
 
 /** Matches free row f, growing the matching by one. Throws `Infeasible` when no path exists. */
 export function augmentRow(
-  a: Float64Array, c: number, rs: number, cs: number, f: number,
-  v: Float64Array, listD: Float64Array, listV: Float64Array, pred: Int32Array, list: Int32Array,
-  rowCol: Int32Array, colRow: Int32Array,
+  a: Float64Array,
+  c: number,
+  rs: number,
+  cs: number,
+  f: number,
+  v: Float64Array,
+  listD: Float64Array,
+  listV: Float64Array,
+  pred: Int32Array,
+  list: Int32Array,
+  rowCol: Int32Array,
+  colRow: Int32Array,
 ): void {
   let min = Infinity;
   let kmin = -1;
@@ -83,7 +92,7 @@ export function augmentRow(
       const h = a[ib + j * cs]! - listV[k]! - h0;
       if (h < dk) {
         // h < level only by rounding: reduced costs are ≥ 0 in exact arithmetic.
-        dk = h < level ? level : h;
+        dk = Math.max(h, level);
         listD[k] = dk;
         pred[j] = i;
       }

@@ -36,17 +36,35 @@ function minimaDownColumns(a: Float64Array, R: number, C: number, S: number, min
       const x3 = a[b3 + j]!;
       let m = min[j]!;
       if (x0 >= m && x1 >= m && x2 >= m && x3 >= m) continue;
-      if (x0 < m) { m = x0; min[j] = m; arg[j] = i; } else if (x0 !== x0) bad = true;
-      if (x1 < m) { m = x1; min[j] = m; arg[j] = i + 1; } else if (x1 !== x1) bad = true;
-      if (x2 < m) { m = x2; min[j] = m; arg[j] = i + 2; } else if (x2 !== x2) bad = true;
-      if (x3 < m) { min[j] = x3; arg[j] = i + 3; } else if (x3 !== x3) bad = true;
+      if (x0 < m) {
+        m = x0;
+        min[j] = m;
+        arg[j] = i;
+      } else if (x0 !== x0) bad = true;
+      if (x1 < m) {
+        m = x1;
+        min[j] = m;
+        arg[j] = i + 1;
+      } else if (x1 !== x1) bad = true;
+      if (x2 < m) {
+        m = x2;
+        min[j] = m;
+        arg[j] = i + 2;
+      } else if (x2 !== x2) bad = true;
+      if (x3 < m) {
+        min[j] = x3;
+        arg[j] = i + 3;
+      } else if (x3 !== x3) bad = true;
     }
   }
   for (let i = R4; i < R; i++) {
     const b = i * S;
     for (let j = 0; j < C; j++) {
       const x = a[b + j]!;
-      if (x < min[j]!) { min[j] = x; arg[j] = i; } else if (x !== x) bad = true;
+      if (x < min[j]!) {
+        min[j] = x;
+        arg[j] = i;
+      } else if (x !== x) bad = true;
     }
   }
   for (let j = 0; j < C; j++) if (min[j] === -Infinity) bad = true;
@@ -61,8 +79,14 @@ function minimaDownColumns(a: Float64Array, R: number, C: number, S: number, min
  * @returns the number of rows left free, listed in `free`.
  */
 export function greedyRows(
-  r: number, c: number, top: Float64Array, topCol: Int32Array,
-  v: Float64Array, rowCol: Int32Array, colRow: Int32Array, free: Int32Array,
+  r: number,
+  c: number,
+  top: Float64Array,
+  topCol: Int32Array,
+  v: Float64Array,
+  rowCol: Int32Array,
+  colRow: Int32Array,
+  free: Int32Array,
 ): number {
   v.fill(0, 0, c);
   colRow.fill(-1, 0, c);
@@ -93,8 +117,14 @@ export function greedyRows(
  * @returns true when a NaN or −∞ cell was seen.
  */
 export function columnReduction(
-  a: Float64Array, n: number, rs: number,
-  v: Float64Array, colArg: Int32Array, matches: Int32Array, rowCol: Int32Array, colRow: Int32Array,
+  a: Float64Array,
+  n: number,
+  rs: number,
+  v: Float64Array,
+  colArg: Int32Array,
+  matches: Int32Array,
+  rowCol: Int32Array,
+  colRow: Int32Array,
 ): boolean {
   if (minimaDownColumns(a, n, n, rs, v, colArg)) return true;
   matches.fill(0, 0, n);
@@ -123,10 +153,7 @@ export function columnReduction(
  * listed as free. O(n) per row that won one column.
  * @returns the number of free rows, listed in `free`.
  */
-export function reductionTransfer(
-  a: Float64Array, n: number, rs: number,
-  v: Float64Array, matches: Int32Array, rowCol: Int32Array, free: Int32Array,
-): number {
+export function reductionTransfer(a: Float64Array, n: number, rs: number, v: Float64Array, matches: Int32Array, rowCol: Int32Array, free: Int32Array): number {
   let nf = 0;
   for (let i = 0; i < n; i++) {
     const count = matches[i]!;

@@ -17,9 +17,7 @@
  * current third smallest, about 3·ln(c) times per row on random data.
  * @returns true when a NaN or −∞ cell was seen.
  */
-export function rowLeast3(
-  a: Float64Array, r: number, c: number, rs: number, cs: number, top: Float64Array, topCol: Int32Array,
-): boolean {
+export function rowLeast3(a: Float64Array, r: number, c: number, rs: number, cs: number, top: Float64Array, topCol: Int32Array): boolean {
   top.fill(Infinity, 0, 3 * r);
   topCol.fill(0, 0, 3 * r);
   if (cs === 1) return least3AlongRows(a, r, c, rs, top, topCol);

@@ -4,13 +4,13 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AssignmentError } from './error.js';
-import type { AssignmentResult } from './types.js';
 import { certifyAssignment } from './certify.js';
+import { AssignmentError } from './error.js';
 import { solveAssignment } from './solve.js';
-import { floatCell, forbiddenCell, matrixOf, tiedCell, transpose, type Matrix } from './testing/arbitraries.js';
+import { floatCell, forbiddenCell, type Matrix, matrixOf, tiedCell, transpose } from './testing/arbitraries.js';
 import { bruteForceTotal } from './testing/brute-force.js';
 import { seededCosts } from './testing/seeded-costs.js';
+import type { AssignmentResult } from './types.js';
 
 const close = (a: number, b: number, scale = 1): boolean => Math.abs(a - b) <= 1e-9 * Math.max(1, scale, Math.abs(a), Math.abs(b));
 
@@ -287,9 +287,7 @@ describe('solveAssignment: errors', () => {
   });
 
   it('−Infinity names the first bad cell; under maximize +Infinity does', () => {
-    expect(() => solveAssignment(grid(5, 9, 3 * 9 + 7, -Infinity), 5, 9)).toThrow(
-      'cost[3, 7] is -Infinity; only +Infinity (a forbidden pair) is allowed',
-    );
+    expect(() => solveAssignment(grid(5, 9, 3 * 9 + 7, -Infinity), 5, 9)).toThrow('cost[3, 7] is -Infinity; only +Infinity (a forbidden pair) is allowed');
     expect(() => solveAssignment(grid(9, 5, 8 * 5, -Infinity), 9, 5)).toThrow('cost[8, 0] is -Infinity');
     expect(() => solveAssignment(grid(4, 4, 5, -Infinity), 4, 4)).toThrow('cost[1, 1] is -Infinity');
     expect(() => solveAssignment(grid(4, 6, 5, Infinity), 4, 6, { maximize: true })).toThrow(
@@ -306,9 +304,7 @@ describe('solveAssignment: errors', () => {
     // Forbidden cells that still leave a complete matching; then rows 0 and 1 competing for
     // column 0 alone (Hall's condition fails for {0, 1}).
     expect(solveAssignment(Float64Array.of(1, I, I, I, I, 2, I, I, 3, 4, 5, 6), 3, 4).total).toBe(8);
-    expect(() => solveAssignment(Float64Array.of(1, I, I, 2, I, I, 3, 4, 5), 3, 3)).toThrow(
-      /^infeasible cost matrix: row [01] could not be matched/,
-    );
+    expect(() => solveAssignment(Float64Array.of(1, I, I, 2, I, I, 3, 4, 5), 3, 3)).toThrow(/^infeasible cost matrix: row [01] could not be matched/);
     // Tall: column 1 (the smaller side) has no finite cell.
     expect(() => solveAssignment(Float64Array.of(1, I, 2, I, 3, I), 3, 2)).toThrow(
       'infeasible cost matrix: column 1 could not be matched to any row without a forbidden pair (+Infinity)',
@@ -321,9 +317,7 @@ describe('solveAssignment: errors', () => {
   });
 
   it('bad shapes are rejected with the reason', () => {
-    expect(() => solveAssignment(new Float64Array(5), 2, 3)).toThrow(
-      new AssignmentError('cost has 5 entries, but a 2×3 matrix needs n·m = 6'),
-    );
+    expect(() => solveAssignment(new Float64Array(5), 2, 3)).toThrow(new AssignmentError('cost has 5 entries, but a 2×3 matrix needs n·m = 6'));
     expect(() => solveAssignment(new Float64Array(6), 2.5, 3)).toThrow('n must be a non-negative integer, got 2.5');
     expect(() => solveAssignment(new Float64Array(6), 2, -3)).toThrow('m must be a non-negative integer, got -3');
     expect(() => solveAssignment(new Float64Array(0), NaN, 0)).toThrow('n must be a non-negative integer, got NaN');

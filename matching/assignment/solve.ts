@@ -40,15 +40,16 @@
  * References: R. Jonker, A. Volgenant, Computing 38 (1987) 325–340; D. F. Crouse, IEEE TAES
  * 52(4) 2016 (the rectangular SAP that scipy.optimize.linear_sum_assignment implements).
  */
-import { AssignmentError } from './error.js';
-import type { AssignmentResult, CostArray, SolveOptions } from './types.js';
+
 import { badCellMessage, checkShape } from './check-input.js';
+import { AssignmentError } from './error.js';
 import { augmentingRowReduction } from './lsap-arr.js';
 import { augmentRow } from './lsap-augment.js';
 import { Infeasible } from './lsap-infeasible.js';
 import { columnReduction, greedyRows, reductionTransfer } from './lsap-init.js';
 import { rowLeast3 } from './lsap-least3.js';
 import { copyBuffer, emptyWorkspace, fitWorkspace, type Workspace } from './lsap-workspace.js';
+import type { AssignmentResult, CostArray, SolveOptions } from './types.js';
 
 // Scratch reused across calls of this thread (each worker has its own). It is a cache, not
 // configuration: results never alias it, and solves are synchronous, so calls cannot interleave.
@@ -106,8 +107,7 @@ export function solveAssignment(cost: CostArray, n: number, m: number, options?:
     const item = e.side === 'col' || transposed ? `column ${e.index}` : `row ${e.index}`;
     const partner = item.startsWith('row') ? 'column' : 'row';
     throw new AssignmentError(
-      `infeasible cost matrix: ${item} could not be matched to any ${partner} without a forbidden pair ` +
-        `(${maximize ? '-Infinity' : '+Infinity'})`,
+      `infeasible cost matrix: ${item} could not be matched to any ${partner} without a forbidden pair ` + `(${maximize ? '-Infinity' : '+Infinity'})`,
     );
   }
   return collect(cost, n, m, transposed, maximize, a, r, c, rs, cs, ws);
@@ -157,8 +157,17 @@ function copyOriented(cost: CostArray, n: number, m: number, transposed: boolean
 }
 
 function collect(
-  cost: CostArray, n: number, m: number, transposed: boolean, maximize: boolean,
-  a: Float64Array, r: number, c: number, rs: number, cs: number, ws: Workspace,
+  cost: CostArray,
+  n: number,
+  m: number,
+  transposed: boolean,
+  maximize: boolean,
+  a: Float64Array,
+  r: number,
+  c: number,
+  rs: number,
+  cs: number,
+  ws: Workspace,
 ): AssignmentResult {
   const { v, rowCol, colRow } = ws;
   const sign = maximize ? -1 : 1;

@@ -1,4 +1,4 @@
-import { InputError, graphError, type GraphError } from '../../core/errors.js';
+import { type GraphError, graphError, InputError } from '../../core/errors.js';
 import type { JsonValue } from '../../core/graph.js';
 import { mixAlignment } from '../alignment.js';
 import type { MatcherImplementation } from '../matcher.js';
@@ -17,13 +17,15 @@ export const poolMatcher: MatcherImplementation = {
     const errors: GraphError[] = [];
     for (const key of ['gridHeight', 'gridWidth']) {
       const v = params[key];
-      if (!(typeof v === 'number' && Number.isInteger(v) && v >= 0)) errors.push(graphError(path, `${key} must be a whole number ≥ 0 (0: a square grid), got ${String(v)}`));
+      if (!(typeof v === 'number' && Number.isInteger(v) && v >= 0))
+        errors.push(graphError(path, `${key} must be a whole number ≥ 0 (0: a square grid), got ${String(v)}`));
     }
     if ((params['gridHeight'] === 0) !== (params['gridWidth'] === 0)) errors.push(graphError(path, 'give both gridHeight and gridWidth, or neither'));
     return errors;
   },
   shapeRule: () => [],
-  explain: (node, t, s) => `pool(${t} → ${s}${node.params['gridHeight'] ? `, teacher grid ${String(node.params['gridHeight'])}×${String(node.params['gridWidth'])}` : ''})`,
+  explain: (node, t, s) =>
+    `pool(${t} → ${s}${node.params['gridHeight'] ? `, teacher grid ${String(node.params['gridHeight'])}×${String(node.params['gridWidth'])}` : ''})`,
   async align({ node, path, teacher, student }) {
     const weights: Float32Array[] = [];
     for (let b = 0; b < student.selection.batch; b++) {
@@ -53,11 +55,15 @@ function grids(kt: number, ks: number, params: Readonly<Record<string, JsonValue
   const height = given > 0 ? given : Math.round(Math.sqrt(kt));
   const width = given > 0 ? (params['gridWidth'] as number) : height;
   if (height * width !== kt) {
-    throw new InputError(`${where} has ${kt} teacher tokens, which do not form a ${given > 0 ? `${height}×${width}` : 'square'} grid; set gridHeight and gridWidth`);
+    throw new InputError(
+      `${where} has ${kt} teacher tokens, which do not form a ${given > 0 ? `${height}×${width}` : 'square'} grid; set gridHeight and gridWidth`,
+    );
   }
   const factor = Math.round(Math.sqrt(kt / ks));
   if (factor < 1 || height % factor !== 0 || width % factor !== 0 || (height / factor) * (width / factor) !== ks) {
-    throw new InputError(`${where}: ${ks} student tokens are not the ${height}×${width} teacher grid pooled by a whole factor (e.g. ${(height / 2) * (width / 2)} for 2×2 pooling)`);
+    throw new InputError(
+      `${where}: ${ks} student tokens are not the ${height}×${width} teacher grid pooled by a whole factor (e.g. ${(height / 2) * (width / 2)} for 2×2 pooling)`,
+    );
   }
   return { height, width, factor };
 }

@@ -2,7 +2,7 @@ import { InputError } from '../../core/errors.js';
 import { describeTokens } from '../../core/explain.js';
 import { gatherAlignment } from '../alignment.js';
 import { decodeCostParams } from '../costs.js';
-import { checkCostParams, costDefaults, describeCost, sameWidthRule, type MatcherImplementation } from '../matcher.js';
+import { checkCostParams, costDefaults, describeCost, type MatcherImplementation, sameWidthRule } from '../matcher.js';
 import { sampleCosts } from '../sample-costs.js';
 
 /**

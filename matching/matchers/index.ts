@@ -1,8 +1,8 @@
 import type { MatcherImplementation } from '../matcher.js';
+import { poolMatcher } from './grid-pool.js';
 import { hungarianMatcher } from './hungarian.js';
 import { identityMatcher } from './identity.js';
 import { nearestMatcher } from './nearest.js';
-import { poolMatcher } from './grid-pool.js';
 import { sinkhornMatcher } from './sinkhorn.js';
 
 /** The matchers mmkd ships, by method name. */

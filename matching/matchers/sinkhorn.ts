@@ -1,7 +1,7 @@
-import { InputError, graphError, type GraphError } from '../../core/errors.js';
+import { type GraphError, graphError, InputError } from '../../core/errors.js';
 import { mixAlignment } from '../alignment.js';
 import { decodeCostParams } from '../costs.js';
-import { checkCostParams, costDefaults, describeCost, sameWidthRule, type MatcherImplementation } from '../matcher.js';
+import { checkCostParams, costDefaults, describeCost, type MatcherImplementation, sameWidthRule } from '../matcher.js';
 import { sampleCosts } from '../sample-costs.js';
 
 /**

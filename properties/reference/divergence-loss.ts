@@ -7,11 +7,11 @@
  * (`reduction.ts`). `divergenceLoss` takes rows already selected; `divergenceLossFromBatch`
  * selects them from [B, T, V] logits by role first (`selection.ts`).
  */
-import { aklWeights, type AklWeights } from './akl.js';
+import { type AklWeights, aklWeights } from './akl.js';
 import { checkLength, checkSize, checkTemperature } from './checks.js';
-import { checkDivergence, divergenceOfLogProbs, type Divergence } from './divergences.js';
+import { checkDivergence, type Divergence, divergenceOfLogProbs } from './divergences.js';
 import { logSoftmax, rowOf } from './log-softmax.js';
-import { reduce, type Reduction } from './reduction.js';
+import { type Reduction, reduce } from './reduction.js';
 import { pairedRows, type SequenceTensor, type View } from './selection.js';
 
 /** N paired rows of teacher and student logits. */
@@ -80,9 +80,7 @@ export function aklRowWeights(input: TokenPairs & { readonly temperature?: numbe
   const T = input.temperature ?? 1;
   const out: AklWeights[] = [];
   for (let i = 0; i < input.rows; i++) {
-    out.push(
-      aklWeights(logSoftmax(rowOf(input.teacher, i, input.vocab), T), logSoftmax(rowOf(input.student, i, input.vocab), T), input.mu ?? 0.5),
-    );
+    out.push(aklWeights(logSoftmax(rowOf(input.teacher, i, input.vocab), T), logSoftmax(rowOf(input.student, i, input.vocab), T), input.mu ?? 0.5));
   }
   return out;
 }

@@ -3,9 +3,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openUnitInterval, simplexRows, temperature, unitInterval } from '../arbitraries.js';
 import { aklWeights } from './akl.js';
-import { aklRowWeights, divergenceLoss, divergencePerToken } from './divergence-loss.js';
-import { divergenceOfLogProbs, tokenDivergence, type Divergence } from './divergences.js';
 import { crossEntropy, kl, logOfProbs } from './distributions.js';
+import { aklRowWeights, divergenceLoss, divergencePerToken } from './divergence-loss.js';
+import { type Divergence, divergenceOfLogProbs, tokenDivergence } from './divergences.js';
 import { logSoftmax, logSumExp, softmax } from './log-softmax.js';
 
 const LN2 = Math.LN2;
@@ -16,7 +16,11 @@ const close = (a: number, b: number, digits = 12): void => expect(a).toBeCloseTo
 describe('log-softmax', () => {
   it('is stable for large logits and sums to 1', () => {
     expect(Array.from(logSoftmax([1000, 0, -1000]))).toEqual([0, -1000, -2000]);
-    close(softmax([3, 1, -2], 2).reduce((a, b) => a + b, 0), 1, 15);
+    close(
+      softmax([3, 1, -2], 2).reduce((a, b) => a + b, 0),
+      1,
+      15,
+    );
     expect(logSumExp([-Infinity, -Infinity])).toBe(-Infinity);
   });
   it('refuses non-finite logits and bad temperatures', () => {
@@ -207,27 +211,22 @@ describe('the reference satisfies the laws it will check', () => {
   });
   it('every divergence is finite and ≥ 0 on bounded logits, at any temperature and weight', () => {
     fc.assert(
-      fc.property(
-        fc.float64Array({ minLength: 2 * V, maxLength: 2 * V, min: -20, max: 20, noNaN: true }),
-        temperature,
-        unitInterval,
-        (x, T, w) => {
-          for (const d of [
-            { kind: 'forwardKL' },
-            { kind: 'reverseKL' },
-            { kind: 'jsd', beta: w },
-            { kind: 'skewKL', alpha: w },
-            { kind: 'skewReverseKL', alpha: w },
-            { kind: 'tvd' },
-            { kind: 'akl' },
-            { kind: 'softCE' },
-          ] as Divergence[]) {
-            const value = tokenDivergence(d, x.subarray(0, V), x.subarray(V), T);
-            expect(Number.isFinite(value), d.kind).toBe(true);
-            expect(value, d.kind).toBeGreaterThanOrEqual(-1e-12);
-          }
-        },
-      ),
+      fc.property(fc.float64Array({ minLength: 2 * V, maxLength: 2 * V, min: -20, max: 20, noNaN: true }), temperature, unitInterval, (x, T, w) => {
+        for (const d of [
+          { kind: 'forwardKL' },
+          { kind: 'reverseKL' },
+          { kind: 'jsd', beta: w },
+          { kind: 'skewKL', alpha: w },
+          { kind: 'skewReverseKL', alpha: w },
+          { kind: 'tvd' },
+          { kind: 'akl' },
+          { kind: 'softCE' },
+        ] as Divergence[]) {
+          const value = tokenDivergence(d, x.subarray(0, V), x.subarray(V), T);
+          expect(Number.isFinite(value), d.kind).toBe(true);
+          expect(value, d.kind).toBeGreaterThanOrEqual(-1e-12);
+        }
+      }),
     );
   });
 });

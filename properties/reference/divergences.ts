@@ -17,7 +17,7 @@
  * Note that jsd is discontinuous at the endpoints: the mixture formula tends to 0 as β → 0 or
  * β → 1, but β = 0 and β = 1 are defined as forward and reverse KL (TRL's convention).
  */
-import { aklFromLogProbs, aklWeights, type AklWeights } from './akl.js';
+import { type AklWeights, aklFromLogProbs, aklWeights } from './akl.js';
 import { checkInRange } from './checks.js';
 import { crossEntropy, kl, mixtureLogProbs, totalVariation } from './distributions.js';
 import { logSoftmax } from './log-softmax.js';
@@ -33,16 +33,7 @@ export type Divergence =
   | { readonly kind: 'softCE' };
 
 /** Every divergence kind, for tests that range over all of them. */
-export const DIVERGENCE_KINDS: readonly Divergence['kind'][] = [
-  'forwardKL',
-  'reverseKL',
-  'jsd',
-  'skewKL',
-  'skewReverseKL',
-  'tvd',
-  'akl',
-  'softCE',
-];
+export const DIVERGENCE_KINDS: readonly Divergence['kind'][] = ['forwardKL', 'reverseKL', 'jsd', 'skewKL', 'skewReverseKL', 'tvd', 'akl', 'softCE'];
 
 /** Throws unless the divergence's parameter lies in its range. */
 export function checkDivergence(d: Divergence): void {
@@ -67,12 +58,7 @@ export function checkDivergence(d: Divergence): void {
  * `akl` may hold the AKL weights fixed (as the gradient treats them); otherwise they are
  * computed from p and q.
  */
-export function divergenceOfLogProbs(
-  d: Divergence,
-  logP: ArrayLike<number>,
-  logQ: ArrayLike<number>,
-  akl?: AklWeights,
-): number {
+export function divergenceOfLogProbs(d: Divergence, logP: ArrayLike<number>, logQ: ArrayLike<number>, akl?: AklWeights): number {
   checkDivergence(d);
   switch (d.kind) {
     case 'forwardKL':
@@ -99,13 +85,7 @@ export function divergenceOfLogProbs(
 }
 
 /** ℓ for one teacher row and one student row of logits at temperature T (not scaled by T²). */
-export function tokenDivergence(
-  d: Divergence,
-  teacherLogits: ArrayLike<number>,
-  studentLogits: ArrayLike<number>,
-  temperature = 1,
-  akl?: AklWeights,
-): number {
+export function tokenDivergence(d: Divergence, teacherLogits: ArrayLike<number>, studentLogits: ArrayLike<number>, temperature = 1, akl?: AklWeights): number {
   if (teacherLogits.length !== studentLogits.length) {
     throw new RangeError(`tokenDivergence: teacher row has ${teacherLogits.length} logits, student row ${studentLogits.length}`);
   }

@@ -8,7 +8,7 @@
  * Without a projection the widths must agree. Reductions as in `reduction.ts`.
  */
 import { checkLength, checkSize } from './checks.js';
-import { reduce, type Reduction } from './reduction.js';
+import { type Reduction, reduce } from './reduction.js';
 import { pairedRows, type SequenceTensor, type View } from './selection.js';
 
 export type FeatureKind = 'mse' | 'cosine';

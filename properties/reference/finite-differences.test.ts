@@ -1,9 +1,9 @@
 /** Finite differences against functions with known gradients, including the reference losses. */
 import { describe, expect, it } from 'vitest';
+import { smoothL1 } from './affinity.js';
 import { divergenceLoss } from './divergence-loss.js';
 import { directionalCheck, directionalDerivative, gradient, randomDirection } from './finite-differences.js';
 import { logSumExp, softmax } from './log-softmax.js';
-import { smoothL1 } from './affinity.js';
 
 /** max_i |a_i − b_i| / max(|b_i|, 1) */
 function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -27,7 +27,12 @@ describe('gradient', () => {
   });
   it('of logsumexp is softmax', () => {
     const y = [3, -1, 0.25, 7];
-    expect(relativeError(gradient((v) => logSumExp(v), y), softmax(y))).toBeLessThan(1e-9);
+    expect(
+      relativeError(
+        gradient((v) => logSumExp(v), y),
+        softmax(y),
+      ),
+    ).toBeLessThan(1e-9);
   });
   it('does not modify its argument', () => {
     const y = Float64Array.from([1, 2]);

@@ -3,61 +3,62 @@
  * mathematical definitions independently of `core/` and `losses/`, so the property suite can
  * check the float32 backends against it.
  */
-export { aklFromLogProbs, aklWeights, type AklWeights } from './akl.js';
-export { affinityLoss, affinityLossFromBatch, affinityMatrix, smoothL1, type AffinityInput, type BatchAffinityInput } from './affinity.js';
+
+export { type AffinityInput, affinityLoss, affinityLossFromBatch, affinityMatrix, type BatchAffinityInput, smoothL1 } from './affinity.js';
+export { type AklWeights, aklFromLogProbs, aklWeights } from './akl.js';
+export { crossEntropy, kl, logOfProbs, mixtureLogProbs, totalVariation } from './distributions.js';
 export {
   aklRowWeights,
+  type BatchDivergenceInput,
+  type DivergenceOptions,
   divergenceLoss,
   divergenceLossFromBatch,
   divergencePerToken,
-  type BatchDivergenceInput,
-  type DivergenceOptions,
   type TokenPairs,
 } from './divergence-loss.js';
-export { DIVERGENCE_KINDS, checkDivergence, divergenceOfLogProbs, tokenDivergence, type Divergence } from './divergences.js';
-export { crossEntropy, kl, logOfProbs, mixtureLogProbs, totalVariation } from './distributions.js';
+export { checkDivergence, DIVERGENCE_KINDS, type Divergence, divergenceOfLogProbs, tokenDivergence } from './divergences.js';
 export {
-  featureLoss,
-  featureLossFromBatch,
-  featurePerToken,
   type BatchFeatureInput,
   type FeatureInput,
   type FeatureKind,
+  featureLoss,
+  featureLossFromBatch,
+  featurePerToken,
   type Projection,
 } from './feature.js';
 export {
-  STEP_3,
-  STEP_5,
+  type DirectionalCheck,
   directionalCheck,
   directionalDerivative,
+  type FiniteDifferenceOptions,
   gradient,
   randomDirection,
-  type DirectionalCheck,
-  type FiniteDifferenceOptions,
+  STEP_3,
+  STEP_5,
 } from './finite-differences.js';
 export { logSoftmax, logSumExp, softmax } from './log-softmax.js';
-export { reduce, reductionWeights, type Reduction } from './reduction.js';
-export { relationLoss, relationLossFromBatch, type BatchRelationInput, type RelationInput, type RelationMode } from './relation.js';
+export { type Reduction, reduce, reductionWeights } from './reduction.js';
+export { type BatchRelationInput, type RelationInput, type RelationMode, relationLoss, relationLossFromBatch } from './relation.js';
 export {
-  IGNORE_INDEX,
-  ROLE_CODE,
   gatherRows,
-  pairSelections,
-  pairedRows,
-  selectPositions,
-  selectSupervised,
+  IGNORE_INDEX,
   type PairedRows,
   type PairedSelection,
+  pairedRows,
+  pairSelections,
+  ROLE_CODE,
   type Role,
   type Selection,
   type SequenceTensor,
   type SupervisedSelection,
+  selectPositions,
+  selectSupervised,
   type View,
 } from './selection.js';
 export {
+  type BatchSupervisedInput,
+  type SupervisedRows,
   supervisedCEFromBatch,
   supervisedCELoss,
   supervisedCEPerToken,
-  type BatchSupervisedInput,
-  type SupervisedRows,
 } from './supervised-ce.js';

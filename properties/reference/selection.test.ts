@@ -1,10 +1,10 @@
 /** Token selection by role, pairing, supervised CE selection and reduction weights. */
 import { describe, expect, it } from 'vitest';
-import { reductionWeights, reduce } from './reduction.js';
-import { pairSelections, pairedRows, selectPositions, selectSupervised } from './selection.js';
-import { supervisedCEFromBatch, supervisedCELoss } from './supervised-ce.js';
 import { divergenceLossFromBatch } from './divergence-loss.js';
 import { tokenDivergence } from './divergences.js';
+import { reduce, reductionWeights } from './reduction.js';
+import { pairedRows, pairSelections, selectPositions, selectSupervised } from './selection.js';
+import { supervisedCEFromBatch, supervisedCELoss } from './supervised-ce.js';
 
 // B = 2, T = 5. Sample 0: prompt, visual, visual, response, response.
 //                Sample 1: prompt, visual, response, pad, pad.

@@ -60,13 +60,7 @@ function checkRoles(roles: ArrayLike<number>, B: number, T: number): void {
 }
 
 /** The positions of a [B, T] role array that view (roleSet, shift) selects. */
-export function selectPositions(
-  roles: ArrayLike<number>,
-  B: number,
-  T: number,
-  roleSet: Iterable<Role>,
-  shift: 0 | 1,
-): Selection {
+export function selectPositions(roles: ArrayLike<number>, B: number, T: number, roleSet: Iterable<Role>, shift: 0 | 1): Selection {
   checkRoles(roles, B, T);
   const codes = new Set<number>();
   for (const r of roleSet) codes.add(ROLE_CODE[r]);

@@ -8,8 +8,8 @@
  */
 import { checkLength, checkSize, checkTemperature } from './checks.js';
 import { logSoftmax, rowOf } from './log-softmax.js';
-import { reduce, type Reduction } from './reduction.js';
-import { gatherRows, selectSupervised, type SequenceTensor, type View } from './selection.js';
+import { type Reduction, reduce } from './reduction.js';
+import { gatherRows, type SequenceTensor, selectSupervised, type View } from './selection.js';
 
 export interface SupervisedRows {
   /** [N, V] student logits. */

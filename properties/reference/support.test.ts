@@ -5,18 +5,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  LIMITS,
-  ROLE,
   distillationBatch,
+  LIMITS,
   labelsFor,
   logitsBatch,
   pairedRoleBatches,
+  ROLE,
   roleBatch,
   simplexRows,
   temperature,
   unitInterval,
 } from '../arbitraries.js';
-import { TOLERANCES, expectClose, isClose, loosen, toleranceFor } from '../tolerances.js';
+import { expectClose, isClose, loosen, TOLERANCES, toleranceFor } from '../tolerances.js';
 import { pairSelections, selectPositions } from './selection.js';
 
 describe('arbitraries', () => {

@@ -2,7 +2,7 @@ import { objective, weighted } from '../../core/combinators.js';
 import type { ObjectiveNode } from '../../core/graph.js';
 import { student as s, teacher as t } from '../../core/views.js';
 import { affinity, kl, supervisedCE } from '../../losses/index.js';
-import { match, type Matched } from '../../matching/builders.js';
+import { type Matched, match } from '../../matching/builders.js';
 
 /** EM-KD's loss weights (§ Loss & Training): L = α·L_sup + (1−α)·L_rld + β·L_vsd + γ·L_vlad. */
 export interface EmKdWeights {

@@ -35,10 +35,7 @@ export interface LlavaKdTerms {
  *
  * `terms` drops MDist or RDist for the paper's Table 3 ablations.
  */
-export function llavaKdObjective(
-  weights: LlavaKdWeights = LLAVA_KD_PAPER_WEIGHTS,
-  terms: LlavaKdTerms = { mdist: true, rdist: true },
-): ObjectiveNode {
+export function llavaKdObjective(weights: LlavaKdWeights = LLAVA_KD_PAPER_WEIGHTS, terms: LlavaKdTerms = { mdist: true, rdist: true }): ObjectiveNode {
   const response = { teacher: t.logits.next('response'), student: s.logits.next('response') };
   const visual = { teacher: t.logits.at('visual'), student: s.logits.at('visual') };
   return objective({

@@ -142,8 +142,7 @@ describe('training-step helpers', () => {
       ['group.b', b],
     ]);
     // loss = ½‖a‖² + ½‖b‖² + frozen·Σa: gradients a + frozen, b.
-    const loss = (): tf.Scalar =>
-      tf.sum(tf.add(tf.mul(0.5, tf.add(tf.sum(tf.square(a)), tf.sum(tf.square(b)))), tf.mul(frozen, tf.sum(a))));
+    const loss = (): tf.Scalar => tf.sum(tf.add(tf.mul(0.5, tf.add(tf.sum(tf.square(a)), tf.sum(tf.square(b)))), tf.mul(frozen, tf.sum(a))));
     const { value, grads } = namedGrads(loss, trainable);
     expect([...grads.keys()].sort()).toEqual(['group.a', 'group.b']);
     expect(Array.from(await grads.get('group.a')!.data())).toEqual([13, 10]);

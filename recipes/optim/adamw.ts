@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { FLOAT_DTYPES, hostTensor, toFloat32, TensorFileError, type HostTensor } from '../../io/index.js';
+import { FLOAT_DTYPES, type HostTensor, hostTensor, TensorFileError, toFloat32 } from '../../io/index.js';
 
 /**
  * AdamW (Loshchilov & Hutter, "Decoupled Weight Decay Regularization"), with its state as an

@@ -49,4 +49,7 @@ export function cosineWithWarmup(s: CosineWarmup): Schedule {
 export const warmupStepsFor = (totalSteps: number, ratio: number): number => Math.ceil(totalSteps * ratio);
 
 /** A constant rate. */
-export const constant = (lr: number): Schedule => () => lr;
+export const constant =
+  (lr: number): Schedule =>
+  () =>
+    lr;

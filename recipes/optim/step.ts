@@ -8,10 +8,7 @@ import { clipByGlobalNorm } from './clip.js';
  * Variables outside `trainable` (frozen groups, the teacher) get no gradient and stay unchanged.
  * Everything `loss` makes is released except the returned tensors, which the caller owns.
  */
-export function namedGrads(
-  loss: () => tf.Scalar,
-  trainable: ReadonlyMap<string, tf.Variable>,
-): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
+export function namedGrads(loss: () => tf.Scalar, trainable: ReadonlyMap<string, tf.Variable>): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
   if (trainable.size === 0) throw new Error('namedGrads: no trainable variables');
   // tf.variableGrads keys gradients by the engine's variable names, which tfjs assigns; map back.
   const stable = new Map<string, string>();
@@ -46,12 +43,7 @@ export interface StepResult {
  * One training step: gradients of `loss` for the `trainable` variables (the stage's trainable
  * groups), optional clipping, one AdamW update. Every intermediate tensor is released.
  */
-export function trainStep(
-  loss: () => tf.Scalar,
-  trainable: ReadonlyMap<string, tf.Variable>,
-  state: AdamWState,
-  options: StepOptions,
-): StepResult {
+export function trainStep(loss: () => tf.Scalar, trainable: ReadonlyMap<string, tf.Variable>, state: AdamWState, options: StepOptions): StepResult {
   const { value, grads } = namedGrads(loss, trainable);
   let used = grads;
   try {

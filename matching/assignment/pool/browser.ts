@@ -8,7 +8,7 @@
  */
 import { AssignmentError } from '../error.js';
 import type { WorkerEndpoint, WorkerMessage } from './protocol.js';
-import { createPoolOn, type AssignmentPool } from './worker-pool.js';
+import { type AssignmentPool, createPoolOn } from './worker-pool.js';
 
 export interface BrowserPoolOptions {
   /** Default: navigator.hardwareConcurrency, or 4 where unknown. */

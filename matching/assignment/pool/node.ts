@@ -3,14 +3,15 @@
  * Workers are unref'd while idle, so an open pool never keeps the process alive; they are
  * ref'd only while a batch runs, so awaiting a batch does.
  */
-import { createRequire } from 'node:module';
+
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { WorkerEndpoint, WorkerMessage } from './protocol.js';
-import { createPoolOn, type AssignmentPool } from './worker-pool.js';
+import { type AssignmentPool, createPoolOn } from './worker-pool.js';
 
 export function createAssignmentPool(options?: { readonly workers?: number }): AssignmentPool {
   const spawn = workerSpawner();

@@ -2,15 +2,23 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AssignmentError } from '../error.js';
+import { seededCosts } from '../testing/seeded-costs.js';
 import type { AssignmentProblem, AssignmentResult } from '../types.js';
+import { createAssignmentPool } from './node.js';
 import type { HostMessage, WorkerEndpoint, WorkerMessage } from './protocol.js';
 import { solveBatchSequential } from './sequential.js';
 import { runBatch } from './serve-worker.js';
 import { createPoolOn } from './worker-pool.js';
-import { createAssignmentPool } from './node.js';
-import { seededCosts } from '../testing/seeded-costs.js';
 
-const shapes: readonly (readonly [number, number])[] = [[576, 144], [144, 576], [60, 60], [0, 7], [7, 0], [1, 1], [33, 20]];
+const shapes: readonly (readonly [number, number])[] = [
+  [576, 144],
+  [144, 576],
+  [60, 60],
+  [0, 7],
+  [7, 0],
+  [1, 1],
+  [33, 20],
+];
 
 function problems(shared: boolean): AssignmentProblem[] {
   const out: AssignmentProblem[] = [];

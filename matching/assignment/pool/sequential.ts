@@ -4,8 +4,8 @@
  * does.
  */
 import { AssignmentError } from '../error.js';
-import type { AssignmentProblem, AssignmentResult, SolveOptions } from '../types.js';
 import { solveAssignment } from '../solve.js';
+import type { AssignmentProblem, AssignmentResult, SolveOptions } from '../types.js';
 
 export function solveBatchSequential(problems: readonly AssignmentProblem[], options?: SolveOptions): AssignmentResult[] {
   return problems.map(({ cost, n, m }, index) => {

@@ -3,8 +3,9 @@
  * until none is left, solves each with the same `solveAssignment` as the sequential path (so the
  * results are bit-identical), writes them to shared memory, and reports failures by index.
  */
-import { writeResult, type BatchFailure, type BatchRequest, type HostEndpoint } from './protocol.js';
+
 import { solveAssignment } from '../solve.js';
+import { type BatchFailure, type BatchRequest, type HostEndpoint, writeResult } from './protocol.js';
 
 /**
  * Solves the problems of one batch that this worker claims. A claimed problem the host has not
@@ -23,10 +24,7 @@ export function runBatch(request: BatchRequest): BatchFailure[] {
     }
     const spec = request.problems[index]!;
     const cells = spec.n * spec.m;
-    const cost =
-      spec.dtype === 'f64'
-        ? new Float64Array(spec.buffer, spec.byteOffset, cells)
-        : new Float32Array(spec.buffer, spec.byteOffset, cells);
+    const cost = spec.dtype === 'f64' ? new Float64Array(spec.buffer, spec.byteOffset, cells) : new Float32Array(spec.buffer, spec.byteOffset, cells);
     try {
       writeResult(request.output, request.i32ByteOffset, spec, solveAssignment(cost, spec.n, spec.m, options));
     } catch (e) {

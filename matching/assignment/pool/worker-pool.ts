@@ -13,10 +13,11 @@
  * costs must not change until the batch settles (shared ones are read in place). Idle workers
  * do not keep Node alive, and `close()` terminates them.
  */
+
+import { checkShape } from '../check-input.js';
 import { AssignmentError } from '../error.js';
 import type { AssignmentProblem, AssignmentResult, SolveOptions } from '../types.js';
-import { outputLayout, readResult, type BatchFailure, type OutputLayout, type ProblemSpec, type WorkerEndpoint } from './protocol.js';
-import { checkShape } from '../check-input.js';
+import { type BatchFailure, type OutputLayout, outputLayout, type ProblemSpec, readResult, type WorkerEndpoint } from './protocol.js';
 
 export interface AssignmentPool {
   solveBatch(problems: readonly AssignmentProblem[], options?: SolveOptions): Promise<AssignmentResult[]>;
@@ -136,9 +137,7 @@ export function createPoolOn(spawn: () => WorkerEndpoint, size: number): Assignm
       const first = failures.reduce((a, b) => (b.index < a.index ? b : a));
       throw new AssignmentError(`problems[${first.index}]: ${first.message}`);
     }
-    return problems.map(({ n, m }, index) =>
-      readResult(output, layout.i32ByteOffset, n, m, layout.f64At[index]!, layout.i32At[index]!),
-    );
+    return problems.map(({ n, m }, index) => readResult(output, layout.i32ByteOffset, n, m, layout.f64At[index]!, layout.i32At[index]!));
   };
 
   return {

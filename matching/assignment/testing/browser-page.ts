@@ -2,7 +2,7 @@
  * Page script for `pool/browser.test.ts`: runs a batch through the web-worker pool and through
  * the sequential path, and leaves the comparison in `globalThis.poolCheck`.
  */
-import { createBrowserAssignmentPool, solveBatchSequential, type AssignmentProblem, type AssignmentResult } from '../browser.js';
+import { type AssignmentProblem, type AssignmentResult, createBrowserAssignmentPool, solveBatchSequential } from '../browser.js';
 import { seededCosts } from './seeded-costs.js';
 
 const key = (r: AssignmentResult): string =>
