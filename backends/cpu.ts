@@ -9,7 +9,7 @@ export const cpu: Backend = {
   name: 'cpu',
   tfjsName: 'cpu',
   kernels: hostKernels,
-  capabilities: { syncRead: true, missingKernels: [], maxKernelInputs: unbounded },
+  capabilities: { syncRead: true, missingKernels: [], maxKernelInputs: unbounded, maxBindingBytes: unbounded },
   async activate() {
     await import('@tensorflow/tfjs-backend-cpu');
     ensureGradients();

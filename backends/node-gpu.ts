@@ -69,7 +69,7 @@ export function nodeGpuBackend(options: { readonly load?: PackageLoader } = {}):
   return {
     name: 'node-gpu',
     tfjsName: 'tensorflow',
-    capabilities: { syncRead: true, missingKernels: [], maxKernelInputs: unbounded },
+    capabilities: { syncRead: true, missingKernels: [], maxKernelInputs: unbounded, maxBindingBytes: unbounded },
     // No fused loss kernels: the generic lowering runs on TensorFlow's own.
     kernels: new Map(),
     probe,

@@ -27,7 +27,7 @@ function fakeBackend(name: BackendName, activated: string[]): Backend {
   return {
     name,
     tfjsName: name,
-    capabilities: { syncRead: true, missingKernels: [], maxKernelInputs: () => Number.POSITIVE_INFINITY },
+    capabilities: { syncRead: true, missingKernels: [], maxKernelInputs: () => Number.POSITIVE_INFINITY, maxBindingBytes: () => Number.POSITIVE_INFINITY },
     kernels: new Map(),
     activate: () => {
       activated.push(name);
@@ -58,7 +58,7 @@ function fakeWebGPU(probe: WebGPUProbe, activated: string[], openFails?: Backend
   return {
     ...fakeBackend('webgpu', activated),
     name: 'webgpu',
-    capabilities: { syncRead: false, missingKernels: [], maxKernelInputs: () => 7 },
+    capabilities: { syncRead: false, missingKernels: [], maxKernelInputs: () => 7, maxBindingBytes: () => 128 * 2 ** 20 },
     probe: () => Promise.resolve(probe),
     open: () => (openFails ? Promise.reject(openFails) : Promise.resolve(activation)),
     current: () => undefined,

@@ -1,2 +1,2 @@
-/** The kernel fan-in of backends whose kernels take any number of inputs (cpu, wasm, TensorFlow). */
+/** A limit a backend does not have: the kernel fan-in or binding size of cpu, wasm and TensorFlow. */
 export const unbounded = (): number => Number.POSITIVE_INFINITY;

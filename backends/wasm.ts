@@ -17,6 +17,8 @@ export const wasm: Backend = {
     syncRead: true,
     missingKernels: ['UnsortedSegmentSum', 'Einsum', 'BroadcastTo', 'Conv2DBackpropFilter'],
     maxKernelInputs: unbounded,
+    // One tensor may be as large as the heap; what the heap holds is checked where it is filled.
+    maxBindingBytes: unbounded,
   },
   async activate() {
     await import('@tensorflow/tfjs-backend-wasm');

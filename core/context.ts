@@ -18,6 +18,7 @@ export function evaluationContext(
   parameters: ReadonlyMap<string, tf.Tensor>,
   differentiating: boolean,
   maxKernelInputs: number = Number.POSITIVE_INFINITY,
+  maxBindingBytes: number = Number.POSITIVE_INFINITY,
 ): LoweringContext {
   const memo = new Map<string, unknown>();
   const once = <T>(key: string, make: () => T): T => {
@@ -47,6 +48,7 @@ export function evaluationContext(
   return {
     differentiating,
     maxKernelInputs,
+    maxBindingBytes,
     rows: (expr: TokenExpr) => (expr.kind === 'view' ? viewRows(expr) : alignedRows(expr)),
     shared: (key, make) => once(`shared:${key}`, make),
     labels: (view, path) =>

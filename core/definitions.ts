@@ -55,6 +55,8 @@ export interface LoweringContext {
   readonly differentiating: boolean;
   /** The most inputs one kernel may bind on the backend (pass it to `addAll`). */
   readonly maxKernelInputs: number;
+  /** The most bytes one tensor a kernel binds may hold on the backend (see `LoweringCapabilities`). */
+  readonly maxBindingBytes: number;
 }
 
 /**

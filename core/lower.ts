@@ -96,7 +96,12 @@ export function lower(valid: ValidGraph, options: LowerOptions): CompiledObjecti
 
   // Unchecked: callers check the inputs first (prepare, or the public `loss`).
   const lossOf = (inputs: DistillInputs, plan: Plan, differentiating: boolean) =>
-    interpret(valid, registry, backend, evaluationContext(inputs, plan, parameters, differentiating, backend.capabilities.maxKernelInputs()));
+    interpret(
+      valid,
+      registry,
+      backend,
+      evaluationContext(inputs, plan, parameters, differentiating, backend.capabilities.maxKernelInputs(), backend.capabilities.maxBindingBytes()),
+    );
 
   return {
     valid,

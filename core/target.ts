@@ -17,6 +17,12 @@ export interface LoweringCapabilities {
    * A function because a GPU device's limits are known only once it is open.
    */
   maxKernelInputs(): number;
+  /**
+   * The most bytes one kernel may bind as a single input or output (WebGPU's
+   * `maxStorageBufferBindingSize`; infinite where there is no such limit). Lowerings that touch
+   * [rows × vocabulary] blocks slice them so that no tensor they make is larger.
+   */
+  maxBindingBytes(): number;
 }
 
 /**
@@ -31,7 +37,7 @@ export interface LoweringBackend {
 /** The generic lowering: every loss by its definition's own rule, sums of any length in one kernel. */
 export const genericLowering: LoweringBackend = Object.freeze({
   kernels: new Map(),
-  capabilities: { maxKernelInputs: () => Number.POSITIVE_INFINITY },
+  capabilities: { maxKernelInputs: () => Number.POSITIVE_INFINITY, maxBindingBytes: () => Number.POSITIVE_INFINITY },
 });
 
 /** The rule that lowers `definition` on `backend`: its kernel if it has one, else the generic rule. */

@@ -304,6 +304,7 @@ export function webgpuBackend(options: WebGPUOptions = {}): WebGPUBackend {
         'StringToHashBucketFast',
       ],
       maxKernelInputs: webgpuKernelInputs,
+      maxBindingBytes: webgpuBindingBytes,
     },
     // No fused loss kernels yet: the generic lowering runs on tfjs's WGSL kernels.
     kernels: new Map(),
@@ -346,6 +347,16 @@ export function webgpuBackend(options: WebGPUOptions = {}): WebGPUBackend {
 function webgpuKernelInputs(): number {
   const instance = findBackend('webgpu') as { device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } } | null;
   return Math.max(2, (instance?.device?.limits?.maxStorageBuffersPerShaderStage ?? 8) - 1);
+}
+
+/**
+ * The largest storage buffer one shader may bind (`maxStorageBufferBindingSize`): a tensor larger
+ * than this cannot be an operand of any tfjs kernel. WebGPU's default, 128 MiB (what lavapipe
+ * gives), until a device is open.
+ */
+function webgpuBindingBytes(): number {
+  const instance = findBackend('webgpu') as { device?: { limits?: { maxStorageBufferBindingSize?: number } } } | null;
+  return instance?.device?.limits?.maxStorageBufferBindingSize ?? 128 * 2 ** 20;
 }
 
 /** WebGPU with tfjs's defaults. */
