@@ -14,7 +14,7 @@ import type { MatcherImplementation } from '../matching/matcher.js';
 import type { LossDefinition, Registry } from './definitions.js';
 import { GraphValidationError, InputError } from './errors.js';
 import type { AlignedNode, MatchNode } from './graph.js';
-import type { DistillInputs } from './outputs.js';
+import type { DistillInputs, IntegerArray } from './outputs.js';
 import { emptyPlan } from './plan.js';
 import { ROLE_CODES } from './roles.js';
 import { genericLowering, ruleFor } from './target.js';
@@ -113,7 +113,7 @@ describe('compile: the backend and the registry reach lowering', () => {
     const x = inputs(vision, vision);
     const compiled = compile(graph, x);
     const student = tf.variable(x.student.logits);
-    const step = (roles: Int32Array) => () => tf.variableGrads(() => compiled.loss({ ...x, student: { logits: student, roles } }, emptyPlan).loss);
+    const step = (roles: IntegerArray) => () => tf.variableGrads(() => compiled.loss({ ...x, student: { logits: student, roles } }, emptyPlan).loss);
     try {
       expect(step(Int32Array.from([1, 2, 2, 7, 3, 3]))).toThrow(InputError);
       expect(step(Int32Array.from([1, 2, 2, 7, 3, 3]))).toThrow('student.roles holds 7 at [0, 3]');

@@ -8,7 +8,7 @@ export type { AlignedNode, GraphNode, JsonValue, LossNode, MatchNode, ObjectiveN
 export { nodeKey } from './graph.js';
 export { graphFromJson, graphToJson, OBJECTIVE_FORMAT } from './json.js';
 export { type CompiledObjective, type Evaluation, type LowerOptions, lower, shapesOf, type ValueAndGrad } from './lower.js';
-export type { DistillInputs, Field, Side, SideOutputs } from './outputs.js';
+export type { DistillInputs, Field, IntegerArray, Side, SideOutputs } from './outputs.js';
 export { type Alignment, emptyPlan, type Plan } from './plan.js';
 export { IGNORE_LABEL, isRole, ROLE_CODES, ROLES, type Role } from './roles.js';
 export { type Reduction, reductionWeights, type Selection, selectPositions } from './selection.js';

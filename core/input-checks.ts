@@ -1,15 +1,17 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { InputShapes, Registry } from './definitions.js';
-import { GraphValidationError, InputError } from './errors.js';
+import { formatShape, GraphValidationError, InputError } from './errors.js';
 import type { DistillInputs } from './outputs.js';
+import { IGNORE_LABEL } from './roles.js';
 import { type ValidGraph, validate } from './validate.js';
 
 /**
  * The checks every evaluation's inputs pass before any tensor is made, whichever way it is asked
  * for (`evaluate`, `valueAndGrad`, `prepare`, or `loss` inside a training step): the objective
  * fits their shapes (validated again only when the shapes change), and the host arrays (roles,
- * labels) have one entry per position and roles hold known codes. A bad roles array would
- * otherwise become empty selections and a silent loss of 0.
+ * labels) are integer arrays with one entry per position, roles hold known codes and labels are
+ * token ids of the student's vocabulary or −100. A bad roles array would otherwise become empty
+ * selections and a silent loss of 0.
  */
 export function inputChecker(valid: ValidGraph, registry: Registry): (inputs: DistillInputs) => void {
   let validated = shapesKey(valid.shapes);
@@ -39,21 +41,81 @@ const shapesKey = (s: InputShapes): string => JSON.stringify([s.teacher, s.stude
 function checkHostArrays(inputs: DistillInputs): void {
   for (const side of ['teacher', 'student'] as const) {
     const [batch, length] = inputs[side].logits.shape;
-    const roles = inputs[side].roles;
-    if (roles.length !== batch * length) {
-      throw new InputError(`${side}.roles has ${roles.length} entries, but ${side}.logits is [${batch}, ${length}, …] (needs ${batch * length})`);
-    }
-    for (let i = 0; i < roles.length; i++) {
-      const r = roles[i]!;
-      if (r < 0 || r > 3) {
-        throw new InputError(`${side}.roles holds ${r} at [${Math.floor(i / length)}, ${i % length}]: codes are 0 pad, 1 prompt, 2 visual, 3 response`);
-      }
-    }
+    checkRoleCodes(`${side}.roles`, inputs[side].roles, batch, length, `${side}.logits`);
   }
   if (inputs.labels !== undefined) {
-    const [batch, length] = inputs.student.logits.shape;
-    if (inputs.labels.length !== batch * length) {
-      throw new InputError(`labels has ${inputs.labels.length} entries, but student.logits is [${batch}, ${length}, …] (needs ${batch * length})`);
+    const [batch, length, vocab] = inputs.student.logits.shape;
+    checkLabelIds('labels', inputs.labels, batch, length, vocab, 'student.logits');
+  }
+}
+
+const ROLE_CODE_NAMES = '0 pad, 1 prompt, 2 visual, 3 response';
+
+/**
+ * Checks that `roles` is an integer array of B·T entries that are all role codes (0–3); `name` is
+ * how the message names it (`teacher.roles`, or a file and tensor name), `against` the tensor
+ * whose [B, T] it must fit. Throws an `InputError` naming the first bad entry by [b, t].
+ */
+export function checkRoleCodes(name: string, roles: unknown, batch: number, length: number, against: string): void {
+  const codes = integerArray(name, roles, batch, length, against);
+  for (let i = 0; i < codes.length; i++) {
+    const r = codes[i]!;
+    if (r < 0 || r > 3) throw new InputError(`${name} holds ${r} at ${at(i, length)}: codes are ${ROLE_CODE_NAMES}`);
+  }
+}
+
+/**
+ * Checks that `labels` is an integer array of B·T entries, each a token id in [0, vocab) or
+ * `IGNORE_LABEL` (−100); the message names the first bad entry by [b, t].
+ */
+export function checkLabelIds(name: string, labels: unknown, batch: number, length: number, vocab: number, against: string): void {
+  const ids = integerArray(name, labels, batch, length, against);
+  for (let i = 0; i < ids.length; i++) {
+    const y = ids[i]!;
+    if (y !== IGNORE_LABEL && (y < 0 || y >= vocab)) {
+      throw new InputError(
+        `${name} holds ${y} at ${at(i, length)}: outside the vocabulary [0, ${vocab}) of ${against} (use ${IGNORE_LABEL} to skip a position)`,
+      );
     }
   }
 }
+
+const at = (i: number, length: number): string => `[${Math.floor(i / length)}, ${i % length}]`;
+
+/**
+ * `value` as integer codes: an `Int32Array`, or a plain array whose entries are all integers, of
+ * B·T entries. Anything else is refused rather than converted: a `Float32Array` would be truncated
+ * (2.5 read as 2) and a tensor has no entries to index.
+ */
+function integerArray(name: string, value: unknown, batch: number, length: number, against: string): ArrayLike<number> {
+  let codes: ArrayLike<number>;
+  if (value instanceof Int32Array) codes = value;
+  else if (Array.isArray(value)) {
+    // A loop, not forEach: a hole in a sparse array is an entry too (undefined).
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (typeof v !== 'number' || !Number.isInteger(v)) {
+        throw new InputError(`${name} holds ${describeEntry(v)} at ${at(i, length)}: entries must be integers`);
+      }
+    }
+    codes = value as number[];
+  } else {
+    throw new InputError(`${name} must be an Int32Array or an array of integers, got ${describeValue(value)}`);
+  }
+  if (codes.length !== batch * length) {
+    throw new InputError(`${name} has ${codes.length} entries, but ${against} is [${batch}, ${length}, …] (needs ${batch * length})`);
+  }
+  return codes;
+}
+
+const describeEntry = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+
+function describeValue(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return value === null || value === undefined ? String(value) : `a ${typeof value}`;
+  if (isTensorLike(value)) return `a ${value.dtype} tensor ${formatShape(value.shape)} (pass its values as an Int32Array)`;
+  return `a ${value.constructor?.name ?? 'object'}`;
+}
+
+/** A tfjs tensor, recognised by its fields (a tensor of another tfjs copy fails `instanceof`). */
+const isTensorLike = (v: object): v is { readonly dtype: string; readonly shape: readonly number[] } =>
+  'dtype' in v && typeof v.dtype === 'string' && 'shape' in v && Array.isArray(v.shape);

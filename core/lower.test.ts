@@ -62,7 +62,7 @@ describe('lowering: errors only the data can reveal', () => {
   it('rejects a label outside the vocabulary, naming its position', async () => {
     const x = inputs({ labels: [-100, -100, -100, -100, 1, 7, -100, -100, -100, -100, 3, -100] });
     await expect(compile(supervisedCE(s.logits.next('response')), x).evaluate(x)).rejects.toThrow(
-      'objective: label 7 at [0, 5] is outside the vocabulary [0, 5) (use -100 to skip a position)',
+      'labels holds 7 at [0, 5]: outside the vocabulary [0, 5) of student.logits (use -100 to skip a position)',
     );
   });
 

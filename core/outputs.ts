@@ -12,8 +12,15 @@ import type { Tensor3D } from '@tensorflow/tfjs-core';
 export interface SideOutputs {
   readonly logits: Tensor3D;
   readonly hidden?: Tensor3D;
-  readonly roles: Int32Array;
+  readonly roles: IntegerArray;
 }
+
+/**
+ * Host-side integer codes (roles, labels): an `Int32Array`, or a plain array of integers. Every
+ * evaluation checks them first; anything else (a `Float32Array`, a tensor, a non-integer entry)
+ * is an `InputError` naming the field and what it got, rather than being truncated.
+ */
+export type IntegerArray = Int32Array | readonly number[];
 
 /**
  * The inputs of one objective evaluation. Teacher and student may have different sequence
@@ -24,7 +31,7 @@ export interface SideOutputs {
 export interface DistillInputs {
   readonly teacher: SideOutputs;
   readonly student: SideOutputs;
-  readonly labels?: Int32Array;
+  readonly labels?: IntegerArray;
 }
 
 export type Side = 'teacher' | 'student';

@@ -22,7 +22,7 @@ export interface Selection {
  * Positions t with role[t] in `roles` (shift 0), or with role[t + 1] in `roles` (shift 1: the
  * position whose logits predict the selected token; t + 1 must lie inside the sequence).
  */
-export function selectPositions(roles: Int32Array, batch: number, length: number, wanted: readonly Role[], shift: 0 | 1): Selection {
+export function selectPositions(roles: ArrayLike<number>, batch: number, length: number, wanted: readonly Role[], shift: 0 | 1): Selection {
   const codes = new Set<number>(wanted.map((r) => ROLE_CODES[r]));
   const positions: number[] = [];
   const samples: number[] = [];
