@@ -125,7 +125,8 @@ describe('mmkd match', () => {
   });
 
   it('names the first NaN cell, and refuses infeasible matrices', async () => {
-    expectCleanFailure(await mmkd('match', '--cost', file('nan.npy', npyOf([2, 2], [4, Number.NaN, 2, 0]))), 'cost[0, 1] is NaN');
+    const nan = file('nan.npy', npyOf([2, 2], [4, Number.NaN, 2, 0]));
+    expectCleanFailure(await mmkd('match', '--cost', nan), `${nan}: cost[0, 1] is NaN`);
     const infeasible = file('inf.npy', npyOf([2, 2], [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, 1, 2]));
     expectCleanFailure(await mmkd('match', '--cost', infeasible), /infeasible|no finite/);
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { standardRegistry } from '../compile/standard-registry.js';
 import { hostTensor, writeNpy, writeSafetensors } from '../io/index.js';
+import { parseCheckpointName } from '../recipes/checkpoint-name.js';
 import { runCli } from './testing/run-cli.js';
 
 const mmkd = (...args: string[]) => runCli(args);
@@ -25,8 +26,10 @@ const badParameters = file(
     },
   }),
 );
+// The heading names the objective file, as decoding errors do.
 const PARAMETER_ERRORS =
-  'mmkd: the objective is not valid:\n  - objective.res: temperature must be a finite number > 0, got 0\n  - objective.res: β (beta) must be in [0, 1], got 1.5\n';
+  `mmkd: ${badParameters}: the objective is not valid:\n` +
+  '  - objective.res: temperature must be a finite number > 0, got 0\n  - objective.res: β (beta) must be in [0, 1], got 1.5\n';
 const tinyInputs = 'examples/inputs/tiny-llava.safetensors';
 
 describe('mmkd explain validates what it explains', () => {
@@ -54,8 +57,10 @@ describe('mmkd explain validates what it explains', () => {
     const result = await mmkd('explain', 'examples/objectives/llava-kd-dpt.json', '--inputs', inputs, '--backend', 'cpu');
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
-      /the objective is not valid:\n {2}- objective\.res: vocabularies differ: teacher\.logits \[1, 4, 5\] vs student\.logits \[1, 4, 3\]/,
+      /examples\/objectives\/llava-kd-dpt\.json: the objective is not valid:\n {2}- objective\.res: vocabularies differ: teacher\.logits \[1, 4, 5\] vs student\.logits \[1, 4, 3\]/,
     );
+    const loss = await mmkd('loss', '--objective', 'examples/objectives/llava-kd-dpt.json', '--inputs', inputs, '--backend', 'cpu');
+    expect(loss.stderr).toContain(result.stderr.slice(result.stderr.indexOf('mmkd: ')));
     const fits = await mmkd('explain', 'examples/objectives/llava-kd-dpt.json', '--inputs', tinyInputs, '--backend', 'cpu');
     expect(fits.code).toBe(0);
     expect(fits.stdout).toContain('objective = reg + res + vis + 0.5·rel');
@@ -140,5 +145,15 @@ describe('mmkd --version', () => {
     const result = await mmkd('--version');
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`${version}\n`);
+  });
+});
+
+describe('mmkd evaluate --help', () => {
+  it('describes checkpoint folders as the checkpoint-name codec names them', async () => {
+    const help = await mmkd('evaluate', '--help');
+    expect(help.stdout).toContain('runs/<run>/checkpoints/<index>-<stage>-<step>');
+    const example = /e\.g\. (\S+?)\)/.exec(help.stdout)?.[1];
+    expect(example).toBeDefined();
+    expect(parseCheckpointName(example!)).toEqual({ stage: 2, stageName: 'sft', step: 600 });
   });
 });

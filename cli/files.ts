@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Registry } from '../core/definitions.js';
-import { GraphValidationError } from '../core/errors.js';
+import { type GraphError, GraphValidationError } from '../core/errors.js';
 import type { ScalarNode } from '../core/graph.js';
 import { graphFromJson } from '../core/json.js';
 import { CliError } from './errors.js';
@@ -21,3 +21,10 @@ export async function readObjective(path: string, registry: Registry): Promise<S
   if (E.isLeft(decoded)) throw new GraphValidationError(decoded.left, `${path} is not a valid objective`);
   return decoded.right;
 }
+
+/**
+ * The error for an objective file that decodes but does not validate (its parameters, or its fit
+ * to the inputs' shapes): every problem, under a heading that names the file, as decoding errors do.
+ */
+export const objectiveNotValid = (path: string, errors: readonly GraphError[]): GraphValidationError =>
+  new GraphValidationError(errors, `${path}: the objective is not valid`);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { formatShape } from '../core/errors.js';
+import { checkLabelIds, checkRoleCodes } from '../core/input-checks.js';
 import type { DistillInputs } from '../core/outputs.js';
 import { type HostDType, type HostTensor, readTensorFile, toFloat32, toInt32 } from '../io/index.js';
 import { CliError } from './errors.js';
@@ -66,7 +67,11 @@ export async function loadDistillInputs(path: string): Promise<DistillInputs> {
     if (t.shape.length !== 2 || t.shape[0] !== batch || t.shape[1] !== length) {
       throw new CliError(`${path}: '${name}' must be [${batch}, ${length}] to match ${side}.logits, got ${formatShape(t.shape)}`);
     }
-    return integers(name, t);
+    const codes = integers(name, t);
+    // Checked here too, so that a bad code is named as the file names it (one shared 'roles'
+    // tensor serves both sides; the library's check would say teacher.roles).
+    checkRoleCodes(`${path}: '${name}'`, codes, batch, length, `${side}.logits`);
+    return codes;
   };
 
   const teacherLogits = need('teacher.logits');
@@ -81,6 +86,7 @@ export async function loadDistillInputs(path: string): Promise<DistillInputs> {
   const studentRoles = roleArray('student', sb, st);
   // Checked before any tensor is made, so a refusal leaves nothing on the backend.
   const labelIds = labels === undefined ? undefined : integers('labels', labels);
+  if (labelIds !== undefined) checkLabelIds(`${path}: 'labels'`, labelIds, sb, st, studentLogits.shape[2]!, 'student.logits');
   const hidden = (side: 'teacher' | 'student') => {
     const t = tensors.get(`${side}.hidden`);
     return t === undefined ? {} : { hidden: float3(`${side}.hidden`, t) };

@@ -122,4 +122,20 @@ describe('mmkd eval refuses roles and labels that are not integers', () => {
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     expect(new Set(results.map((r) => r.stdout)).size).toBe(1);
   });
+
+  it('a bad code in one shared roles tensor, or a label outside the vocabulary, names the file and the tensor as the file names it', async () => {
+    const badRole = file('bad-role.safetensors', inputs({ roles: hostTensor('int32', [1, 4], Int32Array.from([1, 2, 3, 5])) }));
+    const roles = hostTensor('int32', [1, 4], Int32Array.from([1, 2, 3, 3]));
+    const badLabel = file('bad-label.safetensors', inputs({ roles, labels: hostTensor('int32', [1, 4], Int32Array.from([-100, -100, 1, 99])) }));
+    const [a, b, c] = await Promise.all([
+      evalOn(badRole),
+      evalOn(badLabel),
+      mmkd('explain', 'examples/objectives/llava-kd-dpt.json', '--inputs', badLabel, '--backend', 'cpu'),
+    ]);
+    expectCleanFailure(a, `${badRole}: 'roles' holds 5 at [0, 3]: codes are 0 pad, 1 prompt, 2 visual, 3 response`);
+    expect(a.stderr).not.toContain('teacher.roles');
+    const outside = `${badLabel}: 'labels' holds 99 at [0, 3]: outside the vocabulary [0, 3) of student.logits (use -100 to skip a position)`;
+    expectCleanFailure(b, outside);
+    expectCleanFailure(c, outside);
+  });
 });

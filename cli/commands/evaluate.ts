@@ -4,7 +4,7 @@ import { createLlava, loadWeights } from '../../models/index.js';
 import { recipes } from '../../recipes/catalog.js';
 import { readCheckpoint } from '../../recipes/checkpoint.js';
 import { evalBatches } from '../../recipes/environment.js';
-import type { ModelKind } from '../../recipes/recipe.js';
+import { MODEL_KINDS, type ModelKind } from '../../recipes/recipe.js';
 import { backendFlag, chooseBackend } from '../backend.js';
 import { CliError } from '../errors.js';
 import { environmentFor } from './run.js';
@@ -17,13 +17,13 @@ interface EvaluateOptions {
   readonly imageRoot?: string;
 }
 
-const KINDS: readonly ModelKind[] = ['teacher', 'student', 'efficient'];
+const KINDS: readonly ModelKind[] = MODEL_KINDS;
 
 export function evaluateCommand(program: Command): void {
   program
     .command('evaluate')
     .description('score a checkpoint by exact match on the held-out questions, per question type')
-    .argument('<checkpoint>', 'a checkpoint folder (runs/<run>/checkpoints/<stage>-<step>)')
+    .argument('<checkpoint>', 'a checkpoint folder (runs/<run>/checkpoints/<index>-<stage>-<step>, e.g. 02-sft-000600)')
     .option(...backendFlag)
     .option('--model <kind>', `the model the checkpoint holds (${KINDS.join(', ')}); default: from the recipe that wrote it`)
     .option('--json', 'print the report as JSON')

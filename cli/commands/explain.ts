@@ -2,12 +2,11 @@ import type { Command } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import { standardRegistry } from '../../compile/standard-registry.js';
 import type { InputShapes } from '../../core/definitions.js';
-import { GraphValidationError } from '../../core/errors.js';
 import { explain } from '../../core/explain.js';
 import { shapesOf } from '../../core/index.js';
 import { validate } from '../../core/validate.js';
 import { backendFlag, checkBackendName, chooseBackend } from '../backend.js';
-import { readObjective } from '../files.js';
+import { objectiveNotValid, readObjective } from '../files.js';
 import { disposeInputs, loadDistillInputs } from '../inputs.js';
 
 /**
@@ -42,7 +41,7 @@ export function explainCommand(program: Command): void {
       else shapes = await shapesOfFile(options.inputs, options.backend);
       const checked = validate(graph, shapes, standardRegistry);
       // The same error, and so the same message and exit status, as `mmkd loss` gives.
-      if (E.isLeft(checked)) throw new GraphValidationError(checked.left);
+      if (E.isLeft(checked)) throw objectiveNotValid(path, checked.left);
       process.stdout.write(`${explain(graph, standardRegistry)}\n`);
     });
 }

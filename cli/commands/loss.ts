@@ -2,8 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import { compile } from '../../compile/compile.js';
 import { standardRegistry } from '../../compile/standard-registry.js';
+import { GraphValidationError } from '../../core/errors.js';
+import type { ScalarNode } from '../../core/graph.js';
+import type { DistillInputs } from '../../core/outputs.js';
 import { backendFlag, chooseBackend } from '../backend.js';
-import { readObjective } from '../files.js';
+import { objectiveNotValid, readObjective } from '../files.js';
 import { disposeInputs, loadDistillInputs } from '../inputs.js';
 
 interface LossOptions {
@@ -42,7 +45,7 @@ async function runLoss(options: LossOptions): Promise<void> {
   const backend = selection.backend;
   const inputs = await loadDistillInputs(options.inputs);
   try {
-    const compiled = compile(graph, inputs);
+    const compiled = compileFrom(options.objective, graph, inputs);
     const result = await compiled.valueAndGrad(inputs);
     const loss = (await result.loss.data())[0]!;
     const terms: Record<string, number> = {};
@@ -73,6 +76,16 @@ async function runLoss(options: LossOptions): Promise<void> {
   } finally {
     disposeInputs(inputs);
     selection.webgpu?.release();
+  }
+}
+
+/** Compiles the objective read from `path`; a validation failure names that file. */
+function compileFrom(path: string, graph: ScalarNode, inputs: DistillInputs) {
+  try {
+    return compile(graph, inputs);
+  } catch (e) {
+    if (e instanceof GraphValidationError) throw objectiveNotValid(path, e.errors);
+    throw e;
   }
 }
 

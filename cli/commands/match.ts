@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatShape } from '../../core/errors.js';
 import { readTensorFile, toFloat64 } from '../../io/index.js';
-import { solveAssignment } from '../../matching/assignment/index.js';
+import { AssignmentError, type AssignmentResult, solveAssignment } from '../../matching/assignment/index.js';
 import { checkBackendName, ignoredBackendFlag } from '../backend.js';
 import { CliError } from '../errors.js';
 
@@ -29,7 +29,7 @@ export function matchCommand(program: Command): void {
       }
       if (tensor.shape.length !== 2) throw new CliError(`${options.cost}: the cost must be a matrix [n, m], got ${formatShape(tensor.shape)}`);
       const [n, m] = tensor.shape as [number, number];
-      const result = solveAssignment(toFloat64(tensor, 'cost', options.cost), n, m, { maximize: options.maximize === true });
+      const result = solveIn(options.cost, () => solveAssignment(toFloat64(tensor, 'cost', options.cost), n, m, { maximize: options.maximize === true }));
       if (options.json) {
         process.stdout.write(`${JSON.stringify({ rows: [...result.rows], cols: [...result.cols], total: jsonNumber(result.total) })}\n`);
         return;
@@ -37,6 +37,16 @@ export function matchCommand(program: Command): void {
       const lines = [...result.rows].map((r, k) => `${r}\t${result.cols[k]}`);
       process.stdout.write(`row\tcolumn\n${lines.join('\n')}${lines.length > 0 ? '\n' : ''}total\t${result.total}\n`);
     });
+}
+
+/** Solves, naming the file in the solver's errors (`cost.npy: cost[0, 1] is NaN`). */
+function solveIn(file: string, solve: () => AssignmentResult): AssignmentResult {
+  try {
+    return solve();
+  } catch (e) {
+    if (e instanceof AssignmentError) throw new CliError(`${file}: ${e.message}`);
+    throw e;
+  }
 }
 
 /**
