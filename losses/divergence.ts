@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LossDefinition, LoweringContext, TokenRows } from '../core/definitions.js';
-import { formatShape, type GraphError, graphError } from '../core/errors.js';
-import type { JsonValue, LossNode, TokenExpr } from '../core/graph.js';
+import { formatShape, type GraphError, graphError, InputError } from '../core/errors.js';
+import { type JsonValue, type LossNode, nodeKey, type TokenExpr } from '../core/graph.js';
 import { type Reduction, reductionWeights } from '../core/selection.js';
-import { withGradient, zeroDependingOn } from '../core/tensor-ops.js';
+import { addAll, withGradient, zeroDependingOn } from '../core/tensor-ops.js';
 import { boolean, describeReduction, paramCodec, positive, tokenReduction } from './params.js';
-import { pairedRows, sharedLogSoftmax } from './tokens.js';
+import { pairedRows } from './tokens.js';
 
 /** A teacher's logits view, as every divergence takes it. */
 export type TeacherLogits = TokenExpr<'teacher', 'logits'>;
@@ -156,36 +156,142 @@ export function lowerDivergenceWith(rule: DivergenceRule, kernel: DivergenceKern
   };
 }
 
-/** The generic kernel: tfjs ops on shared log-softmaxes, with the rule's gradient. */
-export const tfjsDivergenceKernel: DivergenceKernel = (op) => {
-  const logP = sharedLogSoftmax(op.ctx, op.teacherExpr, op.teacher, op.temperature, op.vocab);
-  const logQ = sharedLogSoftmax(op.ctx, op.studentExpr, op.student, op.temperature, op.vocab);
-  return reduceDivergence(op.rule, logP, logQ, op.weights, op.params);
-};
+/** How the generic kernel cuts token rows into chunks. */
+export interface ChunkOptions {
+  /**
+   * Bytes of one [chunk × V] float32 block (default 32 MiB, so V = 151936 gives 55 rows a
+   * chunk), never more than the backend's `maxBindingBytes`.
+   */
+  readonly chunkBytes?: number;
+  /** Rows a chunk, overriding `chunkBytes` (tests use small ones to split rows across chunks). */
+  readonly chunkRows?: number;
+}
+
+const DEFAULT_CHUNK_BYTES = 32 * 2 ** 20;
 
 /**
- * Σ_i w_i ℓ_i with a custom gradient with respect to log q: w_i · ∂ℓ_i/∂log q_i, computed in the
- * backward pass only (evaluation without gradients pays for the value alone).
+ * The generic kernel, on tfjs ops only (what WebGPU and TensorFlow run): token rows in chunks, the
+ * gradient in closed form, so at most one chunk's [chunk × V] temporaries are alive at a time,
+ * whatever N is, where tfjs's autodiff of the composite keeps every [N × V] intermediate.
+ *
+ * Each side's row statistics (max and log Σ exp of the tempered logits, [N] each) are computed
+ * once: the teacher's are shared by every term of the evaluation that reads the same view at the
+ * same temperature, the student's are saved for the backward pass. A chunk's log-probabilities
+ * are then log p = (a/T − max) − logΣ, the operations of tfjs's log-softmax, row by row.
+ *
+ * Forward: ℓ = Σ_i w_i ℓ_i. Backward, per chunk, with h = ∂ℓ_i/∂log q from the rule:
+ *   ∂ℓ/∂b_i = dy · (w_i / T) · (h − q ⊙ Σ_v h_v)
+ * (the log-softmax's Jacobian applied to h; the 1/T of the tempered logits), and zeros for the
+ * columns past `vocab` when the vocabulary is truncated.
  */
-function reduceDivergence(
-  rule: DivergenceRule,
-  logP: tf.Tensor2D,
-  logQ: tf.Tensor2D,
-  weights: Float32Array,
-  params: Readonly<Record<string, JsonValue>>,
-): tf.Scalar {
-  return withGradient<tf.Scalar>(logQ, (input, save) => {
-    const w = tf.tensor1d(weights);
-    // The backward pass runs after the forward scope has released its intermediates, so it may
-    // only use what is saved here.
-    save([w, logP, input]);
-    const value = tf.sum(tf.mul(rule.perToken(logP, input as tf.Tensor2D, params), w)) as tf.Scalar;
-    return {
-      value,
-      gradFunc: (dy, [savedW, savedP, savedQ]) =>
-        tf.mul(rule.gradLogQ(savedP as tf.Tensor2D, savedQ as tf.Tensor2D, params), tf.mul(tf.reshape(savedW!, [-1, 1]), dy)),
-    };
-  });
+export function chunkedDivergenceKernel(options: ChunkOptions = {}): DivergenceKernel {
+  return (op) => {
+    const { rule, params, temperature, vocab, weights, ctx } = op;
+    const teacher = op.teacher.values;
+    const [rows, width] = op.student.values.shape;
+    const chunk = chunkRowsOf(op, options);
+    const chunks: Array<readonly [number, number]> = [];
+    for (let r = 0; r < rows; r += chunk) chunks.push([r, Math.min(chunk, rows - r)]);
+    const statsP = ctx.shared(`rowStats:${nodeKey(op.teacherExpr)}:T=${temperature}:V=${vocab}:chunk=${chunk}`, () =>
+      rowStats(teacher, chunks, temperature, vocab),
+    );
+    return withGradient<tf.Scalar>(op.student.values, (student, save) => {
+      const statsQ = rowStats(student as tf.Tensor2D, chunks, temperature, vocab);
+      save([teacher, student, statsP, statsQ]);
+      const sums = chunks.map(([r0, n]) =>
+        tf.tidy(() => {
+          const logP = logProbs(teacher, statsP, r0, n, temperature, vocab);
+          const logQ = logProbs(student as tf.Tensor2D, statsQ, r0, n, temperature, vocab);
+          return tf.sum(tf.mul(rule.perToken(logP, logQ, params), tf.tensor1d(weights.subarray(r0, r0 + n)))) as tf.Scalar;
+        }),
+      );
+      const value = sums.length === 1 ? sums[0]! : (addAll(sums, ctx.maxKernelInputs) as tf.Scalar);
+      return {
+        value,
+        // The backward pass runs after the forward scope has released its intermediates (the
+        // rows and the teacher's statistics included): it may only read what was saved.
+        gradFunc: (dy, [savedA, savedB, savedP, savedQ]) => {
+          const parts = chunks.map(([r0, n]) =>
+            tf.tidy(() => {
+              const logP = logProbs(savedA as tf.Tensor2D, savedP as tf.Tensor2D, r0, n, temperature, vocab);
+              const logQ = logProbs(savedB as tf.Tensor2D, savedQ as tf.Tensor2D, r0, n, temperature, vocab);
+              const h = rule.gradLogQ(logP, logQ, params);
+              const coefficient = tf.mul(tf.reshape(tf.tensor1d(weights.subarray(r0, r0 + n)), [n, 1]), tf.div(dy, temperature));
+              const g = tf.mul(tf.sub(h, tf.mul(tf.exp(logQ), tf.sum(h, 1, true))), coefficient) as tf.Tensor2D;
+              return vocab === width
+                ? g
+                : tf.pad(g, [
+                    [0, 0],
+                    [0, width - vocab],
+                  ]);
+            }),
+          );
+          return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
+        },
+      };
+    });
+  };
+}
+
+/** The generic kernel with the default chunk size. */
+export const tfjsDivergenceKernel: DivergenceKernel = chunkedDivergenceKernel();
+
+/**
+ * Rows a chunk: what `options` ask, else as many as fit `chunkBytes`; never a block larger than
+ * one binding. On a backend with a binding limit, an operand that is itself larger than one
+ * binding cannot be sliced by any tfjs kernel (a slice binds its whole input), so it is an error
+ * naming the sizes, where the backend would otherwise compute garbage.
+ */
+function chunkRowsOf(op: DivergenceOperands, options: ChunkOptions): number {
+  const limit = op.ctx.maxBindingBytes;
+  const [rows, width] = op.student.values.shape;
+  const rowBytes = 4 * Math.max(width, op.teacher.values.shape[1]);
+  for (const [side, values] of [
+    ['teacher', op.teacher.values],
+    ['student', op.student.values],
+  ] as const) {
+    const bytes = 4 * values.size;
+    if (bytes > limit) {
+      throw new InputError(
+        `${op.rule.name}: the ${side}'s logits rows ${formatShape(values.shape)} take ${mib(bytes)}, more than one storage binding of this backend ` +
+          `(${mib(limit)}), so no generic tfjs kernel can read them; use fewer tokens per step, or a backend with a fused kernel for this divergence`,
+      );
+    }
+  }
+  const fit = Math.floor(Math.min(options.chunkBytes ?? DEFAULT_CHUNK_BYTES, limit) / rowBytes);
+  return Math.max(1, Math.min(rows, options.chunkRows ?? fit));
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/**
+ * [N, 2]: per row, the max of the tempered logits z = x/T over the first `vocab` columns and
+ * log Σ exp(z − max), computed chunk by chunk.
+ */
+function rowStats(x: tf.Tensor2D, chunks: ReadonlyArray<readonly [number, number]>, temperature: number, vocab: number): tf.Tensor2D {
+  const parts = chunks.map(([r0, n]) =>
+    tf.tidy(() => {
+      const z = tempered(x, r0, n, temperature, vocab);
+      const max = tf.max(z, 1, true);
+      return tf.concat([max, tf.log(tf.sum(tf.exp(tf.sub(z, max)), 1, true))], 1) as tf.Tensor2D;
+    }),
+  );
+  if (parts.length === 1) return parts[0]!;
+  const all = tf.concat(parts, 0) as tf.Tensor2D;
+  tf.dispose(parts);
+  return all;
+}
+
+/** Rows r0 … r0+n−1 of x/T, first `vocab` columns. */
+function tempered(x: tf.Tensor2D, r0: number, n: number, temperature: number, vocab: number): tf.Tensor2D {
+  const block = r0 === 0 && n === x.shape[0] && vocab === x.shape[1] ? x : tf.slice(x, [r0, 0], [n, vocab]);
+  return temperature === 1 ? block : tf.div(block, temperature);
+}
+
+/** log softmax(x/T) of one chunk of rows, from the rows' statistics: (z − max) − logΣ. */
+function logProbs(x: tf.Tensor2D, stats: tf.Tensor2D, r0: number, n: number, temperature: number, vocab: number): tf.Tensor2D {
+  const s = tf.slice(stats, [r0, 0], [n, 2]);
+  return tf.sub(tf.sub(tempered(x, r0, n, temperature, vocab), tf.slice(s, [0, 0], [n, 1])), tf.slice(s, [0, 1], [n, 1]));
 }
 
 /**
