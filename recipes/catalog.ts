@@ -3,7 +3,7 @@ import type { ScalarNode } from '../core/graph.js';
 import { lossesOf } from '../core/traverse.js';
 import { student as s, teacher as t } from '../core/views.js';
 import { kl, supervisedCE } from '../losses/index.js';
-import { type EmKdMatching, emKdObjective } from './objectives/em-kd.js';
+import { type EmKdMatching, type EmKdOptions, emKdObjective } from './objectives/em-kd.js';
 import { LLAVA_KD_PAPER_WEIGHTS, type LlavaKdTerms, llavaKdObjective } from './objectives/llava-kd.js';
 import type { Recipe, Stage, StageData } from './recipe.js';
 
@@ -67,19 +67,22 @@ export function recipes(scale: RecipeScale = DEFAULT_SCALE): ReadonlyMap<string,
     needsTeacher: stages.some((st) => readsTeacher(st.objective)),
     stages,
     ...(paperRow ? { paperRow } : {}),
+    ...(name === 'baseline' ? {} : { baseline: 'baseline' }),
   });
-  const emkd = (name: string, matching: EmKdMatching, paperRow: string): Recipe => ({
+  const efficientStages = (phase2: ScalarNode): Stage[] => [
+    lmStage(scale),
+    stage('phase1', 'caption', ['projector'], supervisedObjective(), scale.ptSteps, LR.pt, scale),
+    stage('phase2', 'mix', ['projector', 'llm'], phase2, scale.sftSteps, LR.sft, scale),
+  ];
+  const emkd = (name: string, options: EmKdOptions & { readonly matching: EmKdMatching }, paperRow: string, baseline: string, what?: string): Recipe => ({
     name,
-    description: `EM-KD: the efficient student (2×2-pooled vision tokens); phase 1 trains the projector on captions, phase 2 distils with ${matching} matching`,
+    description: `EM-KD: the efficient student (2×2-pooled vision tokens); phase 1 trains the projector on captions, phase 2 distils with ${what ?? `${options.matching} matching`}`,
     model: 'efficient',
     visionFromTeacher: true,
     needsTeacher: true,
-    stages: [
-      lmStage(scale),
-      stage('phase1', 'caption', ['projector'], supervisedObjective(), scale.ptSteps, LR.pt, scale),
-      stage('phase2', 'mix', ['projector', 'llm'], emKdObjective({ matching }), scale.sftSteps, LR.sft, scale),
-    ],
+    stages: efficientStages(emKdObjective(options)),
     paperRow,
+    baseline,
   });
   const all: Recipe[] = [
     {
@@ -135,21 +138,43 @@ export function recipes(scale: RecipeScale = DEFAULT_SCALE): ReadonlyMap<string,
         `LLaVA-KD Table 3: DFT ${terms.mdist ? 'MDist' : 'RDist'} only`,
       ),
     ]),
-    emkd('em-kd', 'hungarian-logits', 'EM-KD ablation: Hungarian by logits'),
-    emkd('em-kd-hidden', 'hungarian-hidden', 'EM-KD ablation: Hungarian by hidden states'),
-    emkd('em-kd-pool', 'pool', 'EM-KD ablation: average pooling'),
+    emkd('em-kd', { matching: 'hungarian-logits' }, 'EM-KD ablation: Hungarian by logits (and incremental: +RLD)', 'em-kd-baseline'),
+    emkd('em-kd-hidden', { matching: 'hungarian-hidden' }, 'EM-KD ablation: Hungarian by hidden states', 'em-kd-baseline'),
+    emkd('em-kd-pool', { matching: 'pool' }, 'EM-KD ablation: average pooling', 'em-kd-baseline'),
+    // EM-KD's incremental ablation, in its table's order: baseline → +VLAD → +VSD → +RLD (= em-kd).
+    emkd(
+      'em-kd-vlad',
+      { matching: 'hungarian-logits', terms: { rld: false, vsd: false, vlad: true } },
+      'EM-KD incremental ablation: +VLAD',
+      'em-kd-baseline',
+      'cross-entropy and VLAD only (Hungarian matching on vision logits)',
+    ),
+    emkd(
+      'em-kd-vlad-vsd',
+      { matching: 'hungarian-logits', terms: { rld: false, vsd: true, vlad: true } },
+      'EM-KD incremental ablation: +VSD',
+      'em-kd-vlad',
+      'cross-entropy, VLAD and VSD, no RLD (Hungarian matching on vision logits)',
+    ),
     {
       name: 'em-kd-baseline',
       description: 'the efficient student without a teacher: phase 1 and phase 2 with cross-entropy only',
       model: 'efficient',
       visionFromTeacher: true,
       needsTeacher: false,
-      stages: [
-        lmStage(scale),
-        stage('phase1', 'caption', ['projector'], supervisedObjective(), scale.ptSteps, LR.pt, scale),
-        stage('phase2', 'mix', ['projector', 'llm'], supervisedObjective(), scale.sftSteps, LR.sft, scale),
-      ],
+      stages: efficientStages(supervisedObjective()),
       paperRow: 'EM-KD: efficient baseline',
+    },
+    {
+      name: 'full-token',
+      description:
+        "the full-token student: the efficient student's model without pooling (as many vision tokens as the teacher), trained as em-kd-baseline, without a teacher",
+      model: 'full-token',
+      visionFromTeacher: true,
+      needsTeacher: false,
+      stages: efficientStages(supervisedObjective()),
+      paperRow: 'EM-KD: vanilla full-token model',
+      baseline: 'em-kd-baseline',
     },
     student(
       'minillm',
@@ -175,6 +200,41 @@ export function recipes(scale: RecipeScale = DEFAULT_SCALE): ReadonlyMap<string,
     ),
   ];
   return new Map(all.map((r) => [r.name, r]));
+}
+
+/** A paired comparison of two recipes: `recipe` minus `against`, seed by seed and question by question. */
+export interface Comparison {
+  readonly recipe: string;
+  readonly against: string;
+  /** One of the second study's primary comparisons (RESULTS.md, "Design of the second study"). */
+  readonly primary: boolean;
+}
+
+/**
+ * The comparisons the second study reports, fixed in its design before any of its numbers: each
+ * recipe against its `baseline` (the incremental ablation's steps against the step before), then
+ * the papers' orderings that are not against a baseline. Pairs whose recipes were not run are
+ * skipped by the analysis.
+ */
+export function studyComparisons(catalog: ReadonlyMap<string, Recipe> = recipes()): Comparison[] {
+  const primary = new Set(['llava-kd/baseline', 'em-kd/em-kd-baseline']);
+  const fromBaselines = [...catalog.values()].flatMap((r) => (r.baseline ? [{ recipe: r.name, against: r.baseline }] : []));
+  const extra = [
+    { recipe: 'llava-kd', against: 'llava-kd-pt-dft' },
+    { recipe: 'llava-kd', against: 'llava-kd-dpt-dft' },
+    { recipe: 'llava-kd', against: 'llava-kd-dpt-mdist-sft' },
+    { recipe: 'llava-kd', against: 'llava-kd-dpt-rdist-sft' },
+    { recipe: 'llava-kd-dpt-sft', against: 'llava-kd-dpt-mdist-sft' },
+    { recipe: 'llava-kd-dpt-sft', against: 'llava-kd-dpt-rdist-sft' },
+    { recipe: 'llava-kd', against: 'llava-kd-dft-mdist' },
+    { recipe: 'llava-kd', against: 'llava-kd-dft-rdist' },
+    { recipe: 'em-kd', against: 'em-kd-pool' },
+    { recipe: 'em-kd', against: 'em-kd-hidden' },
+    { recipe: 'em-kd', against: 'em-kd-vlad-vsd' },
+    { recipe: 'em-kd', against: 'full-token' },
+  ];
+  const primaryExtra = new Set(['em-kd/em-kd-pool', 'em-kd/full-token']);
+  return [...fromBaselines, ...extra].map((c) => ({ ...c, primary: primary.has(`${c.recipe}/${c.against}`) || primaryExtra.has(`${c.recipe}/${c.against}`) }));
 }
 
 /** Whether an objective reads any teacher output (then the teacher runs every step). */

@@ -25,9 +25,25 @@ export function runEnvironment(options: { readonly evalSamples?: number; readonl
   return {
     data,
     tokenizer: data.tokenizer,
-    configs: { teacher: teacherConfig(presets), student: studentConfig(presets), efficient: efficientStudentConfig(presets) },
+    configs: {
+      teacher: teacherConfig(presets),
+      student: studentConfig(presets),
+      efficient: efficientStudentConfig(presets),
+      'full-token': fullTokenConfig(efficientStudentConfig(presets)),
+    },
     evalSamples: options.evalSamples ?? 500,
   };
+}
+
+/**
+ * The full-token student: the efficient student's model without pooling (every vision token the
+ * teacher has), its position table grown by the extra vision tokens. The same parameters as the
+ * efficient student but for the position table, so the two differ only in how many vision tokens
+ * the LM reads.
+ */
+export function fullTokenConfig(efficient: ModelConfig): ModelConfig {
+  const full: ModelConfig = { ...efficient, name: 'full-token-student', projector: { ...efficient.projector, pool: 1 } };
+  return { ...full, llm: { ...efficient.llm, maxSeqLen: efficient.llm.maxSeqLen - numVisionTokens(efficient) + numVisionTokens(full) } };
 }
 
 /**

@@ -1,8 +1,15 @@
 import type { ScalarNode } from '../core/graph.js';
 import type { ParamGroup } from '../models/index.js';
 
-/** Which model a recipe trains. */
-export type ModelKind = 'teacher' | 'student' | 'efficient';
+/**
+ * Which model a recipe trains: the teacher, LLaVA-KD's smaller student, EM-KD's efficient student
+ * (2×2-pooled vision tokens), or the full-token student (the efficient student's model without
+ * pooling: as many vision tokens as the teacher, EM-KD's "vanilla" comparison).
+ */
+export type ModelKind = 'teacher' | 'student' | 'efficient' | 'full-token';
+
+/** Every model kind, in a fixed order. */
+export const MODEL_KINDS: readonly ModelKind[] = ['teacher', 'student', 'efficient', 'full-token'];
 
 /**
  * What a stage trains on:
@@ -57,4 +64,10 @@ export interface Recipe {
   readonly stages: readonly Stage[];
   /** The row of the papers' tables this recipe reproduces, for the results table. */
   readonly paperRow?: string;
+  /**
+   * The recipe this one is compared with, seed by seed and question by question (the paired
+   * difference and its bootstrap interval): the baseline trained without a teacher on the same
+   * model, or the previous step of an incremental ablation.
+   */
+  readonly baseline?: string;
 }

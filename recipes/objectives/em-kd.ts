@@ -23,7 +23,12 @@ export type EmKdMatching = 'hungarian-logits' | 'hungarian-hidden' | 'pool';
 export interface EmKdOptions {
   readonly weights?: EmKdWeights;
   readonly matching?: EmKdMatching;
-  /** Leave terms out for the component ablation (baseline → +VLAD → +VSD → +RLD). */
+  /**
+   * Leave terms out for the component ablation (baseline → +VLAD → +VSD → +RLD, the order of
+   * EM-KD's ablation table). Without RLD the supervised term keeps weight 1 (it is the whole
+   * response term), so each step of the ablation adds one term and changes nothing else; RLD
+   * splits the response term into α·L_sup + (1 − α)·L_rld.
+   */
   readonly terms?: { readonly rld?: boolean; readonly vsd?: boolean; readonly vlad?: boolean };
 }
 
@@ -40,7 +45,7 @@ export function emKdObjective(options: EmKdOptions = {}): ObjectiveNode {
   const use = { rld: true, vsd: true, vlad: true, ...options.terms };
   const matched = matcherFor(options.matching ?? 'hungarian-logits');
   return objective({
-    sup: weighted(w.alpha, supervisedCE(s.logits.next('response'))),
+    sup: weighted(use.rld ? w.alpha : 1, supervisedCE(s.logits.next('response'))),
     ...(use.rld ? { rld: weighted(1 - w.alpha, kl.reverse(t.logits.next('response'), s.logits.next('response'))) } : {}),
     ...(use.vsd ? { vsd: weighted(w.beta, kl.reverse(matched.of(t.logits.at('visual')), s.logits.at('visual'))) } : {}),
     ...(use.vlad
