@@ -1,5 +1,6 @@
 /**
- * The math several losses (and the matching costs) share: stable log-mixtures, row dot products,
+ * The math several losses (and the matching costs) share: stable log-mixtures, row dot products
+ * and row KLs,
  * and one safe cosine with its row normalisation.
  *
  * Cosines are scale invariant, but computing them naively is not: ⟨x, y⟩ / √(‖x‖²‖y‖²) squares
@@ -37,6 +38,9 @@ export function logMixture(x: number, y: number, w: number, logWx: number, logWy
 
 /** Row sums of x ⊙ y. */
 export const rowDot = (x: tf.Tensor, y: tf.Tensor): tf.Tensor1D => tf.sum(tf.mul(x, y), 1) as tf.Tensor1D;
+
+/** KL(x ‖ y) = Σ_v x_v (log x_v − log y_v) of each row pair, [N], from log x and log y ([N, V] each). */
+export const rowKL = (logX: tf.Tensor, logY: tf.Tensor): tf.Tensor1D => rowDot(tf.exp(logX), tf.sub(logX, logY));
 
 /**
  * x times 2^−k, with 2^k the power of two nearest its largest |entry|: over each row (`'rows'`,

@@ -1,10 +1,56 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LossNode } from '../core/graph.js';
-import { rowDot } from '../core/safe-math.js';
-import { type DivergenceOptions, type DivergenceRule, divergenceNode, type StudentLogits, type TeacherLogits } from './divergence.js';
+import { forwardKLRule } from './forward-kl.js';
 import { paramCodec, unitInterval } from './params.js';
+import { reverseKLRule } from './reverse-kl.js';
+import { divergenceBuilder, divergenceRule } from './rule.js';
 
-const aklParams = paramCodec({ mu: unitInterval('μ', 0.5) });
+/**
+ * The rule of `akl`. Both endpoints of μ are included. μ = 0: the head is the top token alone
+ * (its mass is > 0 = μ, but the first rank always belongs to the head, as in the authors'
+ * `mask[:, :, 0] = False`). μ = 1:
+ * every cumulative mass is ≤ 1, so the head is the whole vocabulary, g_tail = 0 and ℓ is the
+ * forward KL; taken literally in floating point, a cumulative sum that rounds to 1 + ε would put
+ * the last tokens in the tail, so μ = 1 is read as the definition says: all head.
+ */
+export const aklRule = divergenceRule({
+  name: 'akl',
+  summary: 'adaptive KL: head/tail-weighted forward and reverse KL (Wu et al. 2024)',
+  params: paramCodec({ mu: unitInterval('μ', 0.5) }),
+  formula: ({ mu }) => `AKL_μ=${mu}(p, q)`,
+  perToken: (logP, logQ, params) => {
+    const { head, tail } = ratios(logP, logQ, params.mu);
+    return tf.add(tf.mul(head, forwardKLRule.perToken(logP, logQ, params)), tf.mul(tail, reverseKLRule.perToken(logP, logQ, params))) as tf.Tensor1D;
+  },
+  gradLogQ: (logP, logQ, params) => {
+    const { head, tail } = ratios(logP, logQ, params.mu);
+    const [forward, reverse] = [forwardKLRule.gradLogQ(logP, logQ, params), reverseKLRule.gradLogQ(logP, logQ, params)];
+    return tf.add(tf.mul(tf.reshape(head, [-1, 1]), forward), tf.mul(tf.reshape(tail, [-1, 1]), reverse)) as tf.Tensor2D;
+  },
+  row: ({ vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ }, h, { mu }) => {
+    const p = new Float64Array(vocab);
+    for (let v = 0; v < vocab; v++) p[v] = eP[v]! * invP;
+    const inHead = headOfRow(p, vocab, mu);
+    const shift = logSumP - logSumQ; // log q − log p = sQ − sP + shift
+    let gHead = 0;
+    let gTotal = 0;
+    let fkl = 0;
+    let rkl = 0;
+    for (let v = 0; v < vocab; v++) {
+      const q = eQ[v]! * invQ;
+      const e = Math.abs(p[v]! - q);
+      gTotal += e;
+      if (inHead(v)) gHead += e;
+      const f = sQ[v]! - sP[v]! + shift;
+      fkl -= p[v]! * f;
+      rkl += q * f;
+    }
+    const wHead = gTotal > 0 ? gHead / gTotal : 0.5;
+    if (h) {
+      for (let v = 0; v < vocab; v++) h[v] = -wHead * p[v]! + (1 - wHead) * eQ[v]! * invQ * (sQ[v]! - sP[v]! + shift);
+    }
+    return wHead * fkl + (1 - wHead) * rkl;
+  },
+});
 
 /**
  * Adaptive KL (AKL, Wu et al. 2024, "Rethinking Kullback-Leibler Divergence in Knowledge
@@ -26,64 +72,7 @@ const aklParams = paramCodec({ mu: unitInterval('μ', 0.5) });
  * const compiled = compile(objective({ adaptive }), outputs);
  * const { loss, grads } = await compiled.valueAndGrad(outputs);
  */
-export const akl = (teacher: TeacherLogits, student: StudentLogits, options: DivergenceOptions & { readonly mu?: number } = {}): LossNode =>
-  divergenceNode(aklRule, teacher, student, options, { mu: options.mu ?? aklParams.defaults.mu });
-
-/**
- * The rule of `akl`. Both endpoints of μ are included. μ = 0: the head is the top token alone
- * (its mass is > 0 = μ, but the first rank always belongs to the head, as in the authors'
- * `mask[:, :, 0] = False`). μ = 1:
- * every cumulative mass is ≤ 1, so the head is the whole vocabulary, g_tail = 0 and ℓ is the
- * forward KL; taken literally in floating point, a cumulative sum that rounds to 1 + ε would put
- * the last tokens in the tail, so μ = 1 is read as the definition says: all head.
- */
-export const aklRule: DivergenceRule = {
-  name: 'akl',
-  summary: 'adaptive KL: head/tail-weighted forward and reverse KL (Wu et al. 2024)',
-  defaults: aklParams.defaults,
-  checkParams: aklParams.check,
-  formula: (params) => `AKL_μ=${aklParams.decode(params).mu}(p, q)`,
-  perToken: (logP, logQ, params) => {
-    const { head, tail } = ratios(logP, logQ, params);
-    const p = tf.exp(logP);
-    const q = tf.exp(logQ);
-    const fkl = rowDot(p, tf.sub(logP, logQ));
-    const rkl = rowDot(q, tf.sub(logQ, logP));
-    return tf.add(tf.mul(head, fkl), tf.mul(tail, rkl)) as tf.Tensor1D;
-  },
-  gradLogQ: (logP, logQ, params) => {
-    const { head, tail } = ratios(logP, logQ, params);
-    const p = tf.exp(logP);
-    const q = tf.exp(logQ);
-    const f = tf.sub(logQ, logP);
-    const rklGrad = tf.mul(q, tf.sub(f, tf.reshape(rowDot(q, f), [-1, 1])));
-    return tf.add(tf.mul(tf.reshape(head, [-1, 1]), tf.neg(p)), tf.mul(tf.reshape(tail, [-1, 1]), rklGrad)) as tf.Tensor2D;
-  },
-  row: ({ vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ }, h, params) => {
-    const p = new Float64Array(vocab);
-    for (let v = 0; v < vocab; v++) p[v] = eP[v]! * invP;
-    const inHead = headOfRow(p, vocab, aklParams.decode(params).mu);
-    const shift = logSumP - logSumQ; // log q − log p = sQ − sP + shift
-    let gHead = 0;
-    let gTotal = 0;
-    let fkl = 0;
-    let rkl = 0;
-    for (let v = 0; v < vocab; v++) {
-      const q = eQ[v]! * invQ;
-      const e = Math.abs(p[v]! - q);
-      gTotal += e;
-      if (inHead(v)) gHead += e;
-      const f = sQ[v]! - sP[v]! + shift;
-      fkl -= p[v]! * f;
-      rkl += q * f;
-    }
-    const wHead = gTotal > 0 ? gHead / gTotal : 0.5;
-    if (h) {
-      for (let v = 0; v < vocab; v++) h[v] = -wHead * p[v]! + (1 - wHead) * eQ[v]! * invQ * (sQ[v]! - sP[v]! + shift);
-    }
-    return wHead * fkl + (1 - wHead) * rkl;
-  },
-};
+export const akl = divergenceBuilder(aklRule);
 
 /**
  * The head of one row: ranks ordered by probability, descending, ties by index; rank k is in the
@@ -140,8 +129,7 @@ export function headOfRow(p: Float64Array, vocab: number, mu: number): (v: numbe
 }
 
 /** The head and tail weights of each row, [N] each. */
-function ratios(logP: tf.Tensor2D, logQ: tf.Tensor2D, params: Parameters<DivergenceRule['perToken']>[2]) {
-  const { mu } = aklParams.decode(params);
+function ratios(logP: tf.Tensor2D, logQ: tf.Tensor2D, mu: number) {
   const [rows, vocab] = logP.shape;
   const p = tf.exp(logP);
   const q = tf.exp(logQ);

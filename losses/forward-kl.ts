@@ -1,16 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LossNode } from '../core/graph.js';
-import { rowDot } from '../core/safe-math.js';
-import { type DivergenceOptions, type DivergenceRule, divergenceNode, type StudentLogits, type TeacherLogits } from './divergence.js';
+import { rowKL } from '../core/safe-math.js';
+import { divergenceBuilder, divergenceRule, noParams } from './rule.js';
 
 /** The rule of `forwardKL`: no parameters of its own. ∂ℓ/∂log q = −p. */
-export const forwardKLRule: DivergenceRule = {
+export const forwardKLRule = divergenceRule({
   name: 'forwardKL',
   summary: 'forward KL(p_teacher ‖ q_student) (LLaVA-KD MDist)',
-  defaults: {},
-  checkParams: () => [],
+  params: noParams,
   formula: () => 'KL(p ‖ q)',
-  perToken: (logP, logQ) => rowDot(tf.exp(logP), tf.sub(logP, logQ)),
+  perToken: (logP, logQ) => rowKL(logP, logQ),
   gradLogQ: (logP) => tf.neg(tf.exp(logP)),
   row: ({ vocab, sP, eP, invP, logSumP, sQ, logSumQ }, h) => {
     let loss = 0;
@@ -22,7 +20,7 @@ export const forwardKLRule: DivergenceRule = {
     }
     return loss;
   },
-};
+});
 
 /**
  * Forward KL, KL(p ‖ q) = Σ_v p_v (log p_v − log q_v), token by token, with p = softmax(a/T)
@@ -39,5 +37,4 @@ export const forwardKLRule: DivergenceRule = {
  * const compiled = compile(objective({ mdist }), outputs);
  * const { loss, grads } = await compiled.valueAndGrad(outputs);
  */
-export const forwardKL = (teacher: TeacherLogits, student: StudentLogits, options: DivergenceOptions = {}): LossNode =>
-  divergenceNode(forwardKLRule, teacher, student, options);
+export const forwardKL = divergenceBuilder(forwardKLRule);

@@ -1,38 +1,34 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LossNode } from '../core/graph.js';
-import { logMixture, logMixtureOf, rowDot } from '../core/safe-math.js';
-import { type DivergenceOptions, type DivergenceRule, divergenceNode, type StudentLogits, type TeacherLogits } from './divergence.js';
+import { logMixture, logMixtureOf, rowKL } from '../core/safe-math.js';
 import { forwardKLRule } from './forward-kl.js';
 import { paramCodec, unitInterval } from './params.js';
 import { reverseKLRule } from './reverse-kl.js';
-
-const jsdParams = paramCodec({ beta: unitInterval('β', 0.5) });
+import { divergenceBuilder, divergenceRule } from './rule.js';
 
 /**
  * The rule of `jsd`. β = 0 and β = 1 delegate to the forward and reverse KL (the mixture's log
  * would take log 0 there). ∂ℓ/∂log q = (1−β)·q ⊙ (log q − log m).
  */
-export const jsdRule: DivergenceRule = {
+export const jsdRule = divergenceRule({
   name: 'jsd',
   summary: 'generalised Jensen–Shannon divergence JSD(β) (GKD; β=0 forward KL, β=1 reverse KL)',
-  defaults: jsdParams.defaults,
-  checkParams: jsdParams.check,
-  formula: (params) => `JSD_β=${jsdParams.decode(params).beta}(p, q)`,
+  params: paramCodec({ beta: unitInterval('β', 0.5) }),
+  formula: ({ beta }) => `JSD_β=${beta}(p, q)`,
   perToken: (logP, logQ, params) => {
-    const { beta } = jsdParams.decode(params);
+    const { beta } = params;
     if (beta === 0) return forwardKLRule.perToken(logP, logQ, params);
     if (beta === 1) return reverseKLRule.perToken(logP, logQ, params);
     const logM = logMixtureOf(logP, logQ, beta);
-    return tf.add(tf.mul(rowDot(tf.exp(logP), tf.sub(logP, logM)), beta), tf.mul(rowDot(tf.exp(logQ), tf.sub(logQ, logM)), 1 - beta)) as tf.Tensor1D;
+    return tf.add(tf.mul(rowKL(logP, logM), beta), tf.mul(rowKL(logQ, logM), 1 - beta)) as tf.Tensor1D;
   },
   gradLogQ: (logP, logQ, params) => {
-    const { beta } = jsdParams.decode(params);
+    const { beta } = params;
     if (beta === 0) return forwardKLRule.gradLogQ(logP, logQ, params);
     if (beta === 1) return reverseKLRule.gradLogQ(logP, logQ, params);
     return tf.mul(tf.mul(tf.exp(logQ), tf.sub(logQ, logMixtureOf(logP, logQ, beta))), 1 - beta);
   },
   row: (row, h, params) => {
-    const { beta } = jsdParams.decode(params);
+    const { beta } = params;
     if (beta === 0) return forwardKLRule.row(row, h, params);
     if (beta === 1) return reverseKLRule.row(row, h, params);
     const { vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ } = row;
@@ -47,7 +43,7 @@ export const jsdRule: DivergenceRule = {
     }
     return loss;
   },
-};
+});
 
 /**
  * Generalised Jensen–Shannon divergence (GKD, Agarwal et al. 2024), token by token:
@@ -65,5 +61,4 @@ export const jsdRule: DivergenceRule = {
  * const compiled = compile(objective({ gkd }), outputs);
  * const { loss, grads } = await compiled.valueAndGrad(outputs);
  */
-export const jsd = (teacher: TeacherLogits, student: StudentLogits, options: DivergenceOptions & { readonly beta?: number } = {}): LossNode =>
-  divergenceNode(jsdRule, teacher, student, options, { beta: options.beta ?? jsdParams.defaults.beta });
+export const jsd = divergenceBuilder(jsdRule);

@@ -1,16 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LossNode } from '../core/graph.js';
-import { rowDot } from '../core/safe-math.js';
-import { type DivergenceOptions, type DivergenceRule, divergenceNode, type StudentLogits, type TeacherLogits } from './divergence.js';
+import { rowDot, rowKL } from '../core/safe-math.js';
+import { divergenceBuilder, divergenceRule, noParams } from './rule.js';
 
 /** The rule of `reverseKL`: no parameters of its own. ∂ℓ/∂log q = q ⊙ (log q − log p − ℓ). */
-export const reverseKLRule: DivergenceRule = {
+export const reverseKLRule = divergenceRule({
   name: 'reverseKL',
   summary: 'reverse KL(q_student ‖ p_teacher) (MiniLLM; EM-KD VSD and RLD)',
-  defaults: {},
-  checkParams: () => [],
+  params: noParams,
   formula: () => 'KL(q ‖ p)',
-  perToken: (logP, logQ) => rowDot(tf.exp(logQ), tf.sub(logQ, logP)),
+  perToken: (logP, logQ) => rowKL(logQ, logP),
   gradLogQ: (logP, logQ) => {
     const q = tf.exp(logQ);
     const f = tf.sub(logQ, logP);
@@ -28,7 +26,7 @@ export const reverseKLRule: DivergenceRule = {
     }
     return loss;
   },
-};
+});
 
 /**
  * Reverse KL, KL(q ‖ p) = Σ_v q_v (log q_v − log p_v), token by token (p from the teacher's
@@ -44,5 +42,4 @@ export const reverseKLRule: DivergenceRule = {
  * const compiled = compile(objective({ rld }), outputs);
  * const { loss, grads } = await compiled.valueAndGrad(outputs);
  */
-export const reverseKL = (teacher: TeacherLogits, student: StudentLogits, options: DivergenceOptions = {}): LossNode =>
-  divergenceNode(reverseKLRule, teacher, student, options);
+export const reverseKL = divergenceBuilder(reverseKLRule);

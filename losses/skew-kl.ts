@@ -1,16 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { logMixture, logMixtureOf, rowDot } from '../core/safe-math.js';
-import type { DivergenceRule } from './divergence.js';
+import { logMixture, logMixtureOf, rowKL } from '../core/safe-math.js';
 import { forwardKLRule } from './forward-kl.js';
-import { skewNode, skewRule } from './skew.js';
+import { divergenceBuilder } from './rule.js';
+import { skewRule } from './skew.js';
 
 /** The rule of `skewKL`. ∂ℓ/∂log q = −(1−α)·p ⊙ q / m. */
-export const skewKLRule: DivergenceRule = skewRule({
+export const skewKLRule = skewRule({
   name: 'skewKL',
   summary: 'skew KL(p ‖ αp + (1−α)q) (DistiLLM SKL; α=0 forward KL)',
   formula: (alpha) => `KL(p ‖ ${alpha}·p + ${1 - alpha}·q)`,
   atZero: forwardKLRule,
-  perToken: (logP, logQ, alpha) => rowDot(tf.exp(logP), tf.sub(logP, mixture(logP, logQ, alpha))),
+  perToken: (logP, logQ, alpha) => rowKL(logP, mixture(logP, logQ, alpha)),
   gradLogQ: (logP, logQ, alpha) => tf.mul(tf.exp(tf.sub(tf.add(logP, logQ), mixture(logP, logQ, alpha))), -(1 - alpha)) as tf.Tensor2D,
   row: (row, h, alpha) => {
     const { vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ } = row;
@@ -47,4 +47,4 @@ const mixture = (logP: tf.Tensor, logQ: tf.Tensor, alpha: number): tf.Tensor => 
  * const compiled = compile(objective({ skl }), outputs);
  * const { loss, grads } = await compiled.valueAndGrad(outputs);
  */
-export const skewKL = skewNode(skewKLRule);
+export const skewKL = divergenceBuilder(skewKLRule);

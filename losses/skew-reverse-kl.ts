@@ -1,19 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { logMixture, logMixtureOf, rowDot } from '../core/safe-math.js';
-import type { DivergenceRule } from './divergence.js';
+import { logMixture, logMixtureOf, rowKL } from '../core/safe-math.js';
 import { reverseKLRule } from './reverse-kl.js';
-import { skewNode, skewRule } from './skew.js';
+import { divergenceBuilder } from './rule.js';
+import { skewRule } from './skew.js';
 
 /**
  * The rule of `skewReverseKL`. ∂ℓ/∂q_v = log q_v − log m_v + 1 − α·q_v/m_v; the constant drops
  * out (see DivergenceRule), so ∂ℓ/∂log q = q ⊙ (log q − log m − α·q/m).
  */
-export const skewReverseKLRule: DivergenceRule = skewRule({
+export const skewReverseKLRule = skewRule({
   name: 'skewReverseKL',
   summary: 'skew reverse KL(q ‖ αq + (1−α)p) (DistiLLM SRKL; α=0 reverse KL)',
   formula: (alpha) => `KL(q ‖ ${alpha}·q + ${1 - alpha}·p)`,
   atZero: reverseKLRule,
-  perToken: (logP, logQ, alpha) => rowDot(tf.exp(logQ), tf.sub(logQ, mixture(logP, logQ, alpha))),
+  perToken: (logP, logQ, alpha) => rowKL(logQ, mixture(logP, logQ, alpha)),
   gradLogQ: (logP, logQ, alpha) => {
     const logRatio = tf.sub(logQ, mixture(logP, logQ, alpha));
     return tf.mul(tf.exp(logQ), tf.sub(logRatio, tf.mul(tf.exp(logRatio), alpha))) as tf.Tensor2D;
@@ -49,4 +49,4 @@ const mixture = (logP: tf.Tensor, logQ: tf.Tensor, alpha: number): tf.Tensor => 
  * const compiled = compile(objective({ srkl }), outputs);
  * const { loss, grads } = await compiled.valueAndGrad(outputs);
  */
-export const skewReverseKL = skewNode(skewReverseKLRule);
+export const skewReverseKL = divergenceBuilder(skewReverseKLRule);

@@ -1,19 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LossNode } from '../core/graph.js';
-import { type DivergenceOptions, type DivergenceRule, divergenceNode, type RowView, type StudentLogits, type TeacherLogits } from './divergence.js';
+import type { DivergenceOptions, DivergenceRule, RowView } from './divergence.js';
 import { paramCodec, unitInterval } from './params.js';
+import { divergenceRule, type TypedDivergenceRule } from './rule.js';
 
 /** α of the skewed divergences: in [0, 1], DistiLLM's 0.1 by default. */
-export const skewParams = paramCodec({ alpha: unitInterval('α', 0.1) });
+const skewParams = paramCodec({ alpha: unitInterval('α', 0.1) });
 
 /** The options of a skewed divergence's builder. */
 export type SkewOptions = DivergenceOptions & { readonly alpha?: number };
-
-/** The builder of a skewed divergence's graph node, α defaulted. */
-export const skewNode =
-  (rule: DivergenceRule) =>
-  (teacher: TeacherLogits, student: StudentLogits, options: SkewOptions = {}): LossNode =>
-    divergenceNode(rule, teacher, student, options, { alpha: options.alpha ?? skewParams.defaults.alpha });
 
 /**
  * What distinguishes one skewed divergence from another: its name, the divergence it is at α = 0,
@@ -31,34 +25,29 @@ export interface SkewSpec {
   readonly row: (row: RowView, h: Float64Array | null, alpha: number) => number;
 }
 
-export function skewRule(spec: SkewSpec): DivergenceRule {
-  const alphaOf = (params: Parameters<DivergenceRule['formula']>[0]) => skewParams.decode(params).alpha;
-  return {
+export function skewRule(spec: SkewSpec): TypedDivergenceRule<{ readonly alpha: number }> {
+  return divergenceRule({
     name: spec.name,
     summary: spec.summary,
-    defaults: skewParams.defaults,
-    checkParams: skewParams.check,
-    formula: (params) => spec.formula(alphaOf(params)),
+    params: skewParams,
+    formula: ({ alpha }) => spec.formula(alpha),
     perToken: (logP, logQ, params) => {
-      const alpha = alphaOf(params);
-      if (alpha === 0) return spec.atZero.perToken(logP, logQ, params);
-      if (alpha === 1) return tf.zeros([logP.shape[0]]) as tf.Tensor1D;
-      return spec.perToken(logP, logQ, alpha);
+      if (params.alpha === 0) return spec.atZero.perToken(logP, logQ, params);
+      if (params.alpha === 1) return tf.zeros([logP.shape[0]]) as tf.Tensor1D;
+      return spec.perToken(logP, logQ, params.alpha);
     },
     gradLogQ: (logP, logQ, params) => {
-      const alpha = alphaOf(params);
-      if (alpha === 0) return spec.atZero.gradLogQ(logP, logQ, params);
-      if (alpha === 1) return tf.zerosLike(logQ);
-      return spec.gradLogQ(logP, logQ, alpha);
+      if (params.alpha === 0) return spec.atZero.gradLogQ(logP, logQ, params);
+      if (params.alpha === 1) return tf.zerosLike(logQ);
+      return spec.gradLogQ(logP, logQ, params.alpha);
     },
     row: (row, h, params) => {
-      const alpha = alphaOf(params);
-      if (alpha === 0) return spec.atZero.row(row, h, params);
-      if (alpha === 1) {
+      if (params.alpha === 0) return spec.atZero.row(row, h, params);
+      if (params.alpha === 1) {
         h?.fill(0, 0, row.vocab);
         return 0;
       }
-      return spec.row(row, h, alpha);
+      return spec.row(row, h, params.alpha);
     },
-  };
+  });
 }

@@ -1,14 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LossNode } from '../core/graph.js';
 import { rowDot } from '../core/safe-math.js';
-import { type DivergenceOptions, type DivergenceRule, divergenceNode, type StudentLogits, type TeacherLogits } from './divergence.js';
+import { divergenceBuilder, divergenceRule, noParams } from './rule.js';
 
 /** The rule of `softCE`: the forward KL's gradient, ∂ℓ/∂log q = −p. */
-export const softCERule: DivergenceRule = {
+export const softCERule = divergenceRule({
   name: 'softCE',
   summary: 'soft cross-entropy −Σ p log q (Hinton et al. 2015)',
-  defaults: {},
-  checkParams: () => [],
+  params: noParams,
   formula: () => 'H(p, q)',
   perToken: (logP, logQ) => tf.neg(rowDot(tf.exp(logP), logQ)) as tf.Tensor1D,
   gradLogQ: (logP) => tf.neg(tf.exp(logP)),
@@ -21,7 +19,7 @@ export const softCERule: DivergenceRule = {
     }
     return loss;
   },
-};
+});
 
 /**
  * Soft cross-entropy, −Σ_v p_v log q_v = KL(p ‖ q) + H(p), token by token: Hinton et al.'s
@@ -36,5 +34,4 @@ export const softCERule: DivergenceRule = {
  * const compiled = compile(objective({ soft }), outputs);
  * const { loss, grads } = await compiled.valueAndGrad(outputs);
  */
-export const softCE = (teacher: TeacherLogits, student: StudentLogits, options: DivergenceOptions = {}): LossNode =>
-  divergenceNode(softCERule, teacher, student, options);
+export const softCE = divergenceBuilder(softCERule);

@@ -1,17 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LossNode } from '../core/graph.js';
-import { type DivergenceOptions, type DivergenceRule, divergenceNode, type StudentLogits, type TeacherLogits } from './divergence.js';
+import { divergenceBuilder, divergenceRule, noParams } from './rule.js';
 
 /**
  * The rule of `tvd`. ∂ℓ/∂q_v = ½ sign(q_v − p_v), with the subgradient 0 on ties (p_v = q_v),
  * which is what a tie should give (Liger-Kernel #1373 is the counterexample), so
  * ∂ℓ/∂log q = ½ q ⊙ sign(q − p).
  */
-export const tvdRule: DivergenceRule = {
+export const tvdRule = divergenceRule({
   name: 'tvd',
   summary: 'total variation distance ½Σ|p − q|',
-  defaults: {},
-  checkParams: () => [],
+  params: noParams,
   formula: () => 'TVD(p, q)',
   perToken: (logP, logQ) => tf.mul(tf.sum(tf.abs(tf.sub(tf.exp(logP), tf.exp(logQ))), 1), 0.5) as tf.Tensor1D,
   gradLogQ: (logP, logQ) => {
@@ -28,7 +26,7 @@ export const tvdRule: DivergenceRule = {
     }
     return 0.5 * loss;
   },
-};
+});
 
 /**
  * Total variation distance, ½ Σ_v |p_v − q_v| ∈ [0, 1], token by token (p from the teacher's
@@ -42,5 +40,4 @@ export const tvdRule: DivergenceRule = {
  * const compiled = compile(objective({ tvd: term }), outputs);
  * const { loss, grads } = await compiled.valueAndGrad(outputs);
  */
-export const tvd = (teacher: TeacherLogits, student: StudentLogits, options: DivergenceOptions = {}): LossNode =>
-  divergenceNode(tvdRule, teacher, student, options);
+export const tvd = divergenceBuilder(tvdRule);
