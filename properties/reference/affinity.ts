@@ -15,7 +15,7 @@
  * 0 when no sample has both vision and text rows.
  */
 import { checkLength, checkSize } from './checks.js';
-import { matmulTransposed, normalizeRows, rowsBySample } from './linear-algebra.js';
+import { matmulTransposed, normalizeRows, pairsBySample } from './linear-algebra.js';
 import { pairedRows, type SequenceTensor, type View } from './selection.js';
 
 export interface AffinityInput {
@@ -62,21 +62,16 @@ export function affinityLoss(input: AffinityInput): number {
   checkLength('studentText', input.studentText, M * Ws, `[${M}, ${Ws}]`);
   const beta = input.beta ?? 1;
   if (!(beta > 0)) throw new RangeError(`affinity beta: ${beta} is not > 0`);
-  const tv = rowsBySample(input.teacherVision, Wt, input.visionSample);
-  const sv = rowsBySample(input.studentVision, Ws, input.visionSample);
-  const tx = rowsBySample(input.teacherText, Wt, input.textSample);
-  const sx = rowsBySample(input.studentText, Ws, input.textSample);
+  const text = pairsBySample(input.teacherText, Wt, input.studentText, Ws, input.textSample);
   let total = 0;
   let entries = 0;
   let sampleSum = 0;
   let samples = 0;
-  for (const [b, tvb] of tv) {
-    const txb = tx.get(b);
-    if (txb === undefined) continue;
-    const Kb = tvb.length / Wt;
-    const Mb = txb.length / Wt;
-    const at = affinityMatrix(tvb, Kb, txb, Mb, Wt);
-    const as = affinityMatrix(sv.get(b)!, Kb, sx.get(b)!, Mb, Ws);
+  for (const [b, vision] of pairsBySample(input.teacherVision, Wt, input.studentVision, Ws, input.visionSample)) {
+    const x = text.get(b);
+    if (x === undefined) continue;
+    const at = affinityMatrix(vision.teacher, vision.rows, x.teacher, x.rows, Wt);
+    const as = affinityMatrix(vision.student, vision.rows, x.student, x.rows, Ws);
     let s = 0;
     for (let e = 0; e < at.length; e++) s += smoothL1(as[e]! - at[e]!, beta);
     total += s;

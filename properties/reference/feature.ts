@@ -7,9 +7,9 @@
  *
  * Without a projection the widths must agree. Reductions as in `reduction.ts`.
  */
-import { checkLength, checkSize } from './checks.js';
+import { checkLength } from './checks.js';
 import { type Reduction, reduce } from './reduction.js';
-import { pairedRows, type SequenceTensor, type View } from './selection.js';
+import { checkRowPairs, pairedRows, type RowPairs, type SequenceTensor, type View } from './selection.js';
 
 export type FeatureKind = 'mse' | 'cosine';
 
@@ -20,28 +20,18 @@ export interface Projection {
   readonly bias?: ArrayLike<number>;
 }
 
-export interface FeatureInput {
-  /** [N, teacherWidth] */
-  readonly teacher: ArrayLike<number>;
-  /** [N, studentWidth] */
-  readonly student: ArrayLike<number>;
-  readonly rows: number;
-  readonly teacherWidth: number;
-  readonly studentWidth: number;
+/** Teacher and student hidden-state rows, paired; `sample` is needed by `sampleMean`. */
+export interface FeatureInput extends RowPairs {
   readonly kind: FeatureKind;
   readonly projection?: Projection;
   /** Default 'mean'. */
   readonly reduction?: Reduction;
-  /** [N] sample of each row; needed by `sampleMean`. */
-  readonly sample?: ArrayLike<number>;
 }
 
 /** ℓ_i per row, shape [N]. */
 export function featurePerToken(input: FeatureInput): Float64Array {
   const { rows: N, teacherWidth: Ht, studentWidth: Hs } = input;
-  checkSize('rows', N);
-  checkLength('teacher', input.teacher, N * Ht, `[${N}, ${Ht}]`);
-  checkLength('student', input.student, N * Hs, `[${N}, ${Hs}]`);
+  checkRowPairs(input);
   const p = input.projection;
   if (p === undefined) {
     if (Ht !== Hs) throw new RangeError(`feature: widths differ (teacher ${Ht}, student ${Hs}) and there is no projection`);
@@ -97,15 +87,5 @@ export interface BatchFeatureInput {
 /** The feature loss over the positions the views select, paired sample by sample. */
 export function featureLossFromBatch(input: BatchFeatureInput): number {
   const pairs = pairedRows(input.teacher, input.student, input.view, input.studentView);
-  return featureLoss({
-    teacher: pairs.teacher,
-    student: pairs.student,
-    rows: pairs.rows,
-    teacherWidth: input.teacher.width,
-    studentWidth: input.student.width,
-    kind: input.kind,
-    sample: pairs.sample,
-    projection: input.projection,
-    reduction: input.reduction,
-  });
+  return featureLoss({ ...pairs, kind: input.kind, projection: input.projection, reduction: input.reduction });
 }

@@ -11,21 +11,14 @@
  * Both are 0 when no sample has a visual row. The teacher and student widths may differ,
  * since R is K × K either way.
  */
-import { checkLength, checkSize } from './checks.js';
-import { dot, gram, rowsBySample } from './linear-algebra.js';
-import { pairedRows, type SequenceTensor, type View } from './selection.js';
+import { checkLength } from './checks.js';
+import { dot, gram, pairsBySample } from './linear-algebra.js';
+import { checkRowPairs, pairedRows, type RowPairs, type SequenceTensor, type View } from './selection.js';
 
 export type RelationMode = 'perSample' | 'batch';
 
-export interface RelationInput {
-  /** [N, teacherWidth] teacher rows (visual logits). */
-  readonly teacher: ArrayLike<number>;
-  /** [N, studentWidth] student rows, paired with the teacher rows. */
-  readonly student: ArrayLike<number>;
-  readonly rows: number;
-  readonly teacherWidth: number;
-  readonly studentWidth: number;
-  /** [N] sample of each row pair. */
+/** Teacher rows (visual logits) paired with student rows; every pair's sample is needed. */
+export interface RelationInput extends RowPairs {
   readonly sample: ArrayLike<number>;
   /** Default 'perSample'. */
   readonly mode?: RelationMode;
@@ -41,28 +34,24 @@ function cosineLoss(xx: number, yy: number, xy: number): number {
 
 export function relationLoss(input: RelationInput): number {
   const { rows, teacherWidth: Wt, studentWidth: Ws } = input;
-  checkSize('rows', rows);
-  checkLength('teacher', input.teacher, rows * Wt, `[${rows}, ${Wt}]`);
-  checkLength('student', input.student, rows * Ws, `[${rows}, ${Ws}]`);
+  checkRowPairs(input);
   checkLength('sample', input.sample, rows, `[${rows}]`);
   if (rows === 0) return 0;
-  const teacher = rowsBySample(input.teacher, Wt, input.sample);
-  const student = rowsBySample(input.student, Ws, input.sample);
+  const samples = pairsBySample(input.teacher, Wt, input.student, Ws, input.sample);
   let tt = 0;
   let ss = 0;
   let ts = 0;
   let perSample = 0;
-  for (const [b, zt] of teacher) {
-    const K = zt.length / Wt;
-    const rt = gram(zt, K, Wt);
-    const rs = gram(student.get(b)!, K, Ws);
+  for (const { teacher, student, rows: K } of samples.values()) {
+    const rt = gram(teacher, K, Wt);
+    const rs = gram(student, K, Ws);
     const [a, c, d] = [dot(rt, rt), dot(rs, rs), dot(rt, rs)];
     tt += a;
     ss += c;
     ts += d;
     perSample += cosineLoss(a, c, d);
   }
-  return (input.mode ?? 'perSample') === 'perSample' ? perSample / teacher.size : cosineLoss(tt, ss, ts);
+  return (input.mode ?? 'perSample') === 'perSample' ? perSample / samples.size : cosineLoss(tt, ss, ts);
 }
 
 export interface BatchRelationInput {
@@ -77,14 +66,5 @@ export interface BatchRelationInput {
 
 /** The relation loss over the positions the view selects, paired sample by sample. */
 export function relationLossFromBatch(input: BatchRelationInput): number {
-  const pairs = pairedRows(input.teacher, input.student, input.view ?? { roles: ['visual'], shift: 0 });
-  return relationLoss({
-    teacher: pairs.teacher,
-    student: pairs.student,
-    rows: pairs.rows,
-    teacherWidth: input.teacher.width,
-    studentWidth: input.student.width,
-    sample: pairs.sample,
-    mode: input.mode,
-  });
+  return relationLoss({ ...pairedRows(input.teacher, input.student, input.view ?? { roles: ['visual'], shift: 0 }), mode: input.mode });
 }

@@ -152,14 +152,31 @@ export function gatherRows(data: ArrayLike<number>, width: number, flat: ArrayLi
   return out;
 }
 
-/** Rows of two sequence tensors selected by their views and paired sample by sample. */
-export interface PairedRows {
-  /** [N, teacher.width] */
-  readonly teacher: Float64Array;
-  /** [N, student.width] */
-  readonly student: Float64Array;
+/** N row pairs of a teacher and a student tensor, each side of its own width (logits, hidden states). */
+export interface RowPairs {
+  /** [N, teacherWidth] */
+  readonly teacher: ArrayLike<number>;
+  /** [N, studentWidth] */
+  readonly student: ArrayLike<number>;
   readonly rows: number;
-  /** [N] sample of each pair. */
+  readonly teacherWidth: number;
+  readonly studentWidth: number;
+  /** [N] sample of each pair; needed by per-sample reductions. */
+  readonly sample?: ArrayLike<number>;
+}
+
+/** Throws unless `rows` is a size and each side holds [rows, its width] values. */
+export function checkRowPairs(input: RowPairs): void {
+  const { rows, teacherWidth: Wt, studentWidth: Ws } = input;
+  checkSize('rows', rows);
+  checkLength('teacher', input.teacher, rows * Wt, `[${rows}, ${Wt}]`);
+  checkLength('student', input.student, rows * Ws, `[${rows}, ${Ws}]`);
+}
+
+/** Rows of two sequence tensors selected by their views and paired sample by sample. */
+export interface PairedRows extends RowPairs {
+  readonly teacher: Float64Array;
+  readonly student: Float64Array;
   readonly sample: Int32Array;
 }
 
@@ -175,6 +192,8 @@ export function pairedRows(teacher: SequenceTensor, student: SequenceTensor, tea
     teacher: gatherRows(teacher.data, teacher.width, pairs.teacher),
     student: gatherRows(student.data, student.width, pairs.student),
     rows: pairs.sample.length,
+    teacherWidth: teacher.width,
+    studentWidth: student.width,
     sample: pairs.sample,
   };
 }
