@@ -30,6 +30,12 @@ export interface CheckpointState {
   /** Whether every stage is finished. */
   readonly complete: boolean;
   readonly optimizerStep: number;
+  /**
+   * The data the run trained on: `procedural`, or the conversations file given to `--data` (a
+   * model knows only its data's vocabulary, so `evaluate` needs the same file). Absent in
+   * checkpoints written before it was recorded.
+   */
+  readonly data?: string;
   readonly files: Readonly<Record<string, string>>;
   readonly createdAt: string;
 }

@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path';
 import type { EvalReport } from '../data/eval.js';
 import type { HostTensor } from '../io/index.js';
+import type { QuestionResults } from './analysis.js';
 import { type CheckpointContents, CheckpointError, type CheckpointState, listCheckpoints, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { type CheckpointPosition, formatCheckpointName, parseCheckpointName } from './checkpoint-name.js';
 import { MetricsLog } from './metrics.js';
@@ -24,6 +25,8 @@ export interface RunHeader {
   readonly backend: string;
   readonly teacher: string | null;
   readonly stages: readonly string[];
+  /** The training data: `procedural`, or the conversations file given to `--data`. */
+  readonly data?: string;
 }
 
 /** A finished run, as `result.json` holds it. */
@@ -35,6 +38,11 @@ export interface RunResult {
   /** The final checkpoint. */
   readonly checkpoint: string;
   readonly seconds: number;
+  /**
+   * Which held-out questions were answered exactly, in evaluation order (absent in results
+   * written before it was recorded): what paired comparisons between runs are computed from.
+   */
+  readonly questions?: QuestionResults;
 }
 
 /** The checkpoints folder of the run folder `dir`. */
@@ -166,6 +174,20 @@ export async function finalCheckpoint(folder: RunFolder): Promise<string> {
 
 export async function writeResult(folder: RunFolder, result: RunResult): Promise<void> {
   await writeFile(join(folder.dir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
+}
+
+/**
+ * The data a checkpoint's run trained on, as its state records it, else as the `run.json` of the
+ * run folder it sits in (`<run>/checkpoints/<name>`); undefined when neither says.
+ */
+export async function trainingDataOf(checkpoint: string, state: { readonly data?: string }): Promise<string | undefined> {
+  if (state.data !== undefined) return state.data;
+  try {
+    const header = JSON.parse(await readFile(join(checkpoint, '..', '..', 'run.json'), 'utf8')) as { readonly data?: unknown };
+    return typeof header.data === 'string' ? header.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads a run's result. */

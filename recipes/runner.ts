@@ -1,8 +1,8 @@
 import type { DeviceLossWatch } from '../backends/device-loss.js';
-import { evaluateExactMatch } from '../data/eval.js';
 import type { AssignmentPool } from '../matching/assignment/pool/worker-pool.js';
 import { copyGroups, createLlava, type LlavaModel } from '../models/index.js';
 import { evalBatches, type RunEnvironment } from './environment.js';
+import { evaluateQuestions } from './evaluation.js';
 import { prefixFingerprint } from './fingerprint.js';
 import { loadCheckpointWeights, modelWeights } from './model-state.js';
 import type { Progress } from './progress.js';
@@ -89,12 +89,16 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
     backend: options.backend,
     teacher: options.teacher?.fingerprint ?? null,
     stages: recipe.stages.map((s) => s.name),
+    data: environment.data.name,
   };
   const { folder, existing } = await openRunFolder(options.dir, header, options.resume);
 
   const model = createLlava(config, { seed });
   try {
     if (recipe.visionFromTeacher) copyGroups(options.teacher!.model, model, ['vision']);
+    // A resume with nothing to resume starts the run (so a script may always pass it), but says
+    // so: a mistyped folder would otherwise train from scratch without a word.
+    if (options.resume && existing.length === 0) options.progress.note(`no run in ${options.dir} yet: starting a new run`);
     const start =
       options.resume && existing.length > 0
         ? await resumeFrom(options, folder, existing, model, fingerprint)
@@ -107,7 +111,7 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
       if (options.cacheDir) await cacheStage(options.cacheDir, fingerprint(index + 1), model, folder.metrics, recipe.stages[index]!.name);
     }
 
-    const report = await evaluateExactMatch(model.forward, evalBatches(environment, recipe.model));
+    const { report, questions } = await evaluateQuestions(model.forward, evalBatches(environment, recipe.model));
     await folder.metrics.append({ type: 'eval', report });
     const result: RunResult = {
       recipe: recipe.name,
@@ -116,6 +120,7 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
       report,
       checkpoint: await finalCheckpoint(folder),
       seconds: (performance.now() - started) / 1000,
+      questions,
     };
     await writeResult(folder, result);
     return result;
@@ -180,6 +185,7 @@ async function beginFresh(
       fingerprint: fingerprint(restored),
       complete: restored === recipe.stages.length,
       optimizerStep: 0,
+      data: options.environment.data.name,
     },
     { weights: await modelWeights(model), optimizer: new Map() },
   );

@@ -112,7 +112,7 @@ async function checkpoint(loop: StageLoopOptions, model: LlavaModel, trainer: St
     loop.folder,
     { stage: index, stageName: stage.name, step },
     stage.steps,
-    { recipe: loop.recipe.name, seed: loop.seed, backend: loop.backend, fingerprint, complete, optimizerStep: saved.step },
+    { recipe: loop.recipe.name, seed: loop.seed, backend: loop.backend, fingerprint, complete, optimizerStep: saved.step, data: loop.environment.data.name },
     { weights: await modelWeights(model), optimizer, objective: await variableValues(trainer.parameters()) },
   );
 }

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { evaluateExactMatch } from '../../data/eval.js';
+import type { HostTensor } from '../../io/index.js';
 import { createLlava, loadWeights } from '../../models/index.js';
 import { recipes } from '../../recipes/catalog.js';
 import { readCheckpoint } from '../../recipes/checkpoint.js';
 import { evalBatches } from '../../recipes/environment.js';
 import { MODEL_KINDS, type ModelKind } from '../../recipes/recipe.js';
+import { trainingDataOf } from '../../recipes/run-folder.js';
 import { backendFlag, chooseBackend } from '../backend.js';
 import { CliError } from '../errors.js';
 import { environmentFor } from './run.js';
@@ -35,10 +37,31 @@ export function evaluateCommand(program: Command): void {
       if (kind === undefined || !KINDS.includes(kind)) {
         throw new CliError(`${path}: cannot tell which model it holds (recipe '${contents.state.recipe}'); pass --model ${KINDS.join('|')}`);
       }
+      const trainedOn = await trainingDataOf(path, contents.state);
+      if (options.data === undefined && trainedOn !== undefined && trainedOn !== 'procedural') {
+        throw new CliError(
+          `${path} was trained on ${trainedOn}, not on the procedural data, so its vocabulary is that file's: pass --data ${trainedOn} (and the --image-root of that run, if it had one)`,
+        );
+      }
       const selection = await chooseBackend(options.backend);
       const environment = await environmentFor(options);
       const model = createLlava(environment.configs[kind], { seed: 0 });
       try {
+        const vocabulary = vocabularyOf(contents.weights);
+        const expected = environment.configs[kind].llm.vocabSize;
+        if (vocabulary !== undefined && vocabulary !== expected) {
+          // Checkpoints that do not record their data: the vocabulary still tells them apart.
+          const data = options.data ?? 'the procedural data';
+          if (trainedOn === 'procedural') {
+            throw new CliError(
+              `${path} was trained on the procedural data (a vocabulary of ${vocabulary} tokens, ${data}'s has ${expected}); evaluate it without --data`,
+            );
+          }
+          throw new CliError(
+            `${path} was trained on other data: its vocabulary has ${vocabulary} tokens, ${data}'s ${expected}; ` +
+              `pass --data <the conversations file it was trained on>${trainedOn === undefined ? '' : ` (${trainedOn})`}`,
+          );
+        }
         try {
           loadWeights(model, contents.weights, { source: path });
         } catch (e) {
@@ -61,4 +84,10 @@ export function evaluateCommand(program: Command): void {
         selection.webgpu?.release();
       }
     });
+}
+
+/** The vocabulary size of a model's weights (rows of its token embedding), if they have one. */
+function vocabularyOf(weights: ReadonlyMap<string, HostTensor>): number | undefined {
+  const embed = weights.get('llm.embed');
+  return embed?.shape.length === 2 ? embed.shape[0] : undefined;
 }
