@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -155,5 +155,42 @@ describe('mmkd evaluate --help', () => {
     const example = /e\.g\. (\S+?)\)/.exec(help.stdout)?.[1];
     expect(example).toBeDefined();
     expect(parseCheckpointName(example!)).toEqual({ stage: 2, stageName: 'sft', step: 600 });
+  });
+});
+
+describe('mmkd compare', () => {
+  /** A finished run folder, its result.json as the runner writes it. */
+  const runFolder = (name: string, recipe: string, seed: number, accuracy: number): string => {
+    const folder = join(dir, name);
+    mkdirSync(folder, { recursive: true });
+    const report = { perKind: { color: { correct: 10 * accuracy, total: 10, accuracy } }, average: accuracy, overall: accuracy, samples: 10 };
+    writeFileSync(
+      join(folder, 'result.json'),
+      JSON.stringify({ recipe, seed, backend: 'wasm', report, checkpoint: join(folder, 'checkpoints', '01-sft-000010'), seconds: 1 }),
+    );
+    return folder;
+  };
+  const seed0 = runFolder('baseline-seed0', 'baseline', 0, 0.5);
+  const copyOfSeed0 = runFolder('baseline-seed0-copy', 'baseline', 0, 0.5);
+  const seed1 = runFolder('baseline-seed1', 'baseline', 1, 0.7);
+
+  it('counts distinct seeds and gives mean ± std over them', async () => {
+    const result = await mmkd('compare', seed0, seed1);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('| baseline | 2 | 60.0 ± 14.1 | 60.0 ± 14.1 |');
+  });
+
+  it('refuses two runs with one seed (or one run passed twice), naming them, instead of counting that seed twice', async () => {
+    for (const dirs of [
+      [seed0, copyOfSeed0, seed1],
+      [seed0, seed0],
+    ]) {
+      const result = await mmkd('compare', ...dirs);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain(
+        `runs of the same recipe and seed would count twice in the mean ± std over seeds:\n  baseline seed 0: ${dirs[0]}, ${dirs[1]}\npass one run per recipe and seed`,
+      );
+    }
   });
 });
