@@ -68,8 +68,15 @@ export function compileOn(graph: ScalarNode, shapes: Parameters<typeof compile>[
 /** How many examples each law tries: `MMKD_PROPERTY_RUNS`, or the law's own default. */
 export const runs = (fallback: number): number => Number(process.env['MMKD_PROPERTY_RUNS'] ?? fallback);
 
+/** Hidden states to go with a generated batch: [B, T, width] per side. */
+export interface HiddenStates {
+  readonly teacher: Float32Array;
+  readonly student: Float32Array;
+  readonly width: readonly [number, number];
+}
+
 /** Tensors for a generated batch (the caller disposes them with `disposeInputs`). */
-export function toInputs(batch: DistillationBatch, hidden?: { teacher: Float32Array; student: Float32Array; width: readonly [number, number] }): DistillInputs {
+export function toInputs(batch: DistillationBatch, hidden?: HiddenStates): DistillInputs {
   const side = (s: RoleBatch & { readonly logits: Float32Array }, h?: Float32Array, width?: number) => ({
     logits: tf.tensor3d(s.logits, [s.B, s.T, batch.V]),
     roles: s.roles,
@@ -119,5 +126,15 @@ export async function evaluate(graph: ScalarNode, inputs: DistillInputs, seed = 
     }
   } finally {
     compiled.dispose();
+  }
+}
+
+/** `evaluate` on a generated batch, its tensors made for the call and disposed after it. */
+export async function evaluateBatch(graph: ScalarNode, batch: DistillationBatch, hidden?: HiddenStates): Promise<Outcome> {
+  const inputs = toInputs(batch, hidden);
+  try {
+    return await evaluate(graph, inputs);
+  } finally {
+    disposeInputs(inputs);
   }
 }

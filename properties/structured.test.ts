@@ -5,11 +5,10 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, it } from 'vitest';
-import type { LossNode } from '../core/graph.js';
 import { student as s, teacher as t } from '../core/views.js';
 import { affinity, feature, type RelationMode, relation, supervisedCE } from '../losses/index.js';
 import { type DistillationBatch, distillationBatch, float32Values, ROLE, temperature } from './arbitraries.js';
-import { activate, disposeInputs, evaluate, runs, sequence, targets, toInputs } from './harness.js';
+import { activate, evaluateBatch, type HiddenStates, runs, sequence, targets } from './harness.js';
 import {
   affinityLossFromBatch,
   affinityMatrix,
@@ -26,7 +25,7 @@ const FLOAT32_MIN_NORMAL = 2 ** -126;
 /** A batch with hidden states of widths [teacher, student] next to the logits. */
 interface WithHidden {
   readonly batch: DistillationBatch;
-  readonly hidden: { readonly teacher: Float32Array; readonly student: Float32Array; readonly width: readonly [number, number] };
+  readonly hidden: HiddenStates;
 }
 
 /**
@@ -98,15 +97,6 @@ for (const target of targets()) {
     const value = () => toleranceFor(target.backend, 'value');
     const gradient = () => toleranceFor(target.backend, 'gradient');
 
-    const run = async (node: LossNode, batch: DistillationBatch, hidden?: WithHidden['hidden']) => {
-      const inputs = toInputs(batch, hidden);
-      try {
-        return await evaluate(node, inputs);
-      } finally {
-        disposeInputs(inputs);
-      }
-    };
-
     describe('supervised cross-entropy', () => {
       const node = (T: number) => supervisedCE(s.logits.next('response'), { temperature: T });
       const reference = (b: DistillationBatch, T: number) => (x: ArrayLike<number>) =>
@@ -115,7 +105,7 @@ for (const target of targets()) {
       it('value matches the float64 reference', async () => {
         await fc.assert(
           fc.asyncProperty(distillationBatch(), temperature, async (b, T) => {
-            expectClose((await run(node(T), b)).loss, reference(b, T)(b.student.logits), value(), 'CE');
+            expectClose((await evaluateBatch(node(T), b)).loss, reference(b, T)(b.student.logits), value(), 'CE');
           }),
           { numRuns: runs(30) },
         );
@@ -124,7 +114,7 @@ for (const target of targets()) {
       it('gradient matches finite differences of the float64 reference', async () => {
         await fc.assert(
           fc.asyncProperty(distillationBatch(), temperature, fc.nat(1000), async (b, T, seed) => {
-            const grad = (await run(node(T), b)).grads['student.logits']!;
+            const grad = (await evaluateBatch(node(T), b)).grads['student.logits']!;
             const check = directionalCheck(reference(b, T), b.student.logits, grad, { count: 2, seed, stencil: 5 });
             expectClose(check.analytic, check.numeric, gradient(), 'directional derivative of CE');
           }),
@@ -135,7 +125,7 @@ for (const target of targets()) {
       it('positions labelled −100 and positions outside the view get zero gradient', async () => {
         await fc.assert(
           fc.asyncProperty(distillationBatch(), async (b) => {
-            const grad = (await run(node(1), b)).grads['student.logits']!;
+            const grad = (await evaluateBatch(node(1), b)).grads['student.logits']!;
             const { B, T, roles } = b.student;
             for (let bi = 0; bi < B; bi++) {
               for (let i = 0; i < T; i++) {
@@ -155,7 +145,7 @@ for (const target of targets()) {
       it('is 0 with zero gradient when every label is −100', async () => {
         await fc.assert(
           fc.asyncProperty(distillationBatch(), async (b) => {
-            const out = await run(node(1), { ...b, labels: b.labels.map(() => -100) });
+            const out = await evaluateBatch(node(1), { ...b, labels: b.labels.map(() => -100) });
             if (out.loss !== 0 || out.grads['student.logits']!.some((g) => g !== 0)) throw new Error(`loss ${out.loss} with no labels`);
           }),
           { numRuns: runs(10) },
@@ -179,7 +169,7 @@ for (const target of targets()) {
         it(`${mode}: value matches the float64 reference`, async () => {
           await fc.assert(
             fc.asyncProperty(pairedBatch, async (b) => {
-              expectClose((await run(node(mode), b)).loss, reference(b, mode)(b.student.logits), value(), 'relation loss');
+              expectClose((await evaluateBatch(node(mode), b)).loss, reference(b, mode)(b.student.logits), value(), 'relation loss');
             }),
             { numRuns: runs(30) },
           );
@@ -188,7 +178,7 @@ for (const target of targets()) {
         it(`${mode}: gradient matches finite differences of the float64 reference`, async () => {
           await fc.assert(
             fc.asyncProperty(pairedBatch, fc.nat(1000), async (b, seed) => {
-              const grad = (await run(node(mode), b)).grads['student.logits']!;
+              const grad = (await evaluateBatch(node(mode), b)).grads['student.logits']!;
               const check = directionalCheck(reference(b, mode), b.student.logits, grad, { count: 2, seed, stencil: 5 });
               expectClose(check.analytic, check.numeric, loosen(gradient(), 10), 'directional derivative of the relation loss');
             }),
@@ -206,7 +196,7 @@ for (const target of targets()) {
                 teacher: { ...b.teacher, logits: b.teacher.logits.map((x) => x * ct) },
                 student: { ...b.student, logits: b.student.logits.map((x) => x * cs) },
               };
-              const [plain, moved] = [await run(node(mode), b), await run(node(mode), scaled)];
+              const [plain, moved] = [await evaluateBatch(node(mode), b), await evaluateBatch(node(mode), scaled)];
               expectClose(moved.loss, plain.loss, loosen(value(), 10), `relation with the sides scaled by ${ct} and ${cs}`);
               expectSameGradientDirection(moved.grads['student.logits']!, cs, plain.grads['student.logits']!, loosen(gradient(), 10));
             }),
@@ -219,7 +209,7 @@ for (const target of targets()) {
         await fc.assert(
           fc.asyncProperty(pairedBatch, fc.constantFrom<RelationMode>(...modes), async (b, mode) => {
             const zero = { ...b, student: { ...b.student, logits: b.student.logits.map(() => 0) } };
-            const out = await run(node(mode), zero);
+            const out = await evaluateBatch(node(mode), zero);
             const visual = b.student.roles.some((r) => r === ROLE.visual);
             expectClose(out.loss, visual ? 1 : 0, value(), 'relation of an all-zero student');
             if (out.grads['student.logits']!.some((g) => g !== 0)) throw new Error('non-zero gradient at an all-zero student');
@@ -243,7 +233,7 @@ for (const target of targets()) {
       it('value matches the float64 reference', async () => {
         await fc.assert(
           fc.asyncProperty(withHidden(), async (w) => {
-            expectClose((await run(node, w.batch, w.hidden)).loss, reference(w)(w.hidden.student), value(), 'affinity loss');
+            expectClose((await evaluateBatch(node, w.batch, w.hidden)).loss, reference(w)(w.hidden.student), value(), 'affinity loss');
           }),
           { numRuns: runs(30) },
         );
@@ -253,7 +243,7 @@ for (const target of targets()) {
         await fc.assert(
           fc.asyncProperty(withHidden({ awayFromZero: true }), fc.nat(1000), async (w, seed) => {
             fc.pre(awayFromSmoothL1Kink(w, 1));
-            const grad = (await run(node, w.batch, w.hidden)).grads['student.hidden']!;
+            const grad = (await evaluateBatch(node, w.batch, w.hidden)).grads['student.hidden']!;
             const check = directionalCheck(reference(w), w.hidden.student, grad, { count: 2, seed, stencil: 5 });
             // Smooth L1 has a kink in its second derivative at |d| = β; a 5-point stencil there
             // is exact only to O(h²).
@@ -268,7 +258,7 @@ for (const target of targets()) {
           fc.asyncProperty(withHidden({ awayFromZero: true }), scale, scale, async (w, ct, cs) => {
             fc.pre(awayFromSmoothL1Kink(w, 1));
             const scaled = { ...w.hidden, teacher: w.hidden.teacher.map((x) => x * ct), student: w.hidden.student.map((x) => x * cs) };
-            const [plain, moved] = [await run(node, w.batch, w.hidden), await run(node, w.batch, scaled)];
+            const [plain, moved] = [await evaluateBatch(node, w.batch, w.hidden), await evaluateBatch(node, w.batch, scaled)];
             expectClose(moved.loss, plain.loss, loosen(value(), 10), `affinity with the sides scaled by ${ct} and ${cs}`);
             expectSameGradientDirection(moved.grads['student.hidden']!, cs, plain.grads['student.hidden']!, loosen(gradient(), 10));
           }),
@@ -281,7 +271,7 @@ for (const target of targets()) {
           fc.asyncProperty(withHidden({ sameWidth: true }), async (w) => {
             const same = { ...w.hidden, student: w.hidden.teacher };
             const b = { ...w.batch, student: { ...w.batch.teacher, logits: w.batch.teacher.logits } };
-            expectClose((await run(node, b, same)).loss, 0, value(), 'affinity at equality');
+            expectClose((await evaluateBatch(node, b, same)).loss, 0, value(), 'affinity at equality');
           }),
           { numRuns: runs(15) },
         );
@@ -306,7 +296,7 @@ for (const target of targets()) {
               withHidden({ sameWidth: true, awayFromZero: kind === 'cosine', minWidth: kind === 'cosine' ? 2 : 1 }),
               fc.nat(1000),
               async (w, seed) => {
-                const out = await run(node(false), w.batch, w.hidden);
+                const out = await evaluateBatch(node(false), w.batch, w.hidden);
                 expectClose(out.loss, reference(w)(w.hidden.student), value(), `${kind} feature loss`);
                 const check = directionalCheck(reference(w), w.hidden.student, out.grads['student.hidden']!, { count: 2, seed, stencil: 5 });
                 expectClose(check.analytic, check.numeric, loosen(gradient(), 10), `directional derivative of the ${kind} feature loss`);
@@ -321,7 +311,7 @@ for (const target of targets()) {
             await fc.assert(
               fc.asyncProperty(withHidden({ sameWidth: true, awayFromZero: true, minWidth: 2 }), scale, scale, async (w, ct, cs) => {
                 const scaled = { ...w.hidden, teacher: w.hidden.teacher.map((x) => x * ct), student: w.hidden.student.map((x) => x * cs) };
-                const [plain, moved] = [await run(node(false), w.batch, w.hidden), await run(node(false), w.batch, scaled)];
+                const [plain, moved] = [await evaluateBatch(node(false), w.batch, w.hidden), await evaluateBatch(node(false), w.batch, scaled)];
                 expectClose(moved.loss, plain.loss, loosen(value(), 10), `feature cosine with the sides scaled by ${ct} and ${cs}`);
                 expectSameGradientDirection(moved.grads['student.hidden']!, cs, plain.grads['student.hidden']!, loosen(gradient(), 10));
               }),
@@ -333,7 +323,7 @@ for (const target of targets()) {
         it(`${kind}: with a learned projection between different widths, matches the reference`, async () => {
           await fc.assert(
             fc.asyncProperty(withHidden({ awayFromZero: true, minWidth: kind === 'cosine' ? 2 : 1 }), fc.nat(1000), async (w, seed) => {
-              const out = await run(node(true), w.batch, w.hidden);
+              const out = await evaluateBatch(node(true), w.batch, w.hidden);
               const entries = Object.entries(out.parameters);
               const weight = entries.find(([n]) => n.endsWith('projection.weight'))![1];
               const bias = entries.find(([n]) => n.endsWith('projection.bias'))![1];
