@@ -1,5 +1,21 @@
 export type { Batch, LayoutOptions } from './batch.js';
 export { batches, collate, layoutRow } from './batch.js';
+export type { AnswerDistribution, AnswerReport, AnswerStats, Calibration, CalibrationBin } from './calibration.js';
+export { answerDistributions, answerReport, answerStats, calibration, entropy, softmaxRow } from './calibration.js';
+export type { ContinuousColor, ContinuousObject, ContinuousOptions, ContinuousScene, ContinuousShape, Difficulty } from './continuous.js';
+export {
+  askContinuous,
+  CONTINUOUS_COLORS,
+  CONTINUOUS_IMAGE_SIZE,
+  CONTINUOUS_SHAPES,
+  continuousCaption,
+  continuousSample,
+  continuousTokenizer,
+  DEFAULT_DIFFICULTY,
+  HUES,
+  renderContinuousScene,
+  sampleContinuousScene,
+} from './continuous.js';
 export type { EncodedText } from './encode.js';
 export { encodeSample, imagePlacementError, textLengthOf } from './encode.js';
 export type { EvalReport, Forward, KindScore } from './eval.js';

@@ -5,8 +5,17 @@ export type { CreateOptions, LlavaModel } from './llava.js';
 export { createLlava, llavaForward, llavaTextForward } from './llava.js';
 export type { Init, ParamGroup, ParamSpec } from './params.js';
 export { countParams, initialValues, isParamGroup, PARAM_GROUPS, paramSpecs } from './params.js';
-export type { PresetOptions } from './presets.js';
-export { DEMO_VISION, efficientStudentConfig, studentConfig, teacherConfig } from './presets.js';
+export type { PresetOptions, WorldPresets } from './presets.js';
+export {
+  CONTINUOUS_VISION,
+  continuousPresets,
+  DEMO_VISION,
+  efficientStudentConfig,
+  fullTokenStudentConfig,
+  gridPresets,
+  studentConfig,
+  teacherConfig,
+} from './presets.js';
 export type { Rng } from './random.js';
 export { hashKey, normalArray, pick, rng, shuffled } from './random.js';
 export type { FlatWeights, LoadOptions, SelectOptions, WeightEntry } from './weights.js';

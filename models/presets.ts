@@ -74,3 +74,70 @@ export function efficientStudentConfig(o: PresetOptions): ModelConfig {
     llm: { ...base.llm, width: teacher.llm.width, heads: teacher.llm.heads, maxSeqLen: visionTokens(DEMO_VISION, 2) + o.maxTextLen },
   };
 }
+
+/**
+ * The full-token student: the efficient student's model without pooling (as many vision tokens as
+ * the teacher), its position table grown by the extra vision tokens. EM-KD's efficiency claim
+ * compares the two: same parameters but for the position table, 4× fewer vision tokens.
+ */
+export function fullTokenStudentConfig(efficient: ModelConfig): ModelConfig {
+  const pooled = visionTokens(efficient.vision, efficient.projector.pool);
+  const full = visionTokens(efficient.vision, 1);
+  return {
+    ...efficient,
+    name: 'full-token-student',
+    projector: { ...efficient.projector, pool: 1 },
+    llm: { ...efficient.llm, maxSeqLen: efficient.llm.maxSeqLen - pooled + full },
+  };
+}
+
+/** Every model a world's recipes train, by the recipes' model kind. */
+export interface WorldPresets {
+  readonly teacher: ModelConfig;
+  readonly student: ModelConfig;
+  readonly efficient: ModelConfig;
+  readonly 'full-token': ModelConfig;
+}
+
+/** The grid world's models (the configurations above). */
+export function gridPresets(o: PresetOptions): WorldPresets {
+  const efficient = efficientStudentConfig(o);
+  return { teacher: teacherConfig(o), student: studentConfig(o), efficient, 'full-token': fullTokenStudentConfig(efficient) };
+}
+
+/**
+ * The continuous world's vision: 24×24 RGB images in 4×4 patches, 6 × 6 = 36 vision tokens (the
+ * efficient student pools them 2×2 to 3 × 3 = 9). 36 rather than 64 tokens (32-pixel images) was
+ * chosen by measured cost: on this machine's wasm backend, under load, a teacher training step at
+ * batch 32 took 1.46 s with 36 vision tokens and 2.77 s with 64 (models/README.md).
+ */
+export const CONTINUOUS_VISION: VisionConfig = {
+  imageSize: 24,
+  patchSize: 4,
+  channels: 3,
+  width: 64,
+  layers: 2,
+  heads: 2,
+  mlpRatio: 2,
+};
+
+/**
+ * The continuous world's models: the teacher as in the grid world (LM 128 × 3) over 36 vision
+ * tokens; the student smaller (LM 64 × 2, the same 36 tokens and the teacher's encoder); the
+ * efficient student with the teacher's LM width, 2 layers and 9 pooled tokens; the full-token
+ * student, the efficient student without pooling.
+ */
+export function continuousPresets(o: PresetOptions): WorldPresets {
+  const withVision = (c: ModelConfig, pool: number): ModelConfig => ({
+    ...c,
+    vision: CONTINUOUS_VISION,
+    llm: { ...c.llm, maxSeqLen: visionTokens(CONTINUOUS_VISION, pool) + o.maxTextLen },
+  });
+  const efficient = withVision(efficientStudentConfig(o), 2);
+  return {
+    teacher: withVision(teacherConfig(o), 1),
+    student: withVision(studentConfig(o), 1),
+    efficient,
+    'full-token': fullTokenStudentConfig(efficient),
+  };
+}

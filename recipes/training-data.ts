@@ -1,4 +1,5 @@
-import { proceduralSample, proceduralSamples, proceduralTokenizer, TEXT_LENGTH } from '../data/procedural.js';
+import { continuousSample, continuousTokenizer } from '../data/continuous.js';
+import { PROCEDURAL_WORDS, proceduralSample, proceduralSamples, proceduralTokenizer, TEXT_LENGTH } from '../data/procedural.js';
 import type { Sample } from '../data/sample.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 
@@ -23,16 +24,62 @@ export interface TrainingData {
   readonly textLength: Readonly<Record<SampleTask, number>>;
   train(task: SampleTask, index: number): Sample;
   heldOut(count: number): Sample[];
+  /** Which procedural world the data are (absent for a user's data): it chooses the model presets. */
+  readonly world?: World;
 }
 
-/** The procedural shapes data: unlimited training samples, a held-out split by layout. */
-export function proceduralData(seed = 0): TrainingData {
+/**
+ * The procedural worlds: `grid` (objects centred in the patches of a 2 × 2 grid, 16 vision
+ * tokens, near one-hot teacher answers) and `continuous` (objects at continuous positions and
+ * sizes, near hues, similar shapes, occlusion and pixel noise; 36 vision tokens). See
+ * data/continuous.ts.
+ */
+export const WORLDS = ['grid', 'continuous'] as const;
+export type World = (typeof WORLDS)[number];
+
+/** The world runs use when none is named. */
+export const DEFAULT_WORLD: World = 'grid';
+
+export interface ProceduralDataOptions {
+  readonly world?: World;
+  /**
+   * Labelled training samples per task: sample i is sample i mod `labelled` (a small labelled
+   * set seen many times, the regime where distillation helps). Unlimited when absent.
+   */
+  readonly labelled?: number;
+}
+
+/**
+ * The procedural shapes data of a world: unlimited training samples (or a labelled set of a given
+ * size), a held-out split by layout. The grid world's fingerprint is unchanged from before worlds
+ * existed (`procedural-<seed>`), so its shipped teacher and caches stay valid.
+ */
+export function proceduralData(seed = 0, options: ProceduralDataOptions = {}): TrainingData {
+  const world = options.world ?? DEFAULT_WORLD;
+  const labelled = options.labelled;
+  if (labelled !== undefined && (!Number.isInteger(labelled) || labelled < 1)) {
+    throw new Error(`proceduralData: labelled must be a positive integer, got ${labelled}`);
+  }
+  const at = (index: number) => (labelled === undefined ? index : index % labelled);
+  const pool = labelled === undefined ? '' : `-labelled${labelled}`;
+  if (world === 'continuous') {
+    return {
+      name: 'procedural-continuous',
+      fingerprint: `continuous-${seed}${pool}`,
+      tokenizer: continuousTokenizer(PROCEDURAL_WORDS),
+      textLength: TEXT_LENGTH,
+      world,
+      train: (task, index) => continuousSample({ seed }, 'train', task, at(index)),
+      heldOut: (count) => Array.from({ length: count }, (_, i) => continuousSample({ seed }, 'eval', 'qa', i)),
+    };
+  }
   return {
     name: 'procedural',
-    fingerprint: `procedural-${seed}`,
+    fingerprint: `procedural-${seed}${pool}`,
     tokenizer: proceduralTokenizer(),
     textLength: TEXT_LENGTH,
-    train: (task, index) => proceduralSample({ seed }, 'train', task, index),
+    world,
+    train: (task, index) => proceduralSample({ seed }, 'train', task, at(index)),
     heldOut: (count) => proceduralSamples({ seed }, 'eval', 'qa', 0, count),
   };
 }

@@ -7,6 +7,7 @@ import { progressTo } from '../../recipes/progress.js';
 import { resolveTeacher } from '../../recipes/resolve-teacher.js';
 import { runRecipe } from '../../recipes/runner.js';
 import { llavaJsonData } from '../../recipes/user-data.js';
+import { DEFAULT_WORLD, scaleFor, WORLDS, type World, worldEnvironment } from '../../recipes/world.js';
 import { backendFlag, chooseBackend } from '../backend.js';
 import { CliError } from '../errors.js';
 
@@ -21,6 +22,7 @@ interface RunOptions {
   readonly checkpointEvery: string;
   readonly data?: string;
   readonly imageRoot?: string;
+  readonly world: string;
 }
 
 export function runCommand(program: Command): void {
@@ -45,10 +47,16 @@ export function runCommand(program: Command): void {
       'train on LLaVA-format conversations instead of the procedural data (records with or without an image; a --teacher must have been trained on the same file)',
     )
     .option('--image-root <dir>', "folder the --data file's image paths are relative to (default: the file's folder)")
+    .option(
+      '--world <name>',
+      `the procedural world: ${WORLDS.join(' or ')} (grid: objects centred in a 2×2 grid's patches; continuous: continuous positions and sizes, near hues, occlusion, noise)`,
+      DEFAULT_WORLD,
+    )
     .action(async (name: string, options: RunOptions) => {
       const seed = wholeNumber(options.seed, '--seed');
       const checkpointEvery = wholeNumber(options.checkpointEvery, '--checkpoint-every', 1);
-      const catalog = recipes(options.quick ? QUICK_SCALE : DEFAULT_SCALE);
+      const world = worldOption(options.world);
+      const catalog = recipes(options.quick ? QUICK_SCALE : scaleFor(world, DEFAULT_SCALE));
       const recipe = catalog.get(name);
       if (recipe === undefined) throw new CliError(`unknown recipe '${name}': choose one of ${[...catalog.keys()].join(', ')}`);
       const selection = await chooseBackend(options.backend);
@@ -115,9 +123,16 @@ function killAfterCheckpoint(name: string | undefined): { afterCheckpoint?: (pat
   };
 }
 
-/** The procedural data, or the user's conversations (loaded and validated; errors name the record). */
-export async function environmentFor(options: { readonly data?: string; readonly imageRoot?: string }) {
-  if (options.data === undefined) return runEnvironment();
+/** The --world flag's value, checked. */
+export function worldOption(name: string | undefined): World {
+  if (name === undefined) return DEFAULT_WORLD;
+  if ((WORLDS as readonly string[]).includes(name)) return name as World;
+  throw new CliError(`--world must be one of ${WORLDS.join(', ')}, got '${name}'`);
+}
+
+/** The procedural data of a world, or the user's conversations (loaded and validated; errors name the record). */
+export async function environmentFor(options: { readonly data?: string; readonly imageRoot?: string; readonly world?: string }) {
+  if (options.data === undefined) return worldEnvironment(worldOption(options.world));
   return runEnvironment({ data: await llavaJsonData(options.data, options.imageRoot ? { imageRoot: options.imageRoot } : {}) });
 }
 

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { hashKey, rng } from '../models/random.js';
+import {
+  askContinuous,
+  CONTINUOUS_COLORS,
+  CONTINUOUS_IMAGE_SIZE,
+  CONTINUOUS_SHAPES,
+  type ContinuousScene,
+  continuousCaption,
+  continuousSample,
+  continuousSplitOf,
+  continuousTokenizer,
+  coversContinuous,
+  DEFAULT_DIFFICULTY,
+  HUES,
+  hsvToRgb,
+  regionOf,
+  renderContinuousScene,
+  sampleContinuousScene,
+} from './continuous.js';
+import { encodeSample } from './encode.js';
+import { PROCEDURAL_WORDS, proceduralTokenizer, TEXT_LENGTH } from './procedural.js';
+import { QUESTION_KINDS } from './questions.js';
+import { encode } from './tokenizer.js';
+
+const tok = continuousTokenizer(PROCEDURAL_WORDS);
+const scenes = (n: number): ContinuousScene[] =>
+  Array.from({ length: n }, (_, i) => sampleContinuousScene(rng(hashKey(3, 'scene', i)), CONTINUOUS_IMAGE_SIZE, 1 + (i % 3))).filter(
+    (s): s is ContinuousScene => s !== undefined,
+  );
+
+describe('the continuous world', () => {
+  it("keeps the grid world's token ids and adds its own words after them", () => {
+    const grid = proceduralTokenizer();
+    expect(tok.vocab.slice(0, grid.vocab.length)).toEqual(grid.vocab);
+    expect(tok.vocab.slice(grid.vocab.length)).toEqual(['orange', 'cyan', 'pink', 'diamond', 'diamonds']);
+  });
+
+  it('samples are pure functions of (seed, split, task, index), and differ between seeds', () => {
+    const a = continuousSample({ seed: 1 }, 'train', 'qa', 17);
+    expect(continuousSample({ seed: 1 }, 'train', 'qa', 17)).toEqual(a);
+    expect(continuousSample({ seed: 2 }, 'train', 'qa', 17).image.pixels).not.toEqual(a.image.pixels);
+  });
+
+  it('every sample fits the text lengths, uses only known words, and question types cycle', () => {
+    for (const task of ['caption', 'qa'] as const) {
+      for (let i = 0; i < 100; i++) {
+        const s = continuousSample({ seed: 0 }, i % 4 === 0 ? 'eval' : 'train', task, i);
+        const text = `${s.turns[0]!.prompt} ${s.turns[0]!.answer}`;
+        expect(encode(tok, text)).not.toContain(tok.unk);
+        expect(encodeSample(tok, s).tokens.length - 1).toBeLessThanOrEqual(TEXT_LENGTH[task]);
+        expect(s.image.size).toBe(CONTINUOUS_IMAGE_SIZE);
+        expect(s.kind).toBe(task === 'caption' ? 'caption' : QUESTION_KINDS[i % 5]);
+      }
+    }
+  });
+
+  it('holds out layouts: no eval scene shares its coarse layout split with training', () => {
+    for (const scene of scenes(200)) {
+      const split = continuousSplitOf(0, scene);
+      expect(split === 'eval' || split === 'train').toBe(true);
+      expect(continuousSplitOf(0, { ...scene, objects: [...scene.objects].reverse() })).toBe(split);
+    }
+    const share = scenes(2000).filter((s) => continuousSplitOf(0, s) === 'eval').length / 2000;
+    expect(share).toBeGreaterThan(0.15);
+    expect(share).toBeLessThan(0.25);
+  });
+
+  it('objects are spread over continuous positions, regions and sizes, and do not line up with patches', () => {
+    const objects = scenes(400).flatMap((s) => s.objects);
+    const fracX = objects.map((o) => (o.cx / 4) % 1);
+    // Centres fall anywhere within a patch, not at its middle.
+    expect(fracX.filter((f) => f < 0.25).length).toBeGreaterThan(objects.length / 8);
+    const radii = objects.map((o) => o.radius);
+    expect(Math.min(...radii)).toBeLessThan(2);
+    expect(Math.max(...radii)).toBeGreaterThan(3.3);
+    const regions = new Set(objects.map((o) => JSON.stringify(regionOf(o, CONTINUOUS_IMAGE_SIZE))));
+    expect(regions.size).toBe(4);
+  });
+
+  it("renders each object in a hue near its word's: nearest hue word of the object's colour is its colour", () => {
+    for (const s of scenes(100)) {
+      for (const o of s.objects) {
+        const [r, g, b] = o.rgb;
+        const max = Math.max(r, g, b);
+        const min = Math.min(r, g, b);
+        const d = max - min;
+        let h = max === r ? ((g - b) / d) % 6 : max === g ? (b - r) / d + 2 : (r - g) / d + 4;
+        h = (h * 60 + 360) % 360;
+        const dist = (c: (typeof CONTINUOUS_COLORS)[number]) => Math.min(Math.abs(h - HUES[c]), 360 - Math.abs(h - HUES[c]));
+        const nearest = [...CONTINUOUS_COLORS].sort((x, y) => dist(x) - dist(y))[0];
+        expect(nearest).toBe(o.color);
+        expect(dist(o.color)).toBeLessThanOrEqual(DEFAULT_DIFFICULTY.hueJitter + 1e-6);
+      }
+    }
+    expect(hsvToRgb(120, 1, 1)).toEqual([0, 1, 0]);
+  });
+
+  it("the pixels under an object's centre are its colour (up to noise), the corners background", () => {
+    for (const s of scenes(60)) {
+      const pixels = renderContinuousScene(s, rng(1), 0);
+      const top = [...s.objects].reverse();
+      for (const o of s.objects) {
+        const x = Math.floor(o.cx);
+        const y = Math.floor(o.cy);
+        const owner = top.find((p) => coversContinuous(p, x + 0.5, y + 0.5));
+        if (owner !== o || o.radius < 2.2) continue;
+        // The centre pixel is fully inside a shape of radius ≥ 2.2 unless another covers it.
+        const i = (y * CONTINUOUS_IMAGE_SIZE + x) * 3;
+        const inside = [0, 1, 2].every((c) => Math.abs((pixels[i + c] as number) - (o.rgb[c] as number)) < 0.35);
+        expect(inside).toBe(true);
+      }
+    }
+  });
+
+  it('answers agree with the scene', () => {
+    const r = rng(5);
+    for (const scene of scenes(300)) {
+      for (const kind of QUESTION_KINDS) {
+        const qa = askContinuous(r, scene, kind);
+        if (qa === undefined) continue;
+        const words = qa.question.split(' ');
+        if (kind === 'position') {
+          const o = scene.objects.find((x) => qa.question === `where is the ${x.color} ${x.shape}`)!;
+          const { row, col } = regionOf(o, scene.imageSize);
+          expect(qa.answer).toBe(`${row === 0 ? 'top' : 'bottom'} ${col === 0 ? 'left' : 'right'}`);
+        }
+        if (kind === 'count' && qa.question === 'how many shapes are there') expect(qa.answer).toBe(['zero', 'one', 'two', 'three'][scene.objects.length]);
+        if (kind === 'color' && words.length === 5) {
+          const shape = words[4] as (typeof CONTINUOUS_SHAPES)[number];
+          expect(scene.objects.filter((o) => o.shape === shape).map((o) => o.color)).toEqual([qa.answer]);
+        }
+        if (kind === 'relation') {
+          const [a, b] = [words.slice(2, 4).join(' '), words.slice(-2).join(' ')].map((n) => scene.objects.find((o) => `${o.color} ${o.shape}` === n)!);
+          const left = qa.question.includes(' left of ');
+          const right = qa.question.includes(' right of ');
+          const truth = left ? a!.cx < b!.cx : right ? a!.cx > b!.cx : qa.question.includes(' above ') ? a!.cy < b!.cy : a!.cy > b!.cy;
+          expect(qa.answer).toBe(truth ? 'yes' : 'no');
+        }
+      }
+      expect(continuousCaption(scene).split(' and ').length).toBe(scene.objects.length);
+    }
+  });
+
+  it('yes and no are balanced in relation questions, and every colour and shape is asked about', () => {
+    const samples = Array.from({ length: 1000 }, (_, i) => continuousSample({ seed: 0 }, 'eval', 'qa', i));
+    const relation = samples.filter((s) => s.kind === 'relation').map((s) => s.turns[0]!.answer);
+    const yes = relation.filter((a) => a === 'yes').length / relation.length;
+    expect(yes).toBeGreaterThan(0.4);
+    expect(yes).toBeLessThan(0.6);
+    const colors = new Set(samples.filter((s) => s.kind === 'color').map((s) => s.turns[0]!.answer));
+    expect([...colors].sort()).toEqual([...CONTINUOUS_COLORS].sort());
+    const shapes = new Set(samples.filter((s) => s.kind === 'shape').map((s) => s.turns[0]!.answer));
+    expect([...shapes].sort()).toEqual([...CONTINUOUS_SHAPES].sort());
+  });
+});

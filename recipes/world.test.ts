@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { countParams, numVisionTokens } from '../models/index.js';
+import { DEFAULT_SCALE } from './catalog.js';
+import { evalBatches, runEnvironment, trainingBatch } from './environment.js';
+import { proceduralData } from './training-data.js';
+import { EVAL_SAMPLES, parseWorld, scaleFor, worldEnvironment } from './world.js';
+
+describe('worlds', () => {
+  it('the grid world is the default and unchanged: same data fingerprint and models as before worlds existed', () => {
+    const grid = worldEnvironment('grid');
+    const plain = runEnvironment();
+    expect(grid.data.fingerprint).toBe('procedural-0');
+    expect(grid.configs).toEqual(plain.configs);
+    expect(grid.evalSamples).toBe(500);
+    expect(scaleFor('grid')).toBe(DEFAULT_SCALE);
+  });
+
+  it('the continuous world: 36 teacher vision tokens, 9 for the efficient student, 36 for the full-token student, ≥ 2000 held-out questions', () => {
+    const env = worldEnvironment('continuous', { evalSamples: 10 });
+    const { teacher, student, efficient } = env.configs;
+    const full = env.configs['full-token'];
+    expect([teacher, student, efficient, full].map(numVisionTokens)).toEqual([36, 36, 9, 36]);
+    expect(EVAL_SAMPLES.continuous).toBeGreaterThanOrEqual(2000);
+    expect(worldEnvironment('continuous').evalSamples).toBe(EVAL_SAMPLES.continuous);
+    // The full-token student is the efficient student without pooling: only the position table grows.
+    expect({ ...full.projector, pool: 2 }).toEqual(efficient.projector);
+    expect(countParams(full).total - countParams(efficient).total).toBe(27 * efficient.llm.width);
+    expect(countParams(student).total).toBeLessThan(countParams(teacher).total / 2);
+    expect(env.data.fingerprint).toBe('continuous-0');
+    expect(env.data.world).toBe('continuous');
+    const batch = trainingBatch(env, 'mix', 'efficient', 0, 0, 4);
+    expect(batch.pixels.length).toBe(4 * 24 * 24 * 3);
+    const held = evalBatches(env, 'teacher', 5);
+    expect(held.map((b) => b.batchSize)).toEqual([5, 5]);
+    expect(new Set(held.flatMap((b) => b.kinds))).toEqual(new Set(['color', 'shape', 'count', 'position', 'relation']));
+  });
+
+  it('a labelled set of n samples repeats every n, and is named in the fingerprint', () => {
+    const data = proceduralData(0, { world: 'continuous', labelled: 10 });
+    expect(data.train('qa', 13)).toEqual(data.train('qa', 3));
+    expect(data.fingerprint).toBe('continuous-0-labelled10');
+    expect(() => proceduralData(0, { labelled: 0 })).toThrow(/positive integer/);
+  });
+
+  it('names the worlds it knows when given another', () => {
+    expect(parseWorld('continuous')).toBe('continuous');
+    expect(() => parseWorld('hex')).toThrow(/grid, continuous/);
+  });
+});
