@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { recipes, studyComparisons } from '../../recipes/catalog.js';
 import { compareTable, runsSharingASeed } from '../../recipes/compare.js';
+import { pairedDifferences, pairedTable } from '../../recipes/paired.js';
 import { type RunResult, readResult } from '../../recipes/runner.js';
 import { checkBackendName, ignoredBackendFlag } from '../backend.js';
 import { CliError } from '../errors.js';
@@ -8,7 +10,9 @@ import { CliError } from '../errors.js';
 export function compareCommand(program: Command): void {
   program
     .command('compare')
-    .description('a Markdown table of finished runs: exact match per question type and average, mean ± std over seeds (one run per recipe and seed)')
+    .description(
+      'a Markdown table of finished runs: exact match per question type and average, mean ± std over seeds (one run per recipe and seed); then each recipe minus the one it is compared with, paired by seed and question, with a 95% bootstrap interval',
+    )
     .argument('<runs...>', 'run folders (each with a result.json)')
     .option('--out <file.md>', 'also write the table to this file')
     .option(...ignoredBackendFlag)
@@ -32,7 +36,18 @@ export function compareCommand(program: Command): void {
             .join('\n')}\npass one run per recipe and seed`,
         );
       }
-      const table = compareTable(runs.map((r) => r.result));
+      const results = runs.map((r) => r.result);
+      // Each recipe against the one it is compared with, where both were run and recorded per-question results.
+      let paired: ReturnType<typeof pairedDifferences>;
+      try {
+        paired = pairedDifferences(results, studyComparisons(recipes()));
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+      const table =
+        paired.length === 0
+          ? compareTable(results)
+          : `${compareTable(results)}\n\nPaired differences (points; 95% bootstrap interval over seeds and questions, paired by seed and question; ★ primary):\n\n${pairedTable(paired)}`;
       process.stdout.write(`${table}\n`);
       if (options.out) await writeFile(options.out, `${table}\n`);
     });
