@@ -1,22 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TensorFileError } from './errors.js';
 import { HOST_DTYPES, type HostTensor } from './host-tensor.js';
 import { readNpy, writeNpy } from './npy.js';
-import { rawNpy, sameTensor, tensorArb } from './testing/host-tensors.js';
+import { expectTensorFileError, rawNpy, sameTensor, tensorArb } from './testing/host-tensors.js';
 
 const F = 'bad.npy';
 
-function expectRejected(bytes: Uint8Array, message: string): void {
-  let error: unknown;
-  try {
-    readNpy(bytes, F);
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(TensorFileError);
-  expect((error as Error).message).toContain(`${F}: ${message}`);
-}
+/** Expects `readNpy(bytes)` to throw a TensorFileError whose message has `message` right after the file. */
+const expectRejected = (bytes: Uint8Array, message: string): void => expectTensorFileError(() => readNpy(bytes, F), F, `${F}: ${message}`);
 
 /** A numpy-style header dict, padded so that the data start at a multiple of 16. */
 function dict(descr: string, shape: string, fortran = 'False'): string {

@@ -3,7 +3,27 @@
  * Not exported from `io/index.ts`.
  */
 import fc from 'fast-check';
+import { expect } from 'vitest';
+import { TensorFileError } from '../errors.js';
 import { HOST_DTYPES, type HostData, type HostDType, type HostTensor, numel } from '../host-tensor.js';
+
+/**
+ * Expects `read` to throw a TensorFileError whose message names `file` first and contains
+ * `message` (or matches it, for a RegExp).
+ */
+export function expectTensorFileError(read: () => unknown, file: string, message: string | RegExp): void {
+  let error: unknown;
+  try {
+    read();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(TensorFileError);
+  const text = (error as Error).message;
+  expect(text.startsWith(`${file}: `)).toBe(true);
+  if (typeof message === 'string') expect(text).toContain(message);
+  else expect(text).toMatch(message);
+}
 
 /** Shapes of rank 0 to 4 with dimensions 0 to 4, so empty tensors and scalars occur often. */
 export const shapeArb: fc.Arbitrary<number[]> = fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 4 });
