@@ -5,6 +5,7 @@
 const suites: Record<string, () => Promise<{ run(argv: readonly string[]): Promise<void> }>> = {
   losses: () => import('./losses.js'),
   matching: () => import('./matching.js'),
+  prefill: () => import('./prefill.js'),
   recipes: () => import('./recipes.js'),
 };
 
