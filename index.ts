@@ -36,9 +36,15 @@ export {
   solveBatchSequential,
   standardMatchers,
 } from './matching/index.js';
-export { DEFAULT_SCALE, QUICK_SCALE, recipes } from './recipes/catalog.js';
+export { DEFAULT_SCALE, QUICK_SCALE, type RecipeScale, recipes } from './recipes/catalog.js';
 export { runDemo } from './recipes/demo.js';
+export { type RunEnvironment, runEnvironment } from './recipes/environment.js';
 export { EM_KD_PAPER_WEIGHTS, emKdObjective } from './recipes/objectives/em-kd.js';
 export { LLAVA_KD_PAPER_WEIGHTS, llavaKdObjective } from './recipes/objectives/llava-kd.js';
+export { type Progress, type ProgressStream, progressTo, silentProgress } from './recipes/progress.js';
 export type { Recipe, Stage } from './recipes/recipe.js';
-export { type RunOptions, type RunResult, runRecipe } from './recipes/runner.js';
+export { type ResolvedTeacher, resolveTeacher, type TeacherChoice } from './recipes/resolve-teacher.js';
+export { type RunOptions, type RunResult, readResult, runRecipe, type TeacherHandle } from './recipes/runner.js';
+export { loadTeacher, SHIPPED_TEACHER } from './recipes/teacher.js';
+export { proceduralData, type TrainingData } from './recipes/training-data.js';
+export { llavaJsonData } from './recipes/user-data.js';

@@ -81,6 +81,7 @@ export interface Rejection {
   readonly error?: BackendUnavailableError;
 }
 
+/** The backend chosen for a command, why, and what was passed over (`selectBackend`). */
 export interface BackendSelection {
   readonly backend: Backend;
   readonly choice: BackendChoice;

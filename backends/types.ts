@@ -1,5 +1,6 @@
 import type { LoweringBackend, LoweringCapabilities, LoweringOverrides } from '../core/target.js';
 
+/** The backends mmkd knows by name (`--backend`, `useBackend(name)`). */
 export type BackendName = 'cpu' | 'wasm' | 'webgpu' | 'node-gpu';
 
 /** What a backend can do, as data: lowering and tests read this rather than probing. */

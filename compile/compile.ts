@@ -13,6 +13,10 @@ import type { MatcherImplementation } from '../matching/matcher.js';
 import { matchingPlanner } from '../matching/planner.js';
 import { standardRegistry } from './standard-registry.js';
 
+/**
+ * Options of `compile`: the backend lowered for (default: the active one), the registry of losses
+ * and matchers (default: `standardRegistry`), and the lowering options (`checkFinite`, `seed`, `planner`).
+ */
 export interface CompileOptions extends Partial<Omit<LowerOptions, 'registry' | 'backend'>> {
   /**
    * The losses and matchers the graph is validated against and lowered with, matchers with their

@@ -18,6 +18,7 @@ export interface InputShapes {
   readonly labels: boolean;
 }
 
+/** The shapes of one side's outputs ([B, T, V] logits, [B, T, H] hidden states), those it has. */
 export interface SideShapes {
   readonly logits?: readonly number[];
   readonly hidden?: readonly number[];

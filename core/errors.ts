@@ -12,6 +12,7 @@ export interface GraphError {
 
 export const graphError = (path: string, message: string): GraphError => ({ path, message });
 
+/** A `GraphError` as one line: `path: message`. */
 export const formatGraphError = (e: GraphError): string => (e.path === '' ? e.message : `${e.path}: ${e.message}`);
 
 /**

@@ -65,9 +65,12 @@ export interface ObjectiveNode {
   readonly terms: Readonly<Record<string, ScalarNode>>;
 }
 
+/** A node that evaluates to a scalar loss: a loss, a weighted term or a named objective. */
 export type ScalarNode = LossNode | WeightedNode | ObjectiveNode;
+/** Any node of an objective graph. */
 export type GraphNode = ScalarNode | ViewNode | AlignedNode | MatchNode;
 
+/** A JSON value: what node parameters may hold, so that a graph serialises as it is. */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
 /** The kinds of the closed union, for exhaustive handling. */

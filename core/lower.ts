@@ -12,6 +12,7 @@ import type { ValidGraph } from './validate.js';
 export { shapesOf } from './input-checks.js';
 export type { LoweringBackend, LoweringOverrides, LowerRule } from './target.js';
 
+/** Options of `lower`: the registry, the backend lowered for, and how evaluations behave. */
 export interface LowerOptions {
   readonly registry: Registry;
   /**

@@ -34,5 +34,7 @@ export interface DistillInputs {
   readonly labels?: IntegerArray;
 }
 
+/** Whose outputs: the frozen teacher's or the trained student's. */
 export type Side = 'teacher' | 'student';
+/** Which output of a side a view reads: LM-head logits or last hidden states. */
 export type Field = 'logits' | 'hidden';

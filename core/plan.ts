@@ -18,4 +18,5 @@ export interface Plan {
   readonly alignments: ReadonlyMap<string, Alignment>;
 }
 
+/** A plan with no alignments, for graphs without matchers (`compiled.loss(inputs, emptyPlan)`). */
 export const emptyPlan: Plan = { alignments: new Map() };

@@ -13,6 +13,7 @@ export interface FieldViews<S extends Side, F extends Field> {
   next(...roles: readonly [Role, ...Role[]]): ViewNode<S, F>;
 }
 
+/** One side's views, by field: `teacher.logits.at('visual')`, `student.hidden.next('response')`. */
 export interface SideViews<S extends Side> {
   readonly logits: FieldViews<S, 'logits'>;
   readonly hidden: FieldViews<S, 'hidden'>;

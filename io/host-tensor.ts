@@ -28,6 +28,7 @@ export type HostDType = 'float64' | 'float32' | 'float16' | 'bfloat16' | 'int64'
 
 export type HostData = Float64Array | Float32Array | Int32Array | Int16Array | Int8Array | Uint8Array | BigInt64Array | Uint16Array;
 
+/** A tensor on the host as tensor files hold it: a dtype, a row-major shape and its typed array. */
 export interface HostTensor {
   readonly dtype: HostDType;
   /** Row-major (C order) dimensions; `[]` is a scalar. */

@@ -96,6 +96,7 @@ export function smoothL1(d: tf.Tensor, beta: number): tf.Tensor {
   return tf.add(tf.div(tf.mul(tf.square(c), 0.5), beta), tf.sub(a, c));
 }
 
+/** The token sets `affinity` relates: each side's vision tokens and text tokens. */
 export interface AffinityInputs {
   readonly teacher: { readonly vision: TokenExpr<'teacher'>; readonly text: TokenExpr<'teacher'> };
   readonly student: { readonly vision: TokenExpr<'student'>; readonly text: TokenExpr<'student'> };

@@ -8,8 +8,10 @@ import { zeroDependingOn } from '../core/tensor-ops.js';
 import { boolean, describeReduction, paramCodec, tokenReduction } from './params.js';
 import { pairedRows } from './tokens.js';
 
+/** How `feature` compares hidden states: mean squared error or 1 − cosine. */
 export type FeatureMetric = 'mse' | 'cosine';
 
+/** Options of `feature.mse` and `feature.cosine`. */
 export interface FeatureOptions {
   /**
    * Learn a linear map s ↦ s·W + c from the student's width to the teacher's before comparing

@@ -7,6 +7,7 @@ import { addAll, zeroDependingOn } from '../core/tensor-ops.js';
 import { choice, paramCodec } from './params.js';
 import { pairedRows } from './tokens.js';
 
+/** `perSample`: one Gram matrix per sample (the default); `batch`: one over the whole batch. */
 export type RelationMode = 'perSample' | 'batch';
 
 const relationParams = paramCodec({ mode: choice<RelationMode>(['perSample', 'batch'], 'perSample') });

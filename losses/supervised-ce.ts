@@ -8,6 +8,7 @@ import { zeroDependingOn } from '../core/tensor-ops.js';
 import { describeReduction, paramCodec, positive, tokenReduction } from './params.js';
 import { sharedLogSoftmax } from './tokens.js';
 
+/** Options of `supervisedCE`: a temperature (default 1) and the reduction (default mean). */
 export interface SupervisedCEOptions {
   readonly temperature?: number;
   readonly reduction?: Reduction;

@@ -25,6 +25,7 @@ function matched<F extends Field>(
   return { node, teacher: of(teacher), of };
 }
 
+/** The cost a matcher compares tokens by. */
 export interface CostOptions {
   /** `l1` (default; EM-KD), `l2` or `cosine`. */
   readonly cost?: CostMetric;

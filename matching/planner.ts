@@ -10,6 +10,7 @@ import type { AssignmentPool } from './assignment/pool/worker-pool.js';
 import type { AssignmentProblem } from './assignment/types.js';
 import type { MatcherImplementation } from './matcher.js';
 
+/** What `matchingPlanner` needs: the matchers it may meet, and optionally a worker pool. */
 export interface PlannerOptions {
   /** The matchers of the registry the graph was validated with (`compile` passes its own). */
   readonly matchers: Readonly<Record<string, MatcherImplementation>>;

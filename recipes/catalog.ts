@@ -22,6 +22,7 @@ export interface RecipeScale {
   readonly batchSize: number;
 }
 
+/** The full recipes (`mmkd run`, `npm run results`): the scale `RESULTS.md` reports. */
 export const DEFAULT_SCALE: RecipeScale = { teacherSteps: 8000, lmSteps: 300, ptSteps: 150, sftSteps: 600, dftSteps: 300, batchSize: 32 };
 
 /** A tiny version for CI and smoke tests (`--quick`). */

@@ -19,6 +19,11 @@ export interface RunEnvironment {
   readonly evalSamples: number;
 }
 
+/**
+ * The environment runs share: the procedural data by default, or `options.data` (a user's
+ * conversations, `llavaJsonData(file)`), with its tokenizer and the three model configurations
+ * sized to its vocabulary; `evalSamples` held-out questions are scored (500 by default).
+ */
 export function runEnvironment(options: { readonly evalSamples?: number; readonly data?: TrainingData } = {}): RunEnvironment {
   const data = options.data ?? proceduralData();
   const presets = { vocabSize: data.tokenizer.vocab.length, maxTextLen: Math.max(data.textLength.caption, data.textLength.qa) };

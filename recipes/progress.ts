@@ -16,6 +16,11 @@ export interface ProgressStream {
   readonly isTTY?: boolean;
 }
 
+/**
+ * A `Progress` that writes to `stream` (`process.stderr` in the CLI): a redrawn bar per stage on a
+ * terminal, a line every tenth of a stage elsewhere; `prefix` starts every line (the demo names
+ * its runs with it).
+ */
 export function progressTo(stream: ProgressStream, options: { readonly prefix?: string } = {}): Progress {
   const tty = stream.isTTY === true;
   const prefix = options.prefix ? `${options.prefix} ` : '';

@@ -10,6 +10,7 @@ import { runBegun } from './run-folder.js';
 import { readResult, runRecipe, type TeacherHandle } from './runner.js';
 import { loadTeacher, SHIPPED_TEACHER, SHIPPED_TEACHER_DATA } from './teacher.js';
 
+/** What `resolveTeacher` chooses from: a checkpoint given, or how to find or train one. */
 export interface TeacherChoice {
   /** A checkpoint folder given by the user. */
   readonly path?: string;

@@ -29,6 +29,7 @@ export interface TeacherHandle {
   readonly fingerprint: string;
 }
 
+/** What `runRecipe` trains, where, on what, and how it reports. */
 export interface RunOptions {
   readonly recipe: Recipe;
   readonly seed: number;

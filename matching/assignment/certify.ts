@@ -24,6 +24,10 @@ export interface CertifyOptions {
 
 const fail = (reason: string): Certificate => ({ ok: false, reason });
 
+/**
+ * Checks a `solveAssignment` result against the cost matrix alone (see the module comment):
+ * `{ ok: true }` when the pairs, total and dual potentials prove optimality, else the reason.
+ */
 export function certifyAssignment(cost: CostArray, n: number, m: number, result: AssignmentResult, options?: CertifyOptions): Certificate {
   if (!Number.isSafeInteger(n) || !Number.isSafeInteger(m) || n < 0 || m < 0) return fail(`bad shape ${n}×${m}`);
   if (cost.length !== n * m) return fail(`cost has ${cost.length} entries, expected ${n * m}`);

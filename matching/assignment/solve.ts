@@ -55,6 +55,11 @@ import type { AssignmentResult, CostArray, SolveOptions } from './types.js';
 // configuration: results never alias it, and solves are synchronous, so calls cannot interleave.
 let workspace: Workspace = emptyWorkspace();
 
+/**
+ * Solves the n×m assignment problem `cost` (row-major; +∞ forbids a pair) exactly: the pairs,
+ * their total and the dual potentials that certify optimality (see the module comment). Throws an
+ * `AssignmentError` naming the cell for NaN or −∞, or the row when no feasible assignment exists.
+ */
 export function solveAssignment(cost: CostArray, n: number, m: number, options?: SolveOptions): AssignmentResult {
   checkShape(cost, n, m);
   const maximize = options?.maximize === true;

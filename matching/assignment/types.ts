@@ -33,6 +33,7 @@ export interface AssignmentResult {
   readonly colPotentials: Float64Array;
 }
 
+/** One assignment problem of a batch: an n×m cost matrix, row-major. */
 export interface AssignmentProblem {
   readonly cost: CostArray;
   readonly n: number;

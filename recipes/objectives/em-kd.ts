@@ -11,6 +11,7 @@ export interface EmKdWeights {
   readonly gamma: number;
 }
 
+/** The paper's weights: α = 0.5, β = 0.25, γ = 25. */
 export const EM_KD_PAPER_WEIGHTS: EmKdWeights = { alpha: 0.5, beta: 0.25, gamma: 25 };
 
 /**

@@ -13,6 +13,7 @@ export interface LlavaKdWeights {
   readonly gamma: number;
 }
 
+/** The paper's weights: α = 1, β = 1, γ = 0.5. */
 export const LLAVA_KD_PAPER_WEIGHTS: LlavaKdWeights = { alpha: 1, beta: 1, gamma: 0.5 };
 
 export interface LlavaKdTerms {

@@ -13,6 +13,11 @@ import { Worker } from 'node:worker_threads';
 import type { WorkerEndpoint, WorkerMessage } from './protocol.js';
 import { type AssignmentPool, createPoolOn } from './worker-pool.js';
 
+/**
+ * A pool of `worker_threads` (one per core by default, `options.workers` otherwise) that solves a
+ * batch of assignment problems in parallel, with results identical to `solveBatchSequential`.
+ * `close()` it when done.
+ */
 export function createAssignmentPool(options?: { readonly workers?: number }): AssignmentPool {
   const spawn = workerSpawner();
   return createPoolOn(() => nodeEndpoint(spawn()), options?.workers ?? availableParallelism());

@@ -7,6 +7,7 @@ import { AssignmentError } from '../error.js';
 import { solveAssignment } from '../solve.js';
 import type { AssignmentProblem, AssignmentResult, SolveOptions } from '../types.js';
 
+/** Solves `problems` one after another on this thread: the pool's reference, same results and errors. */
 export function solveBatchSequential(problems: readonly AssignmentProblem[], options?: SolveOptions): AssignmentResult[] {
   return problems.map(({ cost, n, m }, index) => {
     try {

@@ -19,6 +19,10 @@ import { AssignmentError } from '../error.js';
 import type { AssignmentProblem, AssignmentResult, SolveOptions } from '../types.js';
 import { type BatchFailure, type OutputLayout, outputLayout, type ProblemSpec, readResult, type WorkerEndpoint } from './protocol.js';
 
+/**
+ * Solves batches of assignment problems on workers: `solveBatch` resolves with one result per
+ * problem, in order (or rejects naming the first failing problem); `size` is the number of workers.
+ */
 export interface AssignmentPool {
   solveBatch(problems: readonly AssignmentProblem[], options?: SolveOptions): Promise<AssignmentResult[]>;
   close(): Promise<void>;
