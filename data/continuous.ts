@@ -16,7 +16,7 @@ import { createTokenizer, SPECIALS } from './tokenizer.js';
  *   cyan 180°, blue 225°, purple 275°, pink 320°); each object's hue is jittered around its word's,
  *   its saturation and brightness vary, and every pixel gets Gaussian noise. A small orange object
  *   is easily taken for red or yellow, hardly for blue: the wrong alternatives are graded.
- * - **Similar shapes.** circle, square, diamond, triangle, 1.6 to 3.6 pixels in radius (at 24
+ * - **Similar shapes.** circle, square, diamond, triangle, 2 to 3.6 pixels in radius (at 24
  *   pixels): at the small end a circle, a square and a diamond differ by a few pixels.
  * - **Partial occlusion.** Objects may overlap (centres at least 0.8 · (r₁ + r₂) apart), the later
  *   one on top, so a count or a shape can be partly hidden.
@@ -78,7 +78,7 @@ export const DEFAULT_DIFFICULTY: Difficulty = {
   hueJitter: 10,
   saturation: [0.55, 0.95],
   value: [0.6, 1],
-  radius: [1.6 / 24, 3.6 / 24],
+  radius: [2 / 24, 3.6 / 24],
   noise: 0.06,
   spacing: 0.8,
 };

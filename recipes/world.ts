@@ -44,7 +44,7 @@ export function parseWorld(name: string): World {
  * steps, since a step over 36 vision tokens costs about twice the grid's and the shipped teacher
  * had to train within one session on one core.
  */
-export const CONTINUOUS_TEACHER_STEPS = 2000;
+export const CONTINUOUS_TEACHER_STEPS = 3000;
 
 export function scaleFor(world: World, base: RecipeScale = DEFAULT_SCALE): RecipeScale {
   return world === 'continuous' && base === DEFAULT_SCALE ? { ...base, teacherSteps: CONTINUOUS_TEACHER_STEPS } : base;

@@ -1,0 +1,64 @@
+/**
+ * `tsx scripts/teacher-report.ts <checkpoint folder> [--world continuous|grid] [--samples N]`:
+ * what a teacher's answers carry beyond the label, on the world's held-out questions — exact
+ * match per question type, the mean entropy of its answer distributions, their expected
+ * calibration error (15 bins), and, for colour questions, how its probability off the gold
+ * answer splits between the hue-neighbours of the gold colour and the other colours (graded
+ * errors put more on the neighbours than their share).
+ */
+import { useBackend } from '../backends/index.js';
+import { answerDistributions, answerStats } from '../data/calibration.js';
+import { CONTINUOUS_COLORS } from '../data/continuous.js';
+import { evaluateExactMatch } from '../data/eval.js';
+import { evalBatches } from '../recipes/environment.js';
+import { loadTeacher } from '../recipes/teacher.js';
+import { parseWorld, worldEnvironment } from '../recipes/world.js';
+
+const args = process.argv.slice(2);
+const path = args[0];
+if (path === undefined) throw new Error('usage: tsx scripts/teacher-report.ts <checkpoint folder> [--world continuous|grid] [--samples N]');
+const flag = (name: string) => {
+  const i = args.indexOf(name);
+  return i < 0 ? undefined : args[i + 1];
+};
+const world = parseWorld(flag('--world') ?? 'continuous');
+await useBackend('wasm');
+const samples = flag('--samples');
+const env = worldEnvironment(world, samples === undefined ? {} : { evalSamples: Number(samples) });
+const teacher = await loadTeacher(path, env.configs.teacher);
+const batches = evalBatches(env, 'teacher');
+const report = await evaluateExactMatch(teacher.model.forward, batches);
+const dists = [];
+for (const b of batches) dists.push(...(await answerDistributions(teacher.model.forward, b, env.tokenizer)));
+const pct = (x: number) => (100 * x).toFixed(1);
+console.log(`exact match on ${report.samples} held-out questions: average ${pct(report.average)}, overall ${pct(report.overall)}`);
+for (const [k, s] of Object.entries(report.perKind)) console.log(`  ${k}: ${pct(s.accuracy)} (${s.correct}/${s.total})`);
+const overall = answerStats(dists);
+console.log(
+  `answer distributions: ${overall.count}; mean entropy ${overall.meanEntropy.toFixed(3)} nats; ECE ${overall.calibration.ece.toFixed(3)}; argmax accuracy ${pct(overall.calibration.accuracy)}, mean confidence ${pct(overall.calibration.meanConfidence)}; mean gold probability ${overall.meanGoldProb.toFixed(3)}`,
+);
+for (const kind of [...new Set(dists.map((d) => d.kind))].sort()) {
+  const s = answerStats(dists.filter((d) => d.kind === kind));
+  console.log(`  ${kind}: entropy ${s.meanEntropy.toFixed(3)}, ECE ${s.calibration.ece.toFixed(3)}, confidence ${pct(s.calibration.meanConfidence)}`);
+}
+if (world === 'continuous') {
+  // Graded errors: of the probability the teacher puts on other colour words, the share on the
+  // gold colour's two hue-neighbours (2 of 7 alternatives: 28.6 % if errors were ungraded).
+  const ids = CONTINUOUS_COLORS.map((c) => env.tokenizer.ids.get(c)!);
+  let near = 0;
+  let other = 0;
+  for (const d of dists.filter((x) => x.kind === 'color')) {
+    const g = ids.indexOf(d.label);
+    if (g < 0) continue;
+    ids.forEach((id, j) => {
+      if (j === g) return;
+      const ring = Math.min(Math.abs(j - g), ids.length - Math.abs(j - g));
+      if (ring === 1) near += d.probs[id]!;
+      else other += d.probs[id]!;
+    });
+  }
+  console.log(
+    `colour questions: of the probability on wrong colours, ${pct(near / (near + other))} % is on the gold colour's hue-neighbours (28.6 % if ungraded)`,
+  );
+}
+teacher.model.dispose();
