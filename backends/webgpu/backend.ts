@@ -14,6 +14,7 @@ import type { Backend } from '../types.js';
 import { type AdapterReport, adapterInfo, describeAdapter } from './adapter.js';
 import { type GpuAdapterInfoLike, type GpuAdapterLike, type GpuDeviceLike, type GpuLike, TFJS_DEVICE_LIMITS, type TfjsDeviceLimit } from './api.js';
 import type { GpuProvider, PackageLoader } from './dawn.js';
+import { webgpuKernels } from './divergence-kernels.js';
 import { applyWebGPUKernelFixes } from './kernel-fixes.js';
 import type { Diagnosis } from './vulkan-diagnosis.js';
 
@@ -306,8 +307,8 @@ export function webgpuBackend(options: WebGPUOptions = {}): WebGPUBackend {
       maxKernelInputs: webgpuKernelInputs,
       maxBindingBytes: webgpuBindingBytes,
     },
-    // No fused loss kernels yet: the generic lowering runs on tfjs's WGSL kernels.
-    kernels: new Map(),
+    // Fused WGSL kernels for the shipped divergences; every other loss runs on tfjs's kernels.
+    kernels: webgpuKernels,
     async activate() {
       await open();
       // Another backend may have been made active since; make this one active again.
