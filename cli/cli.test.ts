@@ -1,27 +1,14 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as io from '../io/index.js';
 import { hostTensor, writeSafetensors } from '../io/index.js';
-import { runCli } from './testing/run-cli.js';
+import { expectCleanFailure, runCli } from './testing/run-cli.js';
+import { scratchFolder } from './testing/scratch.js';
 
 const mmkd = (...args: string[]) => runCli(args);
 
-const dir = mkdtempSync(join(tmpdir(), 'mmkd-cli-'));
-const file = (name: string, content: string | Uint8Array) => {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-};
-
-/** A failure prints one clear message: no stack trace, no internal error. */
-function expectCleanFailure(result: { code: number; stderr: string }, message: string | RegExp) {
-  expect(result.code).toBe(1);
-  expect(result.stderr).toMatch(message);
-  expect(result.stderr).not.toMatch(/\n\s+at /);
-  expect(result.stderr).not.toMatch(/internal error/);
-}
+const { dir, file } = scratchFolder('mmkd-cli-');
 
 describe('mmkd explain', () => {
   it('prints the shipped LLaVA-KD DPT objective as a formula tree', async () => {

@@ -1,19 +1,14 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { standardRegistry } from '../compile/standard-registry.js';
 import { hostTensor, writeNpy, writeSafetensors } from '../io/index.js';
 import { parseCheckpointName } from '../recipes/checkpoint-name.js';
 import { runCli } from './testing/run-cli.js';
+import { scratchFolder } from './testing/scratch.js';
 
 const mmkd = (...args: string[]) => runCli(args);
-const dir = mkdtempSync(join(tmpdir(), 'mmkd-commands-'));
-const file = (name: string, content: string | Uint8Array) => {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-};
+const { dir, file } = scratchFolder('mmkd-commands-');
 
 const logits = (side: 'teacher' | 'student') => ({ kind: 'view', side, field: 'logits', roles: ['response'], shift: 1 });
 /** An objective whose only faults are its parameters: T = 0 and β = 1.5. */

@@ -3,28 +3,15 @@
  * whose data are not aligned, totals that overflow, and roles of the wrong dtype. Every file is
  * read from disk by the CLI running from source.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type HostTensor, hostTensor, readTensorFile, writeNpy, writeSafetensors } from '../io/index.js';
-import { runCli } from './testing/run-cli.js';
+import { expectCleanFailure, runCli } from './testing/run-cli.js';
+import { scratchFolder } from './testing/scratch.js';
 
 const mmkd = (...args: string[]) => runCli(args);
 const layouts = (name: string): string => `io/fixtures/layouts/${name}`;
 
-const dir = mkdtempSync(join(tmpdir(), 'mmkd-cli-tensors-'));
-const file = (name: string, content: Uint8Array): string => {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-};
-
-function expectCleanFailure(result: { code: number; stderr: string }, message: string | RegExp): void {
-  expect(result.code).toBe(1);
-  expect(result.stderr).toMatch(message);
-  expect(result.stderr).not.toMatch(/\n\s+at /);
-}
+const { file } = scratchFolder('mmkd-cli-tensors-');
 
 describe('mmkd match on big-endian .npy files written by numpy', () => {
   // scipy.optimize.linear_sum_assignment's documented example, [[4, 1, 3], [2, 0, 5], [3, 2, 2]],

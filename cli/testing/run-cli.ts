@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { expect } from 'vitest';
 
 const run = promisify(execFile);
 
@@ -18,4 +19,12 @@ export async function runCli(args: readonly string[], options: { readonly timeou
     const failure = e as CliOutcome;
     return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
   }
+}
+
+/** A failure prints one clear message: exit code 1, no stack trace, no internal error. */
+export function expectCleanFailure(result: CliOutcome, message: string | RegExp): void {
+  expect(result.code).toBe(1);
+  expect(result.stderr).toMatch(message);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+  expect(result.stderr).not.toMatch(/internal error/);
 }
