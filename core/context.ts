@@ -1,11 +1,11 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { LoweringContext, TokenRows } from './definitions.js';
 import { InputError } from './errors.js';
 import { type AlignedNode, nodeKey, type TokenExpr, type ViewNode } from './graph.js';
 import type { DistillInputs, SideOutputs } from './outputs.js';
 import type { Plan } from './plan.js';
 import { selectPositions } from './selection.js';
-import { gatherRows } from './tensor-ops.js';
+import { gatherRows, reshapeUnsaved } from './tensor-ops.js';
 
 /**
  * One evaluation's lowering context: rows of token expressions, shared subexpressions and labels,
@@ -33,7 +33,7 @@ export function evaluationContext(
       if (source === undefined) throw new InputError(`${view.side}.${view.field} is not among the inputs`);
       const [batch, length, width] = source.shape;
       const selection = selectPositions(side.roles, batch, length, view.roles, view.shift);
-      const flat = once(`flat:${view.side}.${view.field}`, () => tf.reshape(source, [batch * length, width]) as tf.Tensor2D);
+      const flat = once(`flat:${view.side}.${view.field}`, () => reshapeUnsaved(source, [batch * length, width]) as tf.Tensor2D);
       return { values: gatherRows(flat, selection.positions), selection };
     });
 

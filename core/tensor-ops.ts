@@ -55,6 +55,17 @@ function isIdentity(positions: Int32Array, rows: number): boolean {
 }
 
 /**
+ * `tf.reshape`, differentiable, saving nothing for the backward pass. tfjs's Reshape saves its
+ * input, and saving clones through the Identity kernel, which on wasm copies the whole tensor into
+ * the heap: a [B, T, V] logits tensor viewed as rows would cost its size again (at 1024 × 151936,
+ * 622 MB of wasm's 4 GiB per side).
+ */
+export function reshapeUnsaved(x: tf.Tensor, shape: number[]): tf.Tensor {
+  const from = x.shape;
+  return withGradient<tf.Tensor>(x, (input) => ({ value: tf.reshape(input, shape), gradFunc: (dy) => tf.reshape(dy, from) }));
+}
+
+/**
  * `tf.customGrad` for one differentiable input, typed. `forward` returns the value and the
  * gradient rule; tensors passed to `save` outlive the forward pass for the backward one.
  */
