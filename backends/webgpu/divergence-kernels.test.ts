@@ -11,6 +11,7 @@ import { compile } from '../../compile/compile.js';
 import type { LossNode } from '../../core/graph.js';
 import type { DistillInputs } from '../../core/outputs.js';
 import { ROLE_CODES } from '../../core/roles.js';
+import type { LoweringBackend } from '../../core/target.js';
 import { student as s, teacher as t } from '../../core/views.js';
 import { akl, type DivergenceOptions, jsd, kl, skewKL, skewReverseKL, softCE, tvd } from '../../losses/index.js';
 import { expectClose, toleranceFor } from '../../properties/tolerances.js';
@@ -55,8 +56,8 @@ describe.skipIf(skipGpuTests)('fused WebGPU divergences agree with the generic l
   const backend = webgpuBackend({ cpuForward: false });
   // A binding of 3 rows' worth: 13 rows of V = 1000 become five dispatches, at offsets that are
   // not multiples of the alignment.
-  const splitting = { kernels: fusedDivergenceKernels({ maxBindingBytes: 3 * 1000 * 4 + 256 }), capabilities: backend.capabilities };
-  const generic = { kernels: new Map(), capabilities: backend.capabilities };
+  const splitting: LoweringBackend = { kernels: fusedDivergenceKernels({ maxBindingBytes: 3 * 1000 * 4 + 256 }), capabilities: backend.capabilities };
+  const generic: LoweringBackend = { kernels: new Map(), capabilities: backend.capabilities };
 
   beforeAll(async () => {
     try {
@@ -86,7 +87,7 @@ describe.skipIf(skipGpuTests)('fused WebGPU divergences agree with the generic l
           student: { logits: logits(2, [B, Tn, setting.vocab[1]], setting.scale, setting.extreme), roles },
         };
         const node = build(setting.options as DivergenceOptions);
-        const outcome = async (lowering: typeof generic) => {
+        const outcome = async (lowering: LoweringBackend) => {
           const compiled = compile(node, inputs, { backend: lowering });
           const r = await compiled.valueAndGrad(inputs);
           const loss = (await r.loss.data())[0]!;
