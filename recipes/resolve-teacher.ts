@@ -8,7 +8,7 @@ import type { Progress } from './progress.js';
 import type { Recipe } from './recipe.js';
 import { runBegun } from './run-folder.js';
 import { readResult, runRecipe, type TeacherHandle } from './runner.js';
-import { loadTeacher, SHIPPED_TEACHER, SHIPPED_TEACHER_DATA } from './teacher.js';
+import { loadTeacher, SHIPPED_TEACHERS } from './teacher.js';
 
 /** What `resolveTeacher` chooses from: a checkpoint given, or how to find or train one. */
 export interface TeacherChoice {
@@ -32,15 +32,16 @@ export interface ResolvedTeacher extends TeacherHandle {
 
 /**
  * The teacher students learn from: the checkpoint given, else the one mmkd ships (when the data
- * is the procedural data it was trained on), else one trained now on the run's data with the
+ * is the procedural world it was trained on, or a labelled subset of it), else one trained now on the run's data with the
  * teacher recipe (seed 0) and kept under `cacheRoot`, so it is trained once per data, scale and
  * backend.
  */
 export async function resolveTeacher(choice: TeacherChoice): Promise<ResolvedTeacher> {
   const config = choice.environment.configs.teacher;
   if (choice.path !== undefined) return { ...(await loadTeacher(choice.path, config)), source: choice.path, checkpoint: choice.path };
-  const shipped = fileURLToPath(SHIPPED_TEACHER);
-  if (choice.environment.data.fingerprint === SHIPPED_TEACHER_DATA && (await exists(join(shipped, 'state.json')))) {
+  const shippedUrl = SHIPPED_TEACHERS.get(choice.environment.data.sourceFingerprint ?? choice.environment.data.fingerprint);
+  const shipped = shippedUrl === undefined ? undefined : fileURLToPath(shippedUrl);
+  if (shipped !== undefined && (await exists(join(shipped, 'state.json')))) {
     return { ...(await loadTeacher(shipped, config)), source: 'the teacher mmkd ships', checkpoint: shipped };
   }
   const tag = prefixFingerprint({
@@ -60,9 +61,9 @@ export async function resolveTeacher(choice: TeacherChoice): Promise<ResolvedTea
     return { ...(await loadTeacher(finished.checkpoint, config)), source: dir, checkpoint: finished.checkpoint };
   }
   const why =
-    choice.environment.data.fingerprint === SHIPPED_TEACHER_DATA
+    shipped !== undefined
       ? 'no teacher given or shipped'
-      : `no teacher given for ${choice.environment.data.name} (the shipped one knows only the procedural data)`;
+      : `no teacher given for ${choice.environment.data.name} (the shipped ones know only the procedural worlds)`;
   choice.progress.note(`${why}: training one with the '${choice.recipe.name}' recipe into ${dir} (kept for the next run)`);
   const result = await runRecipe({
     recipe: choice.recipe,

@@ -27,8 +27,17 @@ export async function loadTeacher(path: string, config: ModelConfig): Promise<Te
   return { model, fingerprint: contents.state.files['weights.safetensors']! };
 }
 
-/** Where mmkd keeps the teacher it ships (a finished run's final checkpoint, weights only). */
+/** Where mmkd keeps the teacher it ships for the grid world (a finished run's final checkpoint, weights only). */
 export const SHIPPED_TEACHER = new URL('./assets/teacher', import.meta.url);
 
-/** The fingerprint of the data the shipped teacher was trained on (its vocabulary is that data's). */
+/** The fingerprint of the data the shipped grid-world teacher was trained on (its vocabulary is that data's). */
 export const SHIPPED_TEACHER_DATA = proceduralData(0).fingerprint;
+
+/** Where mmkd keeps the teacher it ships for the continuous world (`mmkd run teacher --world continuous --seed 0`). */
+export const SHIPPED_CONTINUOUS_TEACHER = new URL('./assets/teacher-continuous', import.meta.url);
+
+/** The shipped teacher of each procedural world, by the fingerprint of the data it was trained on. */
+export const SHIPPED_TEACHERS: ReadonlyMap<string, URL> = new Map([
+  [SHIPPED_TEACHER_DATA, SHIPPED_TEACHER],
+  [proceduralData(0, { world: 'continuous' }).fingerprint, SHIPPED_CONTINUOUS_TEACHER],
+]);

@@ -26,6 +26,11 @@ export interface TrainingData {
   heldOut(count: number): Sample[];
   /** Which procedural world the data are (absent for a user's data): it chooses the model presets. */
   readonly world?: World;
+  /**
+   * For a labelled subset of a procedural world, the fingerprint of the whole world's data (its
+   * shipped teacher, trained on all of it, teaches students that see only the subset).
+   */
+  readonly sourceFingerprint?: string;
 }
 
 /**
@@ -62,6 +67,7 @@ export function proceduralData(seed = 0, options: ProceduralDataOptions = {}): T
   }
   const at = (index: number) => (labelled === undefined ? index : index % labelled);
   const pool = labelled === undefined ? '' : `-labelled${labelled}`;
+  const source = (fingerprint: string) => (labelled === undefined ? {} : { sourceFingerprint: fingerprint });
   if (world === 'continuous') {
     return {
       name: 'procedural-continuous',
@@ -69,6 +75,7 @@ export function proceduralData(seed = 0, options: ProceduralDataOptions = {}): T
       tokenizer: continuousTokenizer(PROCEDURAL_WORDS),
       textLength: TEXT_LENGTH,
       world,
+      ...source(`continuous-${seed}`),
       train: (task, index) => continuousSample({ seed }, 'train', task, at(index)),
       heldOut: (count) => Array.from({ length: count }, (_, i) => continuousSample({ seed }, 'eval', 'qa', i)),
     };
@@ -79,6 +86,7 @@ export function proceduralData(seed = 0, options: ProceduralDataOptions = {}): T
     tokenizer: proceduralTokenizer(),
     textLength: TEXT_LENGTH,
     world,
+    ...source(`procedural-${seed}`),
     train: (task, index) => proceduralSample({ seed }, 'train', task, at(index)),
     heldOut: (count) => proceduralSamples({ seed }, 'eval', 'qa', 0, count),
   };

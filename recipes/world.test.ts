@@ -39,6 +39,8 @@ describe('worlds', () => {
     const data = proceduralData(0, { world: 'continuous', labelled: 10 });
     expect(data.train('qa', 13)).toEqual(data.train('qa', 3));
     expect(data.fingerprint).toBe('continuous-0-labelled10');
+    expect(data.sourceFingerprint).toBe('continuous-0');
+    expect(proceduralData(0, { world: 'continuous' }).sourceFingerprint).toBeUndefined();
     expect(() => proceduralData(0, { labelled: 0 })).toThrow(/positive integer/);
   });
 

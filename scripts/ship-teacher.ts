@@ -1,6 +1,7 @@
 /**
- * `tsx scripts/ship-teacher.ts <finished teacher run folder>`: makes the teacher mmkd ships
- * (recipes/assets/teacher): the run's final weights as a checkpoint without optimizer moments,
+ * `tsx scripts/ship-teacher.ts <finished teacher run folder> [target folder]`: makes the teacher
+ * mmkd ships (default recipes/assets/teacher, the grid world's; the continuous world's is
+ * recipes/assets/teacher-continuous): the run's final weights as a checkpoint without optimizer moments,
  * its run.json, its final evaluation, and the first 40 step records of its metrics, which a test
  * replays to check that `mmkd run teacher --seed 0` still reproduces the run.
  */
@@ -11,12 +12,12 @@ import { readMetrics } from '../recipes/metrics.js';
 import { checkpointsDirOf } from '../recipes/run-folder.js';
 
 const run = process.argv[2];
-if (run === undefined) throw new Error('usage: tsx scripts/ship-teacher.ts <finished teacher run folder>');
+if (run === undefined) throw new Error('usage: tsx scripts/ship-teacher.ts <finished teacher run folder> [target folder]');
 const final = (await listCheckpoints(checkpointsDirOf(run))).at(-1);
 if (final === undefined) throw new Error(`${run} has no checkpoint`);
 const contents = await readCheckpoint(final);
 if (!contents.state.complete || contents.state.recipe !== 'teacher') throw new Error(`${final} is not a finished teacher run`);
-const target = 'recipes/assets/teacher';
+const target = process.argv[3] ?? 'recipes/assets/teacher';
 await mkdir('recipes/assets', { recursive: true });
 const { files: _files, format: _format, createdAt: _createdAt, ...state } = contents.state;
 await writeCheckpoint(target, state, contents.weights, new Map());
