@@ -176,51 +176,49 @@ describe('solveAssignment: shapes', () => {
 describe('solveAssignment: invariance of the optimal total', () => {
   const medium = matrixOf(floatCell, 24, 24, 1);
   const constant = fc.double({ min: -50, max: 50, noNaN: true });
+  /** x, or its transpose, with at most as many rows as columns (`wide`) or columns as rows (`tall`). */
+  const wide = (x: Matrix): Matrix => (x.n <= x.m ? x : transpose(x));
+  const tall = (x: Matrix): Matrix => (x.m <= x.n ? x : transpose(x));
+  const addToRow = (y: Matrix, i: number, c: number): Matrix => {
+    const cost = y.cost.slice();
+    for (let j = 0; j < y.m; j++) cost[i * y.m + j]! += c;
+    return { ...y, cost };
+  };
+  const addToColumn = (y: Matrix, j: number, c: number): Matrix => {
+    const cost = y.cost.slice();
+    for (let i = 0; i < y.n; i++) cost[i * y.m + j]! += c;
+    return { ...y, cost };
+  };
+  /** A law of a medium matrix x, a constant c and a row or column `pick`, over 150 cases. */
+  const shiftLaw = (law: (x: Matrix, c: number, pick: number) => void) => () => fc.assert(fc.property(medium, constant, fc.nat(), law), { numRuns: 150 });
 
-  it('adding c to one row of the smaller side (or of either side when square) adds exactly c', () => {
-    fc.assert(
-      fc.property(medium, constant, fc.nat(), (x, c, pick) => {
-        const y = x.n <= x.m ? x : transpose(x); // rows are now the smaller side
-        const i = pick % y.n;
-        const shifted = y.cost.slice();
-        for (let j = 0; j < y.m; j++) shifted[i * y.m + j]! += c;
-        const before = solve(y).total;
-        const after = solve({ ...y, cost: shifted }).total;
-        expect(close(after, before + c, 200)).toBe(true);
-      }),
-      { numRuns: 150 },
-    );
-  });
+  it(
+    'adding c to one row of the smaller side (or of either side when square) adds exactly c',
+    shiftLaw((x, c, pick) => {
+      const y = wide(x); // rows are now the smaller side
+      expect(close(solve(addToRow(y, pick % y.n, c)).total, solve(y).total + c, 200)).toBe(true);
+    }),
+  );
 
-  it('adding c to one column of the smaller side adds exactly c', () => {
-    fc.assert(
-      fc.property(medium, constant, fc.nat(), (x, c, pick) => {
-        const y = x.m <= x.n ? x : transpose(x); // columns are now the smaller side
-        const j = pick % y.m;
-        const shifted = y.cost.slice();
-        for (let i = 0; i < y.n; i++) shifted[i * y.m + j]! += c;
-        expect(close(solve({ ...y, cost: shifted }).total, solve(y).total + c, 200)).toBe(true);
-      }),
-      { numRuns: 150 },
-    );
-  });
+  it(
+    'adding c to one column of the smaller side adds exactly c',
+    shiftLaw((x, c, pick) => {
+      const y = tall(x); // columns are now the smaller side
+      expect(close(solve(addToColumn(y, pick % y.m, c)).total, solve(y).total + c, 200)).toBe(true);
+    }),
+  );
 
-  it('adding c to one item of the larger side moves the total by an amount between min(0, c) and max(0, c), not by c', () => {
+  it(
+    'adding c to one item of the larger side moves the total by an amount between min(0, c) and max(0, c), not by c',
     // The item may be left unmatched (change 0), stay matched (change c), or be swapped out.
-    fc.assert(
-      fc.property(medium, constant, fc.nat(), (x, c, pick) => {
-        const y = x.n <= x.m ? x : transpose(x); // columns are now the larger side
-        const j = pick % y.m;
-        const shifted = y.cost.slice();
-        for (let i = 0; i < y.n; i++) shifted[i * y.m + j]! += c;
-        const delta = solve({ ...y, cost: shifted }).total - solve(y).total;
-        const slack = 1e-9 * 200 * (y.n + 1);
-        expect(delta).toBeGreaterThanOrEqual(Math.min(0, c) - slack);
-        expect(delta).toBeLessThanOrEqual(Math.max(0, c) + slack);
-      }),
-      { numRuns: 150 },
-    );
-  });
+    shiftLaw((x, c, pick) => {
+      const y = wide(x); // columns are now the larger side
+      const delta = solve(addToColumn(y, pick % y.m, c)).total - solve(y).total;
+      const slack = 1e-9 * 200 * (y.n + 1);
+      expect(delta).toBeGreaterThanOrEqual(Math.min(0, c) - slack);
+      expect(delta).toBeLessThanOrEqual(Math.max(0, c) + slack);
+    }),
+  );
 
   it('adding c to every cell adds k·c', () => {
     fc.assert(
