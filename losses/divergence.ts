@@ -197,7 +197,13 @@ export function chunkedDivergenceKernel(options: ChunkOptions = {}): DivergenceK
     );
     return withGradient<tf.Scalar>(op.student.values, (student, save) => {
       const statsQ = rowStats(student as tf.Tensor2D, chunks, temperature, vocab);
-      save([teacher, student, statsP, statsQ]);
+      save([statsP, statsQ]);
+      // The rows themselves are held by aliases (a reshape shares the buffer) rather than saved:
+      // saving clones, and on wasm a clone copies [N × V]. Released by the backward pass, which
+      // follows every differentiating evaluation.
+      const [keptA, keptB] = ctx.differentiating
+        ? [tf.keep(tf.reshape(teacher, teacher.shape)), tf.keep(tf.reshape(student, student.shape))]
+        : [teacher, student];
       const sums = chunks.map(([r0, n]) =>
         tf.tidy(() => {
           const logP = logProbs(teacher, statsP, r0, n, temperature, vocab);
@@ -210,11 +216,11 @@ export function chunkedDivergenceKernel(options: ChunkOptions = {}): DivergenceK
         value,
         // The backward pass runs after the forward scope has released its intermediates (the
         // rows and the teacher's statistics included): it may only read what was saved.
-        gradFunc: (dy, [savedA, savedB, savedP, savedQ]) => {
+        gradFunc: (dy, [savedP, savedQ]) => {
           const parts = chunks.map(([r0, n]) =>
             tf.tidy(() => {
-              const logP = logProbs(savedA as tf.Tensor2D, savedP as tf.Tensor2D, r0, n, temperature, vocab);
-              const logQ = logProbs(savedB as tf.Tensor2D, savedQ as tf.Tensor2D, r0, n, temperature, vocab);
+              const logP = logProbs(keptA as tf.Tensor2D, savedP as tf.Tensor2D, r0, n, temperature, vocab);
+              const logQ = logProbs(keptB as tf.Tensor2D, savedQ as tf.Tensor2D, r0, n, temperature, vocab);
               const h = rule.gradLogQ(logP, logQ, params);
               const coefficient = tf.mul(tf.reshape(tf.tensor1d(weights.subarray(r0, r0 + n)), [n, 1]), tf.div(dy, temperature));
               const g = tf.mul(tf.sub(h, tf.mul(tf.exp(logQ), tf.sum(h, 1, true))), coefficient) as tf.Tensor2D;
@@ -226,6 +232,7 @@ export function chunkedDivergenceKernel(options: ChunkOptions = {}): DivergenceK
                   ]);
             }),
           );
+          tf.dispose([keptA, keptB]);
           return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
         },
       };
