@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../../core/errors.js';
 import { withGradient } from '../../core/tensor-ops.js';
 import type { DivergenceKernel, RowView } from '../../losses/divergence.js';
 
@@ -52,6 +53,12 @@ export const hostDivergenceKernel: DivergenceKernel = (op) => {
         sumB += eb;
       }
       const view: RowView = { vocab, sP, eP, invP: 1 / sumA, logSumP: Math.log(sumA), sQ, eQ, invQ: 1 / sumB, logSumQ: Math.log(sumB) };
+      const fast = FAST_ROWS[rule.name];
+      if (fast !== undefined) {
+        // Pass 3, fused: loss and gradient in closed form, Σ_v h_v known without a pass.
+        loss += weights[i]! * fast(view, grad, ob, weights[i]! * invT);
+        continue;
+      }
       // Pass 3: the rule's loss and ∂ℓ/∂log q.
       loss += weights[i]! * rule.row(view, h, params);
       if (h !== null && grad !== null) {
@@ -69,6 +76,7 @@ export const hostDivergenceKernel: DivergenceKernel = (op) => {
       value: tf.scalar(loss),
       gradFunc: (dy) => {
         if (grad === null) return tf.zerosLike(student);
+        checkHeap(grad.byteLength, [rows, widthB]);
         const scale = dy.dataSync()[0]!;
         if (scale !== 1) for (let k = 0; k < grad.length; k++) grad[k]! *= scale;
         return tf.tensor2d(grad, [rows, widthB]);
@@ -76,3 +84,56 @@ export const hostDivergenceKernel: DivergenceKernel = (op) => {
     };
   });
 };
+
+/**
+ * Rules whose ∂ℓ/∂log q sums to a constant, so that loss and gradient come out of one pass:
+ * returns ℓ of the row and writes c·(h − q Σh) at `grad[offset…]` when `grad` is given.
+ * - forward KL and soft CE: h = −p, Σh = −1, so ∂ℓ/∂b = c·(q − p).
+ * - TVD: h = ½ q sign(q − p); Σh = ½ (Σ_{q>p} q − Σ_{q<p} q) needs the row, so TVD stays a rule row.
+ */
+type FastRow = (row: RowView, grad: Float32Array | null, offset: number, c: number) => number;
+
+const forwardRow: FastRow = ({ vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ }, grad, offset, c) => {
+  let dot = 0;
+  if (grad === null) {
+    for (let v = 0; v < vocab; v++) dot += eP[v]! * (sP[v]! - sQ[v]!);
+  } else {
+    const [cp, cq] = [c * invP, c * invQ];
+    for (let v = 0; v < vocab; v++) {
+      const e = eP[v]!;
+      dot += e * (sP[v]! - sQ[v]!);
+      grad[offset + v] = cq * eQ[v]! - cp * e;
+    }
+  }
+  return dot * invP + logSumQ - logSumP;
+};
+
+const softCERow: FastRow = (row, grad, offset, c) => {
+  // H(p, q) = KL(p ‖ q) + H(p), H(p) = logΣP − Σ p·sP.
+  const { vocab, sP, eP, invP, logSumP } = row;
+  let entropy = logSumP;
+  for (let v = 0; v < vocab; v++) entropy -= eP[v]! * invP * sP[v]!;
+  return forwardRow(row, grad, offset, c) + entropy;
+};
+
+const FAST_ROWS: Readonly<Record<string, FastRow>> = { forwardKL: forwardRow, softCE: softCERow };
+
+/**
+ * wasm's heap stops at 4 GiB, and tfjs-backend-wasm reports an exhausted heap as a crash
+ * ("memory access out of bounds") or an abort, not an error; a gradient that cannot fit beside
+ * the tensors alive is refused here, naming the sizes and the limit.
+ */
+function checkHeap(bytes: number, shape: readonly number[]): void {
+  if (tf.getBackend() !== 'wasm') return;
+  const live = tf.memory().numBytes;
+  if (live + bytes > WASM_HEAP_LIMIT) {
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+    throw new InputError(
+      `the gradient of the student's logits [${shape.join(', ')}] needs ${mib(bytes)} of wasm's heap beside ${mib(live)} of tensors alive, ` +
+        `past its limit of 4 GiB (${mib(WASM_HEAP_LIMIT)} usable); use fewer tokens per step, or the cpu backend`,
+    );
+  }
+}
+
+/** What tfjs's wasm module can hold: 4 GiB less what it needs for itself. */
+const WASM_HEAP_LIMIT = 4 * 2 ** 30 - 256 * 2 ** 20;
