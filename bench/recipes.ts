@@ -1,14 +1,14 @@
 /**
- * `npm run bench -- recipes [--backends wasm] [--steps 20]`: training steps per second of the
- * recipes' stages, each through the same stage trainer `mmkd run` uses (forward, objective,
+ * `npm run bench -- recipes [--backends wasm] [--steps 20] [--world grid|continuous]`: training
+ * steps per second of the recipes' stages in a procedural world, each through the same stage trainer `mmkd run` uses (forward, objective,
  * backward, AdamW; the teacher's forward and the matchers when the stage has them), at the default
  * batch size, on freshly initialised models.
  */
 import { useBackend } from '../backends/index.js';
 import { copyGroups, createLlava } from '../models/index.js';
 import { DEFAULT_SCALE, recipes } from '../recipes/catalog.js';
-import { runEnvironment } from '../recipes/environment.js';
 import { stageTrainer } from '../recipes/stage-trainer.js';
+import { parseWorld, scaleFor, worldEnvironment } from '../recipes/world.js';
 import { machineDescription, median, parseOptions } from './util.js';
 
 const STAGES: readonly (readonly [string, string])[] = [
@@ -20,14 +20,18 @@ const STAGES: readonly (readonly [string, string])[] = [
   ['em-kd-baseline', 'phase2'],
   ['em-kd', 'phase2'],
   ['em-kd-pool', 'phase2'],
+  ['full-token', 'phase2'],
 ];
 
 export async function run(argv: readonly string[]): Promise<void> {
-  const options = parseOptions(argv, { backends: 'wasm', steps: '20' });
+  const options = parseOptions(argv, { backends: 'wasm', steps: '20', world: 'grid' });
   const steps = Number(options['steps']);
-  const catalog = recipes(DEFAULT_SCALE);
-  const environment = runEnvironment({ evalSamples: 0 });
-  console.log(`# recipes: training steps per second (batch ${DEFAULT_SCALE.batchSize}, median over ${steps} steps after 2 warm-up steps)`);
+  const world = parseWorld(options['world']!);
+  const catalog = recipes(scaleFor(world, DEFAULT_SCALE));
+  const environment = worldEnvironment(world, { evalSamples: 0 });
+  console.log(
+    `# recipes: training steps per second in the ${world} world (batch ${DEFAULT_SCALE.batchSize}, median over ${steps} steps after 2 warm-up steps)`,
+  );
   console.log(`# ${machineDescription()}`);
   console.log('| backend | recipe / stage | model | trainable | objective terms | ms / step | steps / s |');
   console.log('|---|---|---|---|---|---|---|');
