@@ -66,7 +66,7 @@ describe('a run on --data, resumed into a missing folder, then evaluated', () =>
     const old = join(root, 'elsewhere', 'old-checkpoint');
     await cp(checkpoint, old, { recursive: true });
     const statePath = join(old, 'state.json');
-    const { data: _recorded, ...state } = JSON.parse(await readFile(statePath, 'utf8')) as Record<string, unknown>;
+    const { dataFile: _recorded, ...state } = JSON.parse(await readFile(statePath, 'utf8')) as Record<string, unknown>;
     await writeFile(statePath, JSON.stringify(state));
     const result = await mmkd('evaluate', old, '--backend', 'wasm');
     expect(result.code).toBe(1);

@@ -31,11 +31,11 @@ export interface CheckpointState {
   readonly complete: boolean;
   readonly optimizerStep: number;
   /**
-   * The data the run trained on: `procedural`, or the conversations file given to `--data` (a
-   * model knows only its data's vocabulary, so `evaluate` needs the same file). Absent in
+   * The conversations file the run trained on (`--data`; a model knows only its data's
+   * vocabulary, so `evaluate` needs the same file). Absent for procedural data, and in
    * checkpoints written before it was recorded.
    */
-  readonly data?: string;
+  readonly dataFile?: string;
   readonly files: Readonly<Record<string, string>>;
   readonly createdAt: string;
 }

@@ -25,8 +25,8 @@ export interface RunHeader {
   readonly backend: string;
   readonly teacher: string | null;
   readonly stages: readonly string[];
-  /** The training data: `procedural`, or the conversations file given to `--data`. */
-  readonly data?: string;
+  /** The conversations file the run trains on (`--data`); absent for procedural data. */
+  readonly dataFile?: string;
 }
 
 /** A finished run, as `result.json` holds it. */
@@ -176,15 +176,20 @@ export async function writeResult(folder: RunFolder, result: RunResult): Promise
   await writeFile(join(folder.dir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
 }
 
+/** `{ dataFile }` for a run on a user's conversations file, nothing for procedural data. */
+export const dataFileOf = (environment: { readonly data: { readonly file?: string } }): { dataFile?: string } =>
+  environment.data.file === undefined ? {} : { dataFile: environment.data.file };
+
 /**
- * The data a checkpoint's run trained on, as its state records it, else as the `run.json` of the
- * run folder it sits in (`<run>/checkpoints/<name>`); undefined when neither says.
+ * The conversations file a checkpoint's run trained on, as its state records it, else as the
+ * `run.json` of the run folder it sits in (`<run>/checkpoints/<name>`); undefined for procedural
+ * data, or when neither says.
  */
-export async function trainingDataOf(checkpoint: string, state: { readonly data?: string }): Promise<string | undefined> {
-  if (state.data !== undefined) return state.data;
+export async function trainingFileOf(checkpoint: string, state: { readonly dataFile?: string }): Promise<string | undefined> {
+  if (state.dataFile !== undefined) return state.dataFile;
   try {
-    const header = JSON.parse(await readFile(join(checkpoint, '..', '..', 'run.json'), 'utf8')) as { readonly data?: unknown };
-    return typeof header.data === 'string' ? header.data : undefined;
+    const header = JSON.parse(await readFile(join(checkpoint, '..', '..', 'run.json'), 'utf8')) as { readonly dataFile?: unknown };
+    return typeof header.dataFile === 'string' ? header.dataFile : undefined;
   } catch {
     return undefined;
   }

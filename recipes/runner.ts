@@ -9,6 +9,7 @@ import type { Progress } from './progress.js';
 import type { Recipe } from './recipe.js';
 import {
   beginRun,
+  dataFileOf,
   finalCheckpoint,
   newestUsableCheckpoint,
   openRunFolder,
@@ -90,7 +91,7 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
     backend: options.backend,
     teacher: options.teacher?.fingerprint ?? null,
     stages: recipe.stages.map((s) => s.name),
-    data: environment.data.name,
+    ...dataFileOf(environment),
   };
   const { folder, existing } = await openRunFolder(options.dir, header, options.resume);
 
@@ -186,7 +187,7 @@ async function beginFresh(
       fingerprint: fingerprint(restored),
       complete: restored === recipe.stages.length,
       optimizerStep: 0,
-      data: options.environment.data.name,
+      ...dataFileOf(options.environment),
     },
     { weights: await modelWeights(model), optimizer: new Map() },
   );

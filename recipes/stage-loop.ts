@@ -8,7 +8,7 @@ import { float32Entries, modelWeights, variableValues } from './model-state.js';
 import { restoreAdamW, saveAdamW } from './optim/index.js';
 import type { Progress } from './progress.js';
 import type { Recipe } from './recipe.js';
-import { type RunFolder, saveCheckpoint } from './run-folder.js';
+import { dataFileOf, type RunFolder, saveCheckpoint } from './run-folder.js';
 import { type StageTrainer, stageTrainer } from './stage-trainer.js';
 
 /** What the loop of every stage of one run shares. */
@@ -112,7 +112,7 @@ async function checkpoint(loop: StageLoopOptions, model: LlavaModel, trainer: St
     loop.folder,
     { stage: index, stageName: stage.name, step },
     stage.steps,
-    { recipe: loop.recipe.name, seed: loop.seed, backend: loop.backend, fingerprint, complete, optimizerStep: saved.step, data: loop.environment.data.name },
+    { recipe: loop.recipe.name, seed: loop.seed, backend: loop.backend, fingerprint, complete, optimizerStep: saved.step, ...dataFileOf(loop.environment) },
     { weights: await modelWeights(model), optimizer, objective: await variableValues(trainer.parameters()) },
   );
 }

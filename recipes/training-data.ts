@@ -24,6 +24,11 @@ export interface TrainingData {
   readonly textLength: Readonly<Record<SampleTask, number>>;
   train(task: SampleTask, index: number): Sample;
   heldOut(count: number): Sample[];
+  /**
+   * The conversations file the data were read from (`llavaJsonData`), absent for procedural data:
+   * runs record it, so that `mmkd evaluate` can ask for the same `--data`.
+   */
+  readonly file?: string;
   /** Which procedural world the data are (absent for a user's data): it chooses the model presets. */
   readonly world?: World;
   /**

@@ -33,6 +33,7 @@ export async function llavaJsonData(file: string, options: { readonly imageRoot?
   };
   return {
     name: file,
+    file,
     fingerprint: `llava-json-${hash.digest('hex')}`,
     tokenizer,
     textLength: { caption: longest, qa: longest },

@@ -6,7 +6,7 @@ import { recipes } from '../../recipes/catalog.js';
 import { readCheckpoint } from '../../recipes/checkpoint.js';
 import { evalBatches } from '../../recipes/environment.js';
 import { MODEL_KINDS, type ModelKind } from '../../recipes/recipe.js';
-import { trainingDataOf } from '../../recipes/run-folder.js';
+import { trainingFileOf } from '../../recipes/run-folder.js';
 import { backendFlag, chooseBackend } from '../backend.js';
 import { CliError } from '../errors.js';
 import { environmentFor } from './run.js';
@@ -37,8 +37,8 @@ export function evaluateCommand(program: Command): void {
       if (kind === undefined || !KINDS.includes(kind)) {
         throw new CliError(`${path}: cannot tell which model it holds (recipe '${contents.state.recipe}'); pass --model ${KINDS.join('|')}`);
       }
-      const trainedOn = await trainingDataOf(path, contents.state);
-      if (options.data === undefined && trainedOn !== undefined && trainedOn !== 'procedural') {
+      const trainedOn = await trainingFileOf(path, contents.state);
+      if (options.data === undefined && trainedOn !== undefined) {
         throw new CliError(
           `${path} was trained on ${trainedOn}, not on the procedural data, so its vocabulary is that file's: pass --data ${trainedOn} (and the --image-root of that run, if it had one)`,
         );
@@ -47,19 +47,14 @@ export function evaluateCommand(program: Command): void {
       const environment = await environmentFor(options);
       const model = createLlava(environment.configs[kind], { seed: 0 });
       try {
+        // Checkpoints that do not record their data: the vocabulary still tells data apart.
         const vocabulary = vocabularyOf(contents.weights);
         const expected = environment.configs[kind].llm.vocabSize;
         if (vocabulary !== undefined && vocabulary !== expected) {
-          // Checkpoints that do not record their data: the vocabulary still tells them apart.
-          const data = options.data ?? 'the procedural data';
-          if (trainedOn === 'procedural') {
-            throw new CliError(
-              `${path} was trained on the procedural data (a vocabulary of ${vocabulary} tokens, ${data}'s has ${expected}); evaluate it without --data`,
-            );
-          }
           throw new CliError(
-            `${path} was trained on other data: its vocabulary has ${vocabulary} tokens, ${data}'s ${expected}; ` +
-              `pass --data <the conversations file it was trained on>${trainedOn === undefined ? '' : ` (${trainedOn})`}`,
+            options.data === undefined
+              ? `${path} was trained on other data: its vocabulary has ${vocabulary} tokens, the procedural data's ${expected}; pass --data <the conversations file it was trained on>`
+              : `${path} was not trained on ${options.data}: its vocabulary has ${vocabulary} tokens, that file's ${expected}; pass the --data it was trained on${trainedOn === undefined ? ', or none if it was trained on the procedural data' : ` (${trainedOn})`}`,
           );
         }
         try {
