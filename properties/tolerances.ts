@@ -1,4 +1,5 @@
 import type { BackendName } from '../backends/types.js';
+import { formatIndex } from '../core/finite.js';
 
 /**
  * Tolerances of the property suite: one table per backend, for loss values and gradients
@@ -66,16 +67,9 @@ export function isClose(actual: number, expected: number, tol: Tolerance): boole
   return Math.abs(actual - expected) <= tol.atol + tol.rtol * Math.abs(expected);
 }
 
-function multiIndex(flat: number, shape: readonly number[] | undefined): string {
-  if (shape === undefined || shape.length === 0) return `[${flat}]`;
-  const index: number[] = [];
-  let rest = flat;
-  for (let axis = shape.length - 1; axis >= 0; axis--) {
-    index.unshift(rest % shape[axis]!);
-    rest = Math.floor(rest / shape[axis]!);
-  }
-  return `[${index.join(', ')}]`;
-}
+/** The multi-index of a flat index in `shape`, or the flat index itself without a shape. */
+const multiIndex = (flat: number, shape: readonly number[] | undefined): string =>
+  shape === undefined || shape.length === 0 ? `[${flat}]` : formatIndex(flat, shape);
 
 /**
  * Throws an Error unless `actual` and `expected` (numbers or arrays of the same length) agree
