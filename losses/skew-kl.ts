@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { logMixture, logMixtureOf, rowKL } from '../core/safe-math.js';
+import { logMixture } from '../core/safe-math.js';
 import { forwardKLRule } from './forward-kl.js';
 import { divergenceBuilder } from './rule.js';
 import { skewRule } from './skew.js';
@@ -9,17 +9,15 @@ export const skewKLRule = skewRule({
   name: 'skewKL',
   summary: 'skew KL(p ‖ αp + (1−α)q) (DistiLLM SKL; α=0 forward KL)',
   formula: (alpha) => `KL(p ‖ ${alpha}·p + ${1 - alpha}·q)`,
+  own: 'teacher',
   atZero: forwardKLRule,
-  perToken: (logP, logQ, alpha) => rowKL(logP, mixture(logP, logQ, alpha)),
-  gradLogQ: (logP, logQ, alpha) => tf.mul(tf.exp(tf.sub(tf.add(logP, logQ), mixture(logP, logQ, alpha))), -(1 - alpha)) as tf.Tensor2D,
-  row: (row, h, alpha) => {
-    const { vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ } = row;
-    const [la, lc] = [Math.log(alpha), Math.log(1 - alpha)];
+  gradLogQ: (logP, logQ, logM, alpha) => tf.mul(tf.exp(tf.sub(tf.add(logP, logQ), logM)), -(1 - alpha)) as tf.Tensor2D,
+  row: ({ vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ }, h, { alpha, logOwn, logOther }) => {
     let loss = 0;
     for (let v = 0; v < vocab; v++) {
       const [p, q] = [eP[v]! * invP, eQ[v]! * invQ];
       const logP = sP[v]! - logSumP;
-      const logM = logMixture(p, q, alpha, logP + la, sQ[v]! - logSumQ + lc);
+      const logM = logMixture(p, q, alpha, logP + logOwn, sQ[v]! - logSumQ + logOther);
       loss += p * (logP - logM);
       // p·q/m, in logs where m has underflowed.
       if (h) h[v] = -(1 - alpha) * Math.exp(logP + sQ[v]! - logSumQ - logM);
@@ -27,9 +25,6 @@ export const skewKLRule = skewRule({
     return loss;
   },
 });
-
-/** log(α·p + (1−α)·q) for α in (0, 1). */
-const mixture = (logP: tf.Tensor, logQ: tf.Tensor, alpha: number): tf.Tensor => logMixtureOf(logP, logQ, alpha);
 
 /**
  * Skew KL (DistiLLM, Ko et al. 2024), token by token: SKL_α(p, q) = KL(p ‖ α·p + (1−α)·q), with

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { logMixture, logMixtureOf, rowKL } from '../core/safe-math.js';
+import { logMixture } from '../core/safe-math.js';
 import { reverseKLRule } from './reverse-kl.js';
 import { divergenceBuilder } from './rule.js';
 import { skewRule } from './skew.js';
@@ -12,29 +12,24 @@ export const skewReverseKLRule = skewRule({
   name: 'skewReverseKL',
   summary: 'skew reverse KL(q ‖ αq + (1−α)p) (DistiLLM SRKL; α=0 reverse KL)',
   formula: (alpha) => `KL(q ‖ ${alpha}·q + ${1 - alpha}·p)`,
+  own: 'student',
   atZero: reverseKLRule,
-  perToken: (logP, logQ, alpha) => rowKL(logQ, mixture(logP, logQ, alpha)),
-  gradLogQ: (logP, logQ, alpha) => {
-    const logRatio = tf.sub(logQ, mixture(logP, logQ, alpha));
+  gradLogQ: (_logP, logQ, logM, alpha) => {
+    const logRatio = tf.sub(logQ, logM);
     return tf.mul(tf.exp(logQ), tf.sub(logRatio, tf.mul(tf.exp(logRatio), alpha))) as tf.Tensor2D;
   },
-  row: (row, h, alpha) => {
-    const { vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ } = row;
-    const [la, lc] = [Math.log(alpha), Math.log(1 - alpha)];
+  row: ({ vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ }, h, { alpha, logOwn, logOther }) => {
     let loss = 0;
     for (let v = 0; v < vocab; v++) {
       const [p, q] = [eP[v]! * invP, eQ[v]! * invQ];
       const logQ = sQ[v]! - logSumQ;
-      const logRatio = logQ - logMixture(q, p, alpha, logQ + la, sP[v]! - logSumP + lc);
+      const logRatio = logQ - logMixture(q, p, alpha, logQ + logOwn, sP[v]! - logSumP + logOther);
       loss += q * logRatio;
       if (h) h[v] = q * (logRatio - alpha * Math.exp(logRatio));
     }
     return loss;
   },
 });
-
-/** log(α·q + (1−α)·p) for α in (0, 1). */
-const mixture = (logP: tf.Tensor, logQ: tf.Tensor, alpha: number): tf.Tensor => logMixtureOf(logQ, logP, alpha);
 
 /**
  * Skew reverse KL (DistiLLM, Ko et al. 2024), token by token: SRKL_α(p, q) = KL(q ‖ α·q +
