@@ -78,3 +78,19 @@ export function pairedTable(rows: readonly PairedRow[]): string {
   }
   return lines.join('\n');
 }
+
+/**
+ * Every run's mean-over-types exact match, one row per recipe and one column per seed (a run not
+ * made shows –), so that no seed is hidden behind a mean.
+ */
+export function seedTable(results: readonly RunResult[]): string {
+  const seeds = [...new Set(results.map((r) => r.seed))].sort((a, b) => a - b);
+  const byRecipe = new Map<string, Map<number, RunResult>>();
+  for (const r of results) byRecipe.set(r.recipe, (byRecipe.get(r.recipe) ?? new Map()).set(r.seed, r));
+  const header = ['recipe', ...seeds.map((s) => `seed ${s}`)];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+  for (const [recipe, runs] of byRecipe) {
+    lines.push(`| ${[recipe, ...seeds.map((s) => (runs.has(s) ? (100 * runs.get(s)!.report.average).toFixed(1) : '–'))].join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
