@@ -5,6 +5,9 @@ import { numVisionTokens } from '../models/index.js';
 import { evalBatches, type RunEnvironment } from './environment.js';
 import type { ModelKind } from './recipe.js';
 
+/** Questions timed one after another in each repetition of the time to first token (their mean). */
+export const QUESTIONS_PER_REPETITION = 4;
+
 /** One model's prefill times, medians over repetitions (milliseconds). */
 export interface PrefillTiming {
   readonly kind: ModelKind;
@@ -13,7 +16,10 @@ export interface PrefillTiming {
   readonly seqLen: number;
   /** A teacher-forced forward of one held-out batch, logits' argmax read back. */
   readonly batchMs: number;
-  /** Time to the first answer token of one question: its prompt's forward and the argmax read back. */
+  /**
+   * Time to the first answer token of one question: its prompt's forward and the argmax read back
+   * (each repetition averages `QUESTIONS_PER_REPETITION` questions, one after another).
+   */
   readonly firstTokenMs: number;
 }
 
@@ -48,7 +54,7 @@ export async function measurePrefill(
 ): Promise<PrefillComparison> {
   const batchSize = options.batchSize ?? 32;
   const repetitions = options.repetitions ?? 10;
-  const questions = env.data.heldOut(repetitions + 1).filter((s) => s.turns.length === 1);
+  const questions = env.data.heldOut(QUESTIONS_PER_REPETITION * (repetitions + 1)).filter((s) => s.turns.length === 1);
   if (questions.length === 0) throw new Error('measurePrefill: the held-out data have no single-turn question');
   const setups = (['efficient', 'full-token'] as const).map((kind) => {
     const model = kind === 'efficient' ? models.efficient : models.full;
@@ -63,8 +69,10 @@ export async function measurePrefill(
       out.logits.dispose();
       out.hidden?.dispose();
     };
-    const firstToken = async (i: number) => {
-      await greedyDecode(model.forward, env.tokenizer, questions[i % questions.length]!, vision, 1);
+    const firstToken = async (r: number) => {
+      for (let i = 0; i < QUESTIONS_PER_REPETITION; i++) {
+        await greedyDecode(model.forward, env.tokenizer, questions[(r * QUESTIONS_PER_REPETITION + i) % questions.length]!, vision, 1);
+      }
     };
     return { kind, vision, seqLen: batch.seqLen, forwardBatch, firstToken, batchTimes: [] as number[], tokenTimes: [] as number[] };
   });
@@ -80,7 +88,7 @@ export async function measurePrefill(
   for (let r = 0; r < repetitions; r++) {
     const order = r % 2 === 0 ? setups : [...setups].reverse();
     for (const s of order) s.batchTimes.push(await time(s.forwardBatch));
-    for (const s of order) s.tokenTimes.push(await time(() => s.firstToken(r)));
+    for (const s of order) s.tokenTimes.push((await time(() => s.firstToken(r + 1))) / QUESTIONS_PER_REPETITION);
   }
   const [efficient, full] = setups.map(
     (s): PrefillTiming => ({ kind: s.kind, visionTokens: s.vision, seqLen: s.seqLen, batchMs: median(s.batchTimes), firstTokenMs: median(s.tokenTimes) }),
