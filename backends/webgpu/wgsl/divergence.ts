@@ -40,11 +40,9 @@ const LOW: f32 = -3.4e38;
 var<workgroup> red: array<f32, ${WORKGROUP}>;
 var<workgroup> red2: array<f32, ${WORKGROUP}>;
 
-// log(e^u + e^w), finite for finite u, w.
-fn lae(u: f32, w: f32) -> f32 {
-  let m = max(u, w);
-  return m + log(1.0 + exp(-abs(u - w)));
-}
+// The smallest mixture m a log is taken of: where both p and q underflow, the terms that use
+// log m are weighted by p or q and vanish, and p·q/m is 0 instead of 0/0.
+const FLOOR: f32 = 1e-37;
 `;
 
 /** Workgroup reductions; results are uniform (workgroupUniformLoad), so they may steer loops with barriers. */
@@ -111,35 +109,50 @@ fn term(lp: f32, lq: f32, head: bool) -> vec4<f32> {
 fn finish(acc: vec4<f32>) -> vec3<f32> { return vec3<f32>(acc.x, acc.y, 0.0); }
 fn hOf(lp: f32, lq: f32, wHead: f32) -> f32 { let q = exp(lq); return 0.5 * q * sign(q - exp(lp)); }
 `,
-  // c0 = ln β, c1 = ln(1−β), c2 = β; m = β p + (1−β) q.
+  // c2 = β; m = β p + (1−β) q.
   jsd: `
 fn term(lp: f32, lq: f32, head: bool) -> vec4<f32> {
-  let lm = lae(lp + P.c0, lq + P.c1);
-  let hq = (1.0 - P.c2) * exp(lq) * (lq - lm);
-  return vec4<f32>(P.c2 * exp(lp) * (lp - lm) + hq, hq, 0.0, 0.0);
+  let p = exp(lp);
+  let q = exp(lq);
+  let lm = log(max(P.c2 * p + (1.0 - P.c2) * q, FLOOR));
+  let hq = (1.0 - P.c2) * q * (lq - lm);
+  return vec4<f32>(P.c2 * p * (lp - lm) + hq, hq, 0.0, 0.0);
 }
 fn finish(acc: vec4<f32>) -> vec3<f32> { return vec3<f32>(acc.x, acc.y, 0.0); }
-fn hOf(lp: f32, lq: f32, wHead: f32) -> f32 { let lm = lae(lp + P.c0, lq + P.c1); return (1.0 - P.c2) * exp(lq) * (lq - lm); }
+fn hOf(lp: f32, lq: f32, wHead: f32) -> f32 {
+  let q = exp(lq);
+  return (1.0 - P.c2) * q * (lq - log(max(P.c2 * exp(lp) + (1.0 - P.c2) * q, FLOOR)));
+}
 `,
-  // c0 = ln α, c1 = ln(1−α), c2 = α; m = α p + (1−α) q; h = −(1−α)·p q / m.
+  // c2 = α; m = α p + (1−α) q; h = −(1−α)·p q / m.
   skewKL: `
 fn term(lp: f32, lq: f32, head: bool) -> vec4<f32> {
-  let lm = lae(lp + P.c0, lq + P.c1);
-  let h = -(1.0 - P.c2) * exp(lp + lq - lm);
-  return vec4<f32>(exp(lp) * (lp - lm), h, 0.0, 0.0);
+  let p = exp(lp);
+  let q = exp(lq);
+  let m = max(P.c2 * p + (1.0 - P.c2) * q, FLOOR);
+  return vec4<f32>(p * (lp - log(m)), -(1.0 - P.c2) * p * (q / m), 0.0, 0.0);
 }
 fn finish(acc: vec4<f32>) -> vec3<f32> { return vec3<f32>(acc.x, acc.y, 0.0); }
-fn hOf(lp: f32, lq: f32, wHead: f32) -> f32 { let lm = lae(lp + P.c0, lq + P.c1); return -(1.0 - P.c2) * exp(lp + lq - lm); }
+fn hOf(lp: f32, lq: f32, wHead: f32) -> f32 {
+  let p = exp(lp);
+  let q = exp(lq);
+  return -(1.0 - P.c2) * p * (q / max(P.c2 * p + (1.0 - P.c2) * q, FLOOR));
+}
 `,
-  // c0 = ln α, c1 = ln(1−α), c2 = α; m = α q + (1−α) p; h = q (log q − log m − α q/m).
+  // c2 = α; m = α q + (1−α) p; h = q (log q − log m − α q/m).
   skewReverseKL: `
 fn term(lp: f32, lq: f32, head: bool) -> vec4<f32> {
-  let r = lq - lae(lq + P.c0, lp + P.c1);
   let q = exp(lq);
-  return vec4<f32>(q * r, q * (r - P.c2 * exp(r)), 0.0, 0.0);
+  let m = max(P.c2 * q + (1.0 - P.c2) * exp(lp), FLOOR);
+  let r = lq - log(m);
+  return vec4<f32>(q * r, q * (r - P.c2 * (q / m)), 0.0, 0.0);
 }
 fn finish(acc: vec4<f32>) -> vec3<f32> { return vec3<f32>(acc.x, acc.y, 0.0); }
-fn hOf(lp: f32, lq: f32, wHead: f32) -> f32 { let r = lq - lae(lq + P.c0, lp + P.c1); return exp(lq) * (r - P.c2 * exp(r)); }
+fn hOf(lp: f32, lq: f32, wHead: f32) -> f32 {
+  let q = exp(lq);
+  let m = max(P.c2 * q + (1.0 - P.c2) * exp(lp), FLOOR);
+  return q * (lq - log(m) - P.c2 * (q / m));
+}
 `,
   // acc = (forward KL, reverse KL, Σ_head |p − q|, Σ |p − q|); the weights carry no gradient.
   akl: `
@@ -267,11 +280,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var sa = 0.0;
   var mb = LOW;
   var sb = 0.0;
-  for (var v = t; v < P.vocab; v += WG) {
-    let x = A[ba + v] * P.invT;
-    if (x > ma) { sa = sa * exp(ma - x) + 1.0; ma = x; } else { sa += exp(x - ma); }
-    let y = B[bb + v] * P.invT;
-    if (y > mb) { sb = sb * exp(mb - y) + 1.0; mb = y; } else { sb += exp(y - mb); }
+  // Four consecutive entries per step: one rescaling exponential per four entries.
+  for (var v0 = 4u * t; v0 < P.vocab; v0 += 4u * WG) {
+    var x = vec4<f32>(LOW);
+    var y = vec4<f32>(LOW);
+    for (var j = 0u; j < 4u; j++) {
+      if (v0 + j < P.vocab) {
+        x[j] = A[ba + v0 + j] * P.invT;
+        y[j] = B[bb + v0 + j] * P.invT;
+      }
+    }
+    let na = max(ma, max(max(x.x, x.y), max(x.z, x.w)));
+    let nb = max(mb, max(max(y.x, y.y), max(y.z, y.w)));
+    let ea = exp(x - vec4<f32>(na));
+    let eb = exp(y - vec4<f32>(nb));
+    sa = sa * exp(ma - na) + (ea.x + ea.y + ea.z + ea.w);
+    sb = sb * exp(mb - nb) + (eb.x + eb.y + eb.z + eb.w);
+    ma = na;
+    mb = nb;
   }
   let lseA = reduceLse(ma, sa, t);
   let lseB = reduceLse(mb, sb, t);
