@@ -153,4 +153,46 @@ describe('the continuous world', () => {
     const shapes = new Set(samples.filter((s) => s.kind === 'shape').map((s) => s.turns[0]!.answer));
     expect([...shapes].sort()).toEqual([...CONTINUOUS_SHAPES].sort());
   });
+
+  it("near hues are confusable by construction: an ideal observer of an object's visible pixels errs only towards hue-neighbours", () => {
+    // Mean of the pixels where the object is on top, nearest colour word by hue. Jitter (±15°)
+    // meets the neighbours' halfway between 30°-apart words, and noise blurs the boundary.
+    let seen = 0;
+    let wrong = 0;
+    let wrongNear = 0;
+    for (let i = 0; i < 800; i++) {
+      const r = rng(hashKey(9, 'observer', i));
+      const scene = sampleContinuousScene(r, CONTINUOUS_IMAGE_SIZE, 1 + (i % 3));
+      if (scene === undefined) continue;
+      const pixels = renderContinuousScene(scene, r, DEFAULT_DIFFICULTY.noise);
+      const top = [...scene.objects].reverse();
+      for (const o of scene.objects) {
+        const sum = [0, 0, 0];
+        let m = 0;
+        for (let y = 0; y < CONTINUOUS_IMAGE_SIZE; y++) {
+          for (let x = 0; x < CONTINUOUS_IMAGE_SIZE; x++) {
+            if (top.find((p) => coversContinuous(p, x + 0.5, y + 0.5)) !== o) continue;
+            m++;
+            for (let c = 0; c < 3; c++) sum[c]! += pixels[(y * CONTINUOUS_IMAGE_SIZE + x) * 3 + c]!;
+          }
+        }
+        if (m === 0) continue;
+        const [red, green, blue] = sum.map((v) => v / m) as [number, number, number];
+        const max = Math.max(red, green, blue);
+        const d = max - Math.min(red, green, blue);
+        const h = ((max === red ? ((green - blue) / d) % 6 : max === green ? (blue - red) / d + 2 : (red - green) / d + 4) * 60 + 360) % 360;
+        const dist = (c: (typeof CONTINUOUS_COLORS)[number]) => Math.min(Math.abs(h - HUES[c]), 360 - Math.abs(h - HUES[c]));
+        const guess = [...CONTINUOUS_COLORS].sort((a, b) => dist(a) - dist(b))[0]!;
+        seen++;
+        if (guess === o.color) continue;
+        wrong++;
+        const ring = Math.abs(CONTINUOUS_COLORS.indexOf(guess) - CONTINUOUS_COLORS.indexOf(o.color));
+        if (Math.min(ring, CONTINUOUS_COLORS.length - ring) === 1) wrongNear++;
+      }
+    }
+    expect(seen).toBeGreaterThan(1200);
+    expect(wrong).toBeGreaterThan(0);
+    expect(wrong / seen).toBeLessThan(0.03);
+    expect(wrongNear).toBe(wrong);
+  });
 });
