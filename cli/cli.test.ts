@@ -120,28 +120,43 @@ describe('mmkd match', () => {
 });
 
 describe('mmkd demo --quick', () => {
-  it('trains the three students against a teacher and prints the comparison table', async () => {
+  it('trains the four students against a teacher and prints the comparison table, the paired differences, the prefill ratio and what they mean', async () => {
     const out = join(dir, 'demo');
-    const result = await mmkd('demo', '--quick', '--backend', 'wasm', '--out', out);
-    expect(result.code).toBe(0);
+    // Under 2 minutes on an idle 2-core machine; the limit leaves room for a loaded one.
+    const result = await runCli(['demo', '--quick', '--backend', 'wasm', '--out', out], { timeoutMs: 280_000 });
+    expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/\| recipe \| seeds \| color \| count \| position \| relation \| shape \| average \|/);
     for (const row of [
       'teacher (l-MLLM)',
       'baseline student (PT + SFT)',
       'LLaVA-KD student (DPT + SFT + DFT)',
+      'efficient baseline (4× fewer vision tokens, no teacher)',
       'EM-KD efficient student (4× fewer vision tokens)',
     ]) {
       expect(result.stdout).toContain(`| ${row} | 1 |`);
     }
+    // Each distilled student against its own baseline, paired by question, with its interval.
+    const interval = String.raw`[+−]\d+\.\d \[[+−]\d+\.\d, [+−]\d+\.\d\]`;
+    for (const pair of ['llava-kd − baseline', 'em-kd − em-kd-baseline']) {
+      expect(result.stdout).toMatch(new RegExp(`\\| ★ ${pair} \\| 1 \\| ${interval} \\| (above 0|below 0|not resolved) \\|`));
+    }
+    // The prefill ratio, measured in the same run, and the plain-language lines under the tables.
+    expect(result.stdout).toMatch(/efficient student \(4 vision tokens\) vs full-token student \(16\)/);
+    expect(result.stdout).toMatch(/teacher-forced forward of 32 questions .* ratio \d+\.\d\d×/);
+    expect(result.stdout).toMatch(/time to first answer token \(1 question\) .* ratio \d+\.\d\d×/);
+    expect(result.stdout).toMatch(/The LLaVA-KD student scored .* the baseline \(.*95% interval over questions\)/);
+    expect(result.stdout).toMatch(/The EM-KD efficient student scored .* the efficient baseline/);
+    expect(result.stdout).toMatch(/With 4× fewer vision tokens, the efficient student's prefill was \d+\.\d\d× (faster|slower) than/);
+    expect(result.stdout).toContain('This was --quick');
     // It says where its runs went: a folder per student, each with a finished run in it.
-    for (const name of ['baseline', 'llava-kd', 'em-kd']) {
+    for (const name of ['baseline', 'llava-kd', 'em-kd-baseline', 'em-kd']) {
       expect(result.stdout).toMatch(new RegExp(`\\n {2}${name} +${join(out, name).replaceAll('/', '\\/')}\\n`));
       expect(existsSync(join(out, name, 'result.json'))).toBe(true);
     }
     expect(result.stdout).toMatch(/\n {2}teacher +\S+/);
     // A second run reuses the finished runs rather than training again.
-    const again = await mmkd('demo', '--quick', '--backend', 'wasm', '--out', out);
+    const again = await runCli(['demo', '--quick', '--backend', 'wasm', '--out', out], { timeoutMs: 280_000 });
     expect(again.code).toBe(0);
     expect(again.stderr).not.toMatch(/\[sft\]/);
-  }, 300_000);
+  }, 600_000);
 });
