@@ -41,6 +41,16 @@ async function steps(dir: string) {
   );
 }
 
+/** Runs `use` with the teacher trained for these tests loaded, and disposes it after. */
+async function withTeacher(use: (teacher: Awaited<ReturnType<typeof loadTeacher>>) => Promise<void>): Promise<void> {
+  const teacher = await loadTeacher(teacherPath, environment.configs.teacher);
+  try {
+    await use(teacher);
+  } finally {
+    teacher.model.dispose();
+  }
+}
+
 describe('runner', () => {
   beforeAll(async () => {
     await useBackend('wasm');
@@ -117,10 +127,9 @@ describe('runner', () => {
     expect(resumed.stdout).toContain(`final checkpoint: ${checkpoint}\n`);
   });
 
-  it('skips a corrupt checkpoint, naming it, and refuses when none is usable', async () => {
-    const dir = join(root, 'corrupt');
-    const teacher = await loadTeacher(teacherPath, environment.configs.teacher);
-    try {
+  it('skips a corrupt checkpoint, naming it, and refuses when none is usable', () =>
+    withTeacher(async (teacher) => {
+      const dir = join(root, 'corrupt');
       await runRecipe(options('baseline', dir, { teacher }));
       const checkpoints = await listCheckpoints(join(dir, 'checkpoints'));
       for (const path of checkpoints) {
@@ -135,40 +144,29 @@ describe('runner', () => {
           `no usable checkpoint to resume from:\\n {2}${checkpoints.at(-1)!.replaceAll('/', '\\/')}/weights\\.safetensors is corrupt: its SHA-256 does not match`,
         ),
       );
-    } finally {
-      teacher.model.dispose();
-    }
-  });
+    }));
 
-  it('refuses a checkpoint written by another run', async () => {
-    const dir = join(root, 'other');
-    const teacher = await loadTeacher(teacherPath, environment.configs.teacher);
-    try {
+  it('refuses a checkpoint written by another run', () =>
+    withTeacher(async (teacher) => {
+      const dir = join(root, 'other');
       await runRecipe(options('baseline', dir, { teacher }));
       await expect(runRecipe(options('baseline', dir, { teacher, resume: true, seed: 2 }))).rejects.toThrow(
         /holds a run of recipe 'baseline' with seed 1, not 'baseline' with seed 2/,
       );
       // Same recipe and seed (so the folder is this run's), another backend: the checkpoints are not its own.
       await expect(runRecipe(options('baseline', dir, { teacher, resume: true, backend: 'cpu' }))).rejects.toThrow(/fingerprint mismatch/);
-    } finally {
-      teacher.model.dispose();
-    }
-  });
+    }));
 
-  it('never overwrites a run: without --resume an existing run folder is an error', async () => {
-    const dir = join(root, 'existing');
-    const teacher = await loadTeacher(teacherPath, environment.configs.teacher);
-    try {
+  it('never overwrites a run: without --resume an existing run folder is an error', () =>
+    withTeacher(async (teacher) => {
+      const dir = join(root, 'existing');
       await runRecipe(options('baseline', dir, { teacher }));
       const names = await readdir(join(dir, 'checkpoints'));
       await expect(runRecipe(options('baseline', dir, { teacher }))).rejects.toThrow(
         /already holds a run .* pass --resume to continue it, or choose another --out/,
       );
       expect(await readdir(join(dir, 'checkpoints'))).toEqual(names);
-    } finally {
-      teacher.model.dispose();
-    }
-  });
+    }));
 
   it("rejects a teacher whose vocabulary differs from the student's, naming the checkpoint", async () => {
     const wrong = { ...environment.configs.teacher, llm: { ...environment.configs.teacher.llm, vocabSize: environment.configs.teacher.llm.vocabSize + 3 } };
@@ -178,9 +176,8 @@ describe('runner', () => {
     );
   });
 
-  it('reuses cached stages with exactly the results of training them, and leaks no tensor', async () => {
-    const teacher = await loadTeacher(teacherPath, environment.configs.teacher);
-    try {
+  it('reuses cached stages with exactly the results of training them, and leaks no tensor', () =>
+    withTeacher(async (teacher) => {
       const cache = join(root, 'cache');
       await runRecipe(options('baseline', join(root, 'warm'), { teacher, cacheDir: cache }));
       const before = tf.memory().numTensors;
@@ -195,8 +192,5 @@ describe('runner', () => {
         'pt:cache',
         'dft:trained',
       ]);
-    } finally {
-      teacher.model.dispose();
-    }
-  });
+    }));
 });

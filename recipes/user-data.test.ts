@@ -10,6 +10,9 @@ import { runCli } from '../cli/testing/run-cli.js';
 const root = mkdtempSync(join(tmpdir(), 'mmkd-user-data-'));
 
 const mmkd = (...args: string[]) => runCli(args, { timeoutMs: 180_000 });
+/** `mmkd run <recipe> --quick --backend wasm …args`. */
+const quickRun = (recipe: string, ...args: string[]) => mmkd('run', recipe, '--quick', '--backend', 'wasm', ...args);
+const finalCheckpoint = (stdout: string): string => /final checkpoint: (.+)/.exec(stdout)![1]!;
 
 /** A w×w image, left half `left` and right half `right` (RGB). */
 function rgba(w: number, left: readonly number[], right: readonly number[]): Buffer {
@@ -72,42 +75,14 @@ describe('training on LLaVA-format conversations', () => {
   });
 
   it("trains a teacher and a LLaVA-KD student on the user's data, and refuses a teacher with another vocabulary", async () => {
-    const teacher = await mmkd('run', 'teacher', '--quick', '--backend', 'wasm', '--data', data, '--out', join(root, 'teacher'), '--no-cache');
+    const teacher = await quickRun('teacher', '--data', data, '--out', join(root, 'teacher'), '--no-cache');
     expect(teacher.code).toBe(0);
-    const checkpoint = /final checkpoint: (.+)/.exec(teacher.stdout)![1]!;
-    const student = await mmkd(
-      'run',
-      'llava-kd',
-      '--quick',
-      '--backend',
-      'wasm',
-      '--data',
-      data,
-      '--teacher',
-      checkpoint,
-      '--out',
-      join(root, 'student'),
-      '--no-cache',
-    );
+    const student = await quickRun('llava-kd', '--data', data, '--teacher', finalCheckpoint(teacher.stdout), '--out', join(root, 'student'), '--no-cache');
     expect(student.code).toBe(0);
     expect(student.stdout).toMatch(/llava-kd \(seed 0\): exact match \d+\.\d \(llava \d+\.\d\)/);
     // A teacher trained on the procedural data has another vocabulary.
-    const procedural = await mmkd('run', 'teacher', '--quick', '--backend', 'wasm', '--out', join(root, 'procedural-teacher'), '--no-cache');
-    const other = /final checkpoint: (.+)/.exec(procedural.stdout)![1]!;
-    const refused = await mmkd(
-      'run',
-      'llava-kd',
-      '--quick',
-      '--backend',
-      'wasm',
-      '--data',
-      data,
-      '--teacher',
-      other,
-      '--out',
-      join(root, 'refused'),
-      '--no-cache',
-    );
+    const other = finalCheckpoint((await quickRun('teacher', '--out', join(root, 'procedural-teacher'), '--no-cache')).stdout);
+    const refused = await quickRun('llava-kd', '--data', data, '--teacher', other, '--out', join(root, 'refused'), '--no-cache');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(new RegExp(`${other.replaceAll('/', '\\/')} does not hold a teacher for this model \\(vocabulary \\d+`));
   }, 300_000);
@@ -115,7 +90,7 @@ describe('training on LLaVA-format conversations', () => {
   it('trains on image and text-only records; without --teacher it trains a teacher on the data once and reuses it', async () => {
     const mixed = await writeDataset(join(root, 'mixed'), 9);
     const cache = join(root, 'mixed-cache');
-    const first = await mmkd('run', 'baseline', '--quick', '--backend', 'wasm', '--data', mixed, '--cache', cache, '--out', join(root, 'mixed-baseline'));
+    const first = await quickRun('baseline', '--data', mixed, '--cache', cache, '--out', join(root, 'mixed-baseline'));
     expect(first.code).toBe(0);
     expect(first.stderr).toMatch(
       /no teacher given for .*conversations\.json \(the shipped one knows only the procedural data\): training one with the 'teacher' recipe into /,
@@ -124,7 +99,7 @@ describe('training on LLaVA-format conversations', () => {
     const teacher = /teacher: (.+)/.exec(first.stderr)![1]!;
     expect(teacher.startsWith(cache)).toBe(true);
     // A second recipe on the same data finds that teacher: nothing is trained for it again.
-    const second = await mmkd('run', 'em-kd', '--quick', '--backend', 'wasm', '--data', mixed, '--cache', cache, '--out', join(root, 'mixed-em-kd'));
+    const second = await quickRun('em-kd', '--data', mixed, '--cache', cache, '--out', join(root, 'mixed-em-kd'));
     expect(second.code).toBe(0);
     expect(second.stderr).not.toMatch(/training one/);
     expect(second.stderr).toContain(`teacher: ${teacher}\n`);
@@ -146,7 +121,7 @@ describe('training on LLaVA-format conversations', () => {
         },
       ]),
     );
-    const result = await mmkd('run', 'baseline', '--quick', '--backend', 'wasm', '--data', bad, '--out', join(root, 'bad'));
+    const result = await quickRun('baseline', '--data', bad, '--out', join(root, 'bad'));
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/bad\.json/);
     expect(result.stderr).toMatch(/x1/);
