@@ -10,8 +10,9 @@ import { useBackend } from '../backends/index.js';
 import { answerDistributions, answerStats } from '../data/calibration.js';
 import { CONTINUOUS_COLORS } from '../data/continuous.js';
 import { evaluateExactMatch } from '../data/eval.js';
+import { createLlava, loadWeights } from '../models/index.js';
+import { readCheckpoint } from '../recipes/checkpoint.js';
 import { evalBatches } from '../recipes/environment.js';
-import { loadTeacher } from '../recipes/teacher.js';
 import { parseWorld, worldEnvironment } from '../recipes/world.js';
 
 const args = process.argv.slice(2);
@@ -25,7 +26,11 @@ const world = parseWorld(flag('--world') ?? 'continuous');
 await useBackend('wasm');
 const samples = flag('--samples');
 const env = worldEnvironment(world, samples === undefined ? {} : { evalSamples: Number(samples) });
-const teacher = await loadTeacher(path, env.configs.teacher);
+// Any checkpoint of a teacher run, finished or not (to follow a run as it trains).
+const contents = await readCheckpoint(path);
+const teacher = { model: createLlava(env.configs.teacher, { seed: 0 }) };
+loadWeights(teacher.model, contents.weights, { source: path });
+console.log(`${path}: ${contents.state.stageName} step ${contents.state.step}${contents.state.complete ? ' (finished run)' : ''}`);
 const batches = evalBatches(env, 'teacher');
 const report = await evaluateExactMatch(teacher.model.forward, batches);
 const dists = [];
