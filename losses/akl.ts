@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { forwardKLRule } from './forward-kl.js';
 import { paramCodec, unitInterval } from './params.js';
 import { reverseKLRule } from './reverse-kl.js';
-import { divergenceBuilder, divergenceRule } from './rule.js';
+import { type DivergenceBuilder, divergenceBuilder, divergenceRule } from './rule.js';
 
 /**
  * The rule of `akl`. Both endpoints of μ are included. μ = 0: the head is the top token alone
@@ -72,7 +72,7 @@ export const aklRule = divergenceRule({
  * const compiled = compile(objective({ adaptive }), outputs);
  * const { loss, grads } = await compiled.valueAndGrad(outputs);
  */
-export const akl = divergenceBuilder(aklRule);
+export const akl: DivergenceBuilder<{ readonly mu?: number }> = divergenceBuilder(aklRule);
 
 /**
  * The head of one row: ranks ordered by probability, descending, ties by index; rank k is in the

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { rowKL } from '../core/safe-math.js';
-import { divergenceBuilder, divergenceRule, noParams } from './rule.js';
+import { type DivergenceBuilder, divergenceBuilder, divergenceRule, noParams } from './rule.js';
 
 /** The rule of `forwardKL`: no parameters of its own. ∂ℓ/∂log q = −p. */
 export const forwardKLRule = divergenceRule({
@@ -37,4 +37,4 @@ export const forwardKLRule = divergenceRule({
  * const compiled = compile(objective({ mdist }), outputs);
  * const { loss, grads } = await compiled.valueAndGrad(outputs);
  */
-export const forwardKL = divergenceBuilder(forwardKLRule);
+export const forwardKL: DivergenceBuilder = divergenceBuilder(forwardKLRule);

@@ -26,6 +26,7 @@ export { forwardKL } from './forward-kl.js';
 export { jsd } from './jsd.js';
 export { type RelationMode, relation } from './relation.js';
 export { reverseKL } from './reverse-kl.js';
+export type { DivergenceBuilder } from './rule.js';
 export type { SkewOptions } from './skew.js';
 export { skewKL } from './skew-kl.js';
 export { skewReverseKL } from './skew-reverse-kl.js';

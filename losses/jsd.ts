@@ -3,7 +3,7 @@ import { logMixture, logMixtureOf, rowKL } from '../core/safe-math.js';
 import { forwardKLRule } from './forward-kl.js';
 import { paramCodec, unitInterval } from './params.js';
 import { reverseKLRule } from './reverse-kl.js';
-import { divergenceBuilder, divergenceRule } from './rule.js';
+import { type DivergenceBuilder, divergenceBuilder, divergenceRule } from './rule.js';
 
 /**
  * The rule of `jsd`. β = 0 and β = 1 delegate to the forward and reverse KL (the mixture's log
@@ -61,4 +61,4 @@ export const jsdRule = divergenceRule({
  * const compiled = compile(objective({ gkd }), outputs);
  * const { loss, grads } = await compiled.valueAndGrad(outputs);
  */
-export const jsd = divergenceBuilder(jsdRule);
+export const jsd: DivergenceBuilder<{ readonly beta?: number }> = divergenceBuilder(jsdRule);

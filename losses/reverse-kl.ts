@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { rowDot, rowKL } from '../core/safe-math.js';
-import { divergenceBuilder, divergenceRule, noParams } from './rule.js';
+import { type DivergenceBuilder, divergenceBuilder, divergenceRule, noParams } from './rule.js';
 
 /** The rule of `reverseKL`: no parameters of its own. ∂ℓ/∂log q = q ⊙ (log q − log p − ℓ). */
 export const reverseKLRule = divergenceRule({
@@ -42,4 +42,4 @@ export const reverseKLRule = divergenceRule({
  * const compiled = compile(objective({ rld }), outputs);
  * const { loss, grads } = await compiled.valueAndGrad(outputs);
  */
-export const reverseKL = divergenceBuilder(reverseKLRule);
+export const reverseKL: DivergenceBuilder = divergenceBuilder(reverseKLRule);

@@ -45,13 +45,16 @@ export function divergenceRule<P extends OwnParams>(spec: RuleSpec<P>): TypedDiv
   };
 }
 
+/** A divergence's public builder: its options are the common ones and `Own`, the rule's own (β, α, μ). */
+export type DivergenceBuilder<Own extends object = object> = (teacher: TeacherLogits, student: StudentLogits, options?: DivergenceOptions & Own) => LossNode;
+
 /**
  * The public builder of a rule's graph node: the common options (`DivergenceOptions`) and the
  * rule's own parameters, each defaulted from the rule's codec when not given.
  */
 export const divergenceBuilder =
-  <P extends OwnParams>(rule: TypedDivergenceRule<P>) =>
-  (teacher: TeacherLogits, student: StudentLogits, options: DivergenceOptions & Partial<P> = {}): LossNode => {
+  <P extends OwnParams>(rule: TypedDivergenceRule<P>): DivergenceBuilder<Partial<P>> =>
+  (teacher, student, options = {}) => {
     const given: Partial<OwnParams> = options;
     const own = Object.fromEntries(Object.entries(rule.params.defaults).map(([key, fallback]) => [key, given[key] ?? fallback]));
     return divergenceNode(rule, teacher, student, options, own);

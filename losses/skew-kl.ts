@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { logMixture } from '../core/safe-math.js';
 import { forwardKLRule } from './forward-kl.js';
-import { divergenceBuilder } from './rule.js';
+import { type DivergenceBuilder, divergenceBuilder } from './rule.js';
 import { skewRule } from './skew.js';
 
 /** The rule of `skewKL`. ∂ℓ/∂log q = −(1−α)·p ⊙ q / m. */
@@ -42,4 +42,4 @@ export const skewKLRule = skewRule({
  * const compiled = compile(objective({ skl }), outputs);
  * const { loss, grads } = await compiled.valueAndGrad(outputs);
  */
-export const skewKL = divergenceBuilder(skewKLRule);
+export const skewKL: DivergenceBuilder<{ readonly alpha?: number }> = divergenceBuilder(skewKLRule);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { logMixture } from '../core/safe-math.js';
 import { reverseKLRule } from './reverse-kl.js';
-import { divergenceBuilder } from './rule.js';
+import { type DivergenceBuilder, divergenceBuilder } from './rule.js';
 import { skewRule } from './skew.js';
 
 /**
@@ -44,4 +44,4 @@ export const skewReverseKLRule = skewRule({
  * const compiled = compile(objective({ srkl }), outputs);
  * const { loss, grads } = await compiled.valueAndGrad(outputs);
  */
-export const skewReverseKL = divergenceBuilder(skewReverseKLRule);
+export const skewReverseKL: DivergenceBuilder<{ readonly alpha?: number }> = divergenceBuilder(skewReverseKLRule);

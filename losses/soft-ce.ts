@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { rowDot } from '../core/safe-math.js';
-import { divergenceBuilder, divergenceRule, noParams } from './rule.js';
+import { type DivergenceBuilder, divergenceBuilder, divergenceRule, noParams } from './rule.js';
 
 /** The rule of `softCE`: the forward KL's gradient, ∂ℓ/∂log q = −p. */
 export const softCERule = divergenceRule({
@@ -34,4 +34,4 @@ export const softCERule = divergenceRule({
  * const compiled = compile(objective({ soft }), outputs);
  * const { loss, grads } = await compiled.valueAndGrad(outputs);
  */
-export const softCE = divergenceBuilder(softCERule);
+export const softCE: DivergenceBuilder = divergenceBuilder(softCERule);

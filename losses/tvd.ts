@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { divergenceBuilder, divergenceRule, noParams } from './rule.js';
+import { type DivergenceBuilder, divergenceBuilder, divergenceRule, noParams } from './rule.js';
 
 /**
  * The rule of `tvd`. ∂ℓ/∂q_v = ½ sign(q_v − p_v), with the subgradient 0 on ties (p_v = q_v),
@@ -40,4 +40,4 @@ export const tvdRule = divergenceRule({
  * const compiled = compile(objective({ tvd: term }), outputs);
  * const { loss, grads } = await compiled.valueAndGrad(outputs);
  */
-export const tvd = divergenceBuilder(tvdRule);
+export const tvd: DivergenceBuilder = divergenceBuilder(tvdRule);
