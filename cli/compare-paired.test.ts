@@ -50,3 +50,24 @@ describe('mmkd compare: paired differences', () => {
     expect(result.stderr).toMatch(/^mmkd: em-kd-baseline seed 3 was scored on other questions than full-token seed 3/);
   });
 });
+
+describe('mmkd evaluate --json', () => {
+  it('records which questions were answered, agreeing with the per-type scores', async () => {
+    const result = await runCli(['evaluate', 'recipes/assets/teacher', '--backend', 'wasm', '--json'], { timeoutMs: 240_000 });
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as {
+      samples: number;
+      perKind: Record<string, { correct: number; total: number }>;
+      questions: { ids: string[]; kinds: string[]; correct: string };
+    };
+    const { ids, kinds: types, correct } = report.questions;
+    expect(ids.length).toBe(report.samples);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(correct).toMatch(/^[01]+$/);
+    for (const [kind, score] of Object.entries(report.perKind)) {
+      const mine = types.flatMap((k, q) => (k === kind ? [correct[q]] : []));
+      expect(mine.length).toBe(score.total);
+      expect(mine.filter((c) => c === '1').length).toBe(score.correct);
+    }
+  }, 300_000);
+});

@@ -1,7 +1,7 @@
 import { IGNORE_LABEL, ROLE_CODES } from '../core/roles.js';
 import { type Batch, batches, collate } from '../data/batch.js';
 import type { Tokenizer } from '../data/tokenizer.js';
-import { efficientStudentConfig, type ModelConfig, numVisionTokens, studentConfig, teacherConfig } from '../models/index.js';
+import { efficientStudentConfig, fullTokenStudentConfig, type ModelConfig, numVisionTokens, studentConfig, teacherConfig } from '../models/index.js';
 import type { ModelKind, StageData } from './recipe.js';
 import { proceduralData, type TrainingData } from './training-data.js';
 
@@ -34,21 +34,10 @@ export function runEnvironment(options: { readonly evalSamples?: number; readonl
       teacher: teacherConfig(presets),
       student: studentConfig(presets),
       efficient: efficientStudentConfig(presets),
-      'full-token': fullTokenConfig(efficientStudentConfig(presets)),
+      'full-token': fullTokenStudentConfig(efficientStudentConfig(presets)),
     },
     evalSamples: options.evalSamples ?? 500,
   };
-}
-
-/**
- * The full-token student: the efficient student's model without pooling (every vision token the
- * teacher has), its position table grown by the extra vision tokens. The same parameters as the
- * efficient student but for the position table, so the two differ only in how many vision tokens
- * the LM reads.
- */
-export function fullTokenConfig(efficient: ModelConfig): ModelConfig {
-  const full: ModelConfig = { ...efficient, name: 'full-token-student', projector: { ...efficient.projector, pool: 1 } };
-  return { ...full, llm: { ...efficient.llm, maxSeqLen: efficient.llm.maxSeqLen - numVisionTokens(efficient) + numVisionTokens(full) } };
 }
 
 /**

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { evaluateExactMatch } from '../../data/eval.js';
 import type { HostTensor } from '../../io/index.js';
 import { createLlava, loadWeights } from '../../models/index.js';
 import { recipes } from '../../recipes/catalog.js';
 import { readCheckpoint } from '../../recipes/checkpoint.js';
 import { evalBatches } from '../../recipes/environment.js';
+import { evaluateQuestions } from '../../recipes/evaluation.js';
 import { MODEL_KINDS, type ModelKind } from '../../recipes/recipe.js';
 import { trainingFileOf } from '../../recipes/run-folder.js';
 import { backendFlag, chooseBackend } from '../backend.js';
@@ -62,9 +62,10 @@ export function evaluateCommand(program: Command): void {
         } catch (e) {
           throw new CliError(`${path} does not hold a ${kind} model: ${(e as Error).message}`);
         }
-        const report = await evaluateExactMatch(model.forward, evalBatches(environment, kind));
+        const { report, questions } = await evaluateQuestions(model.forward, evalBatches(environment, kind));
         if (options.json) {
-          process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+          // The report, and which questions were answered exactly (ids, kinds, one '1'/'0' per question).
+          process.stdout.write(`${JSON.stringify({ ...report, questions }, null, 2)}\n`);
           return;
         }
         const rows = Object.entries(report.perKind).map(
