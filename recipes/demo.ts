@@ -64,7 +64,8 @@ export interface DemoOutcome {
 export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   const world = options.world ?? DEFAULT_WORLD;
   const catalog = recipes(options.quick ? QUICK_SCALE : scaleFor(world, DEFAULT_SCALE));
-  const environment = worldEnvironment(world);
+  // --quick scores 500 questions in every world (its numbers only show that the pipeline runs).
+  const environment = worldEnvironment(world, options.quick ? { evalSamples: 500 } : {});
   const teacher = await resolveTeacher({
     ...(options.teacher ? { path: options.teacher } : {}),
     environment,
