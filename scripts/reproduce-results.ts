@@ -13,6 +13,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { useBackend } from '../backends/index.js';
+import { type AnswerReport, answerReport } from '../data/calibration.js';
 import { createAssignmentPool } from '../matching/assignment/index.js';
 import { QUICK_SCALE, recipes, studyComparisons } from '../recipes/catalog.js';
 import { compareTable } from '../recipes/compare.js';
@@ -63,6 +64,9 @@ const results: RunResult[] = [
     seconds: 0,
   },
 ];
+// The design's preconditions: the teacher's accuracy, answer entropy and calibration.
+const teacherAnswers = await answerReport(teacher.model.forward, evalBatches(environment, 'teacher'), environment.tokenizer);
+await writeFile(join(out, 'teacher.md'), `${teacherTable(results[0]!, teacherAnswers)}\n`);
 for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
   for (const name of names) {
     const dir = join(out, `${name}-seed${seed}`);
@@ -94,3 +98,19 @@ await writeFile(join(out, `results${suffix}.json`), `${JSON.stringify(results, n
 process.stdout.write(`${table}\n\n${seedTable(results)}\n\n${paired}\n`);
 teacher.model.dispose();
 await pool.close();
+
+/**
+ * The teacher's preconditions (RESULTS.md, "Design of the second study"): exact match, and over
+ * its answer words the mean entropy (nats), the mean probability of the gold word and the expected
+ * calibration error of the argmax word (15 bins), overall and per question type.
+ */
+function teacherTable(teacherRun: RunResult, answers: AnswerReport): string {
+  const row = (name: string, accuracy: number | undefined, s: AnswerReport['overall']) =>
+    `| ${name} | ${accuracy === undefined ? '–' : (100 * accuracy).toFixed(1)} | ${s.count} | ${s.meanEntropy.toFixed(3)} | ${s.meanGoldProb.toFixed(3)} | ${(100 * s.calibration.ece).toFixed(1)} |`;
+  return [
+    '| teacher | exact match | answer words | mean entropy (nats) | mean p(gold word) | ECE (points, 15 bins) |',
+    '|---|---:|---:|---:|---:|---:|',
+    row('all (mean over types)', teacherRun.report.average, answers.overall),
+    ...Object.entries(answers.perKind).map(([k, s]) => row(k, teacherRun.report.perKind[k]?.accuracy, s)),
+  ].join('\n');
+}
