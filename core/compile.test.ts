@@ -112,7 +112,7 @@ describe('compile: the backend and the registry reach lowering', () => {
     const graph = kl.forward(t.logits.next('response'), s.logits.next('response'));
     const x = inputs(vision, vision);
     const compiled = compile(graph, x);
-    const student = tf.variable(x.student.logits);
+    const student = tf.variable(x.student.logits!);
     const step = (roles: IntegerArray) => () => tf.variableGrads(() => compiled.loss({ ...x, student: { logits: student, roles } }, emptyPlan).loss);
     try {
       expect(step(Int32Array.from([1, 2, 2, 7, 3, 3]))).toThrow(InputError);

@@ -1,8 +1,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { LoweringContext, TokenRows } from './definitions.js';
+import type { HeadRows, LoweringContext, TokenRows } from './definitions.js';
 import { InputError } from './errors.js';
 import { type AlignedNode, nodeKey, type TokenExpr, type ViewNode } from './graph.js';
-import type { DistillInputs, SideOutputs } from './outputs.js';
+import { type DistillInputs, hasHead, type SideInputs } from './outputs.js';
 import type { Plan } from './plan.js';
 import { selectPositions } from './selection.js';
 import { gatherRows, reshapeUnsaved } from './tensor-ops.js';
@@ -26,15 +26,36 @@ export function evaluationContext(
     return memo.get(key) as T;
   };
 
+  const flatRows = (name: string, source: tf.Tensor3D): tf.Tensor2D => {
+    const [batch, length, width] = source.shape;
+    return once(`flat:${name}`, () => reshapeUnsaved(source, [batch * length, width]) as tf.Tensor2D);
+  };
+
   const viewRows = (view: ViewNode): TokenRows =>
     once(`rows:${nodeKey(view)}`, () => {
-      const side: SideOutputs = inputs[view.side];
+      const side: SideInputs = inputs[view.side];
+      if (view.field === 'logits' && hasHead(side)) {
+        // The logits are the head's view: the selected rows of the hidden states, and the head.
+        const [batch, length] = side.hidden.shape;
+        const selection = selectPositions(side.roles, batch, length, view.roles, view.shift);
+        const head: HeadRows = {
+          hidden: gatherRows(flatRows(`${view.side}.hidden`, side.hidden), selection.positions),
+          weight: side.head.weight,
+          ...(side.head.bias === undefined ? {} : { bias: side.head.bias }),
+        };
+        return {
+          get values(): tf.Tensor2D {
+            throw new Error(`internal: ${view.side}.logits are an LM head's view; this lowering must read TokenRows.head`);
+          },
+          selection,
+          head,
+        };
+      }
       const source = side[view.field];
       if (source === undefined) throw new InputError(`${view.side}.${view.field} is not among the inputs`);
-      const [batch, length, width] = source.shape;
+      const [batch, length] = source.shape;
       const selection = selectPositions(side.roles, batch, length, view.roles, view.shift);
-      const flat = once(`flat:${view.side}.${view.field}`, () => reshapeUnsaved(source, [batch * length, width]) as tf.Tensor2D);
-      return { values: gatherRows(flat, selection.positions), selection };
+      return { values: gatherRows(flatRows(`${view.side}.${view.field}`, source), selection.positions), selection };
     });
 
   const alignedRows = (node: AlignedNode): TokenRows =>

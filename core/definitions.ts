@@ -1,4 +1,4 @@
-import type { Scalar, Tensor, Tensor2D } from '@tensorflow/tfjs-core';
+import type { Scalar, Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 import type { GraphError } from './errors.js';
 import type { JsonValue, LossNode, MatchNode, TokenExpr, ViewNode } from './graph.js';
 import type { Field, Side } from './outputs.js';
@@ -8,6 +8,12 @@ import type { Selection } from './selection.js';
 export interface InputSpec {
   readonly side: Side;
   readonly fields: readonly Field[];
+  /**
+   * Whether the lowering reads a logits input given as an LM head (`TokenRows.head`) chunk by
+   * chunk. Validation refuses a head's logits view for inputs without it: their lowering would
+   * need the whole [N × V] logits.
+   */
+  readonly head?: boolean;
 }
 
 /** The shapes a graph will see, for `validate`. Fields a side lacks are absent. */
@@ -22,6 +28,8 @@ export interface InputShapes {
 export interface SideShapes {
   readonly logits?: readonly number[];
   readonly hidden?: readonly number[];
+  /** The logits are an LM head's view (hidden · weightᵀ + bias), never materialised whole. */
+  readonly head?: boolean;
 }
 
 /** What a loss's shape rule sees: each input's source tensor shape ([B, T, D]) and the params. */
@@ -34,10 +42,30 @@ export interface ShapeContext {
 
 /** Selected rows of a token expression, for one evaluation. */
 export interface TokenRows {
-  /** [N, D]: one row per selected token (differentiable for the student's views). */
+  /**
+   * [N, D]: one row per selected token (differentiable for the student's views). For a logits
+   * view of an LM head there are no such rows: reading them is an internal error (validation
+   * admits head views only for inputs whose lowering reads `head`).
+   */
   readonly values: Tensor2D;
   readonly selection: Selection;
+  /** For a logits view of an LM head: the selected rows' logits are hidden · weightᵀ + bias. */
+  readonly head?: HeadRows;
 }
+
+/** The selected rows of an LM head's logits view, as factors. */
+export interface HeadRows {
+  /** [N, H]: the hidden states of the selected tokens (differentiable for the student). */
+  readonly hidden: Tensor2D;
+  /** [V, H] */
+  readonly weight: Tensor2D;
+  /** [V] */
+  readonly bias?: Tensor1D;
+}
+
+/** [N, V] of a token expression's rows, materialised or an LM head's view. */
+export const rowsShape = (rows: TokenRows): [number, number] =>
+  rows.head === undefined ? rows.values.shape : [rows.head.hidden.shape[0], rows.head.weight.shape[0]];
 
 /**
  * What a lowering rule may use while it builds its scalar. Everything it creates is released when

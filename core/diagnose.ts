@@ -1,6 +1,6 @@
 import { InputError } from './errors.js';
 import { assertFinite } from './finite.js';
-import type { DistillInputs } from './outputs.js';
+import { type DistillInputs, hasHead } from './outputs.js';
 
 /**
  * Why a loss came out NaN or ±Infinity: the first non-finite entry of an input the objective
@@ -10,10 +10,13 @@ import type { DistillInputs } from './outputs.js';
  */
 export async function diagnoseNonFinite(inputs: DistillInputs, loss: number, terms: Readonly<Record<string, number>>): Promise<never> {
   for (const side of ['teacher', 'student'] as const) {
-    for (const field of ['logits', 'hidden'] as const) {
-      const t = inputs[side][field];
-      if (t !== undefined) await assertFinite(t, `${side}.${field}`);
+    const s = inputs[side];
+    if (s.logits !== undefined) await assertFinite(s.logits, `${side}.logits`);
+    if (hasHead(s)) {
+      await assertFinite(s.head.weight, `${side}.head.weight`);
+      if (s.head.bias !== undefined) await assertFinite(s.head.bias, `${side}.head.bias`);
     }
+    if (s.hidden !== undefined) await assertFinite(s.hidden, `${side}.hidden`);
   }
   const bad = Object.entries(terms).filter(([, v]) => !Number.isFinite(v));
   throw new InputError(

@@ -8,7 +8,8 @@ export type { AlignedNode, GraphNode, JsonValue, LossNode, MatchNode, ObjectiveN
 export { nodeKey } from './graph.js';
 export { graphFromJson, graphToJson, OBJECTIVE_FORMAT } from './json.js';
 export { type CompiledObjective, type Evaluation, type LowerOptions, lower, shapesOf, type ValueAndGrad } from './lower.js';
-export type { DistillInputs, Field, IntegerArray, Side, SideOutputs } from './outputs.js';
+export type { DistillInputs, Field, HeadOutputs, IntegerArray, LMHead, Side, SideInputs, SideOutputs } from './outputs.js';
+export { hasHead, logitsShapeOf } from './outputs.js';
 export { type Alignment, emptyPlan, type Plan } from './plan.js';
 export { IGNORE_LABEL, isRole, ROLE_CODES, ROLES, type Role } from './roles.js';
 export { type Reduction, reductionWeights, type Selection, selectPositions } from './selection.js';

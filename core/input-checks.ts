@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { InputShapes, Registry } from './definitions.js';
 import { formatShape, GraphValidationError, InputError } from './errors.js';
-import type { DistillInputs } from './outputs.js';
+import { type DistillInputs, hasHead, logitsShapeOf, type SideInputs } from './outputs.js';
 import { IGNORE_LABEL } from './roles.js';
 import { type ValidGraph, validate } from './validate.js';
 
@@ -27,24 +27,58 @@ export function inputChecker(valid: ValidGraph, registry: Registry): (inputs: Di
   };
 }
 
-/** The shapes of actual inputs, as `validate` takes them. */
+/**
+ * The shapes of actual inputs, as `validate` takes them; an LM head's logits view has the shape
+ * [B, T, V] of the logits it stands for (its tensors are checked to fit first).
+ */
 export function shapesOf(inputs: DistillInputs): InputShapes {
-  const side = (s: DistillInputs['teacher']) => ({
-    logits: s.logits.shape,
+  checkHeads(inputs);
+  const side = (s: SideInputs) => ({
+    logits: logitsShapeOf(s),
     ...(s.hidden === undefined ? {} : { hidden: s.hidden.shape }),
+    ...(hasHead(s) ? { head: true } : {}),
   });
   return { teacher: side(inputs.teacher), student: side(inputs.student), labels: inputs.labels !== undefined };
 }
 
 const shapesKey = (s: InputShapes): string => JSON.stringify([s.teacher, s.student, s.labels]);
 
+/**
+ * An LM head's tensors fit together: hidden [B, T, H], weight [V, H], bias [V], and no
+ * materialised logits beside them (one or the other). Run before the shapes are derived from them.
+ */
+export function checkHeads(inputs: DistillInputs): void {
+  for (const side of ['teacher', 'student'] as const) {
+    const s = inputs[side] as SideInputs & { readonly head?: unknown; readonly logits?: unknown };
+    if (s.head === undefined) {
+      if (s.logits === undefined) throw new InputError(`${side} has neither logits nor an LM head (head: { weight, bias? } with hidden)`);
+      continue;
+    }
+    if (s.logits !== undefined) throw new InputError(`${side} has both logits and an LM head: give one (the head's logits are its view)`);
+    const { head, hidden } = s as SideInputs & { head: { weight?: { shape: number[] }; bias?: { shape: number[] } } };
+    if (hidden === undefined) throw new InputError(`${side}.head needs ${side}.hidden [B, T, H], the states it multiplies`);
+    const weight = head.weight;
+    if (weight === undefined) throw new InputError(`${side}.head.weight [V, H] is missing`);
+    const h = hidden.shape[2];
+    if (hidden.shape.length !== 3) throw new InputError(`${side}.hidden must be [B, T, H], got ${formatShape(hidden.shape)}`);
+    if (weight.shape.length !== 2 || weight.shape[1] !== h) {
+      throw new InputError(
+        `${side}.head.weight must be [V, ${h}] (V × the width of ${side}.hidden ${formatShape(hidden.shape)}), got ${formatShape(weight.shape)}`,
+      );
+    }
+    if (head.bias !== undefined && (head.bias.shape.length !== 1 || head.bias.shape[0] !== weight.shape[0])) {
+      throw new InputError(`${side}.head.bias must be [${weight.shape[0]}] (one entry per row of ${side}.head.weight), got ${formatShape(head.bias.shape)}`);
+    }
+  }
+}
+
 function checkHostArrays(inputs: DistillInputs): void {
   for (const side of ['teacher', 'student'] as const) {
-    const [batch, length] = inputs[side].logits.shape;
+    const [batch, length] = logitsShapeOf(inputs[side]);
     checkRoleCodes(`${side}.roles`, inputs[side].roles, batch, length, `${side}.logits`);
   }
   if (inputs.labels !== undefined) {
-    const [batch, length, vocab] = inputs.student.logits.shape;
+    const [batch, length, vocab] = logitsShapeOf(inputs.student);
     checkLabelIds('labels', inputs.labels, batch, length, vocab, 'student.logits');
   }
 }

@@ -95,7 +95,7 @@ describe('lowering: errors only the data can reveal', () => {
     expect((await result.loss.data())[0]).toBeCloseTo(evaluation.loss, 6);
     // d CE / d z at a scored position is (softmax(z) − onehot(y)) / N, here N = 3 scored tokens.
     const grad = (await result.grads['student.logits']!.array()) as number[][][];
-    const z = ((await x.student.logits.array()) as number[][][])[0]![3]!;
+    const z = ((await x.student.logits!.array()) as number[][][])[0]![3]!;
     const max = Math.max(...z);
     const e = z.map((v) => Math.exp(v - max));
     const sum = e.reduce((a, b) => a + b, 0);

@@ -4,7 +4,7 @@ import type { Registry } from './definitions.js';
 import { diagnoseNonFinite } from './diagnose.js';
 import { inputChecker } from './input-checks.js';
 import { createParameters, interpret, studentFieldsOf } from './interpret.js';
-import type { DistillInputs } from './outputs.js';
+import { type DistillInputs, type Field, hasHead } from './outputs.js';
 import { emptyPlan, type Plan } from './plan.js';
 import { genericLowering, type LoweringBackend } from './target.js';
 import type { ValidGraph } from './validate.js';
@@ -48,7 +48,8 @@ export interface ValueAndGrad {
   readonly terms: Readonly<Record<string, tf.Scalar>>;
   /**
    * d loss / d x for each student output the objective reads (`student.logits`,
-   * `student.hidden`) and each objective-owned parameter (by its name).
+   * `student.hidden`; for an LM head's logits view `student.hidden`, `student.head.weight` and
+   * `student.head.bias`, never the logits) and each objective-owned parameter (by its name).
    */
   readonly grads: Readonly<Record<string, tf.Tensor>>;
   dispose(): void;
@@ -134,7 +135,7 @@ export function lower(valid: ValidGraph, options: LowerOptions): CompiledObjecti
     async valueAndGrad(inputs) {
       const plan = await prepare(inputs);
       const sources: { name: string; tensor: tf.Tensor }[] = [
-        ...studentFields.map((f) => ({ name: `student.${f}`, tensor: inputs.student[f]! })),
+        ...studentSources(inputs, studentFields),
         ...[...parameters].map(([name, tensor]) => ({ name, tensor })),
       ];
       let terms: Record<string, tf.Scalar> = {};
@@ -168,4 +169,24 @@ export function lower(valid: ValidGraph, options: LowerOptions): CompiledObjecti
       for (const p of parameters.values()) p.dispose();
     },
   };
+}
+
+/**
+ * The student tensors gradients are taken for, by name: each field the objective reads; for an LM
+ * head's logits view, the head's factors (hidden states, weight, bias) instead of the logits.
+ */
+function studentSources(inputs: DistillInputs, fields: readonly Field[]): { name: string; tensor: tf.Tensor }[] {
+  const s = inputs.student;
+  const out = new Map<string, tf.Tensor>();
+  for (const field of fields) {
+    if (field === 'logits' && hasHead(s)) {
+      out.set('student.hidden', s.hidden);
+      out.set('student.head.weight', s.head.weight);
+      if (s.head.bias !== undefined) out.set('student.head.bias', s.head.bias);
+    } else {
+      const t = field === 'logits' ? s.logits : s.hidden;
+      if (t !== undefined) out.set(`student.${field}`, t);
+    }
+  }
+  return [...out].map(([name, tensor]) => ({ name, tensor }));
 }

@@ -1,4 +1,4 @@
-import type { Tensor3D } from '@tensorflow/tfjs-core';
+import type { Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 
 /**
  * What one model (teacher or student) hands to an objective for a batch of B sequences of T
@@ -16,6 +16,50 @@ export interface SideOutputs {
 }
 
 /**
+ * A side that hands over its final hidden states and its LM head instead of logits: its logits
+ * view is `hidden · head.weightᵀ + head.bias` [B, T, V], derived lazily. Divergences and
+ * supervised cross-entropy compute it chunk by chunk of token rows and never hold [B·T × V]
+ * (Liger-Kernel's fused linear losses); shapes and validation treat it as logits [B, T, V].
+ * Gradients (`valueAndGrad`) are named `student.hidden`, `student.head.weight` and
+ * `student.head.bias`.
+ */
+export interface HeadOutputs {
+  /** Absent: the logits are the head's view. */
+  readonly logits?: undefined;
+  readonly head: LMHead;
+  /** [B, T, H]: the states the head multiplies (after the final norm); also the `hidden` view. */
+  readonly hidden: Tensor3D;
+  readonly roles: IntegerArray;
+}
+
+/** A model's LM head: logits = hidden · weightᵀ + bias. */
+export interface LMHead {
+  /** [V, H], PyTorch's `lm_head.weight` layout. */
+  readonly weight: Tensor2D;
+  /** [V], optional. */
+  readonly bias?: Tensor1D;
+}
+
+/** One side of the inputs: materialised logits, or an LM head whose logits are a derived view. */
+export type SideInputs = SideOutputs | HeadOutputs;
+
+/** Whether a side hands over an LM head (its logits are then a view, never materialised). */
+export const hasHead = (side: SideInputs): side is HeadOutputs => 'head' in side && side.head !== undefined;
+
+/** [B, T, V]: a side's logits shape, from its logits or derived from its head without computing them. */
+export function logitsShapeOf(side: SideInputs): [number, number, number] {
+  if (!hasHead(side)) return side.logits.shape;
+  const [batch, length] = side.hidden.shape;
+  return [batch, length, side.head.weight.shape[0]];
+}
+
+/** Every tensor a side holds (logits or head, hidden), e.g. to dispose them. */
+export function tensorsOf(side: SideInputs): Array<Tensor1D | Tensor2D | Tensor3D> {
+  if (hasHead(side)) return [side.head.weight, ...(side.head.bias === undefined ? [] : [side.head.bias]), side.hidden];
+  return [side.logits, ...(side.hidden === undefined ? [] : [side.hidden])];
+}
+
+/**
  * Host-side integer codes (roles, labels): an `Int32Array`, or a plain array of integers. Every
  * evaluation checks them first; anything else (a `Float32Array`, a tensor, a non-integer entry)
  * is an `InputError` naming the field and what it got, rather than being truncated.
@@ -29,8 +73,8 @@ export type IntegerArray = Int32Array | readonly number[];
  * selections read t + 1), with `IGNORE_LABEL` where no supervision applies.
  */
 export interface DistillInputs {
-  readonly teacher: SideOutputs;
-  readonly student: SideOutputs;
+  readonly teacher: SideInputs;
+  readonly student: SideInputs;
   readonly labels?: IntegerArray;
 }
 

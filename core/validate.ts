@@ -102,6 +102,7 @@ function checkLoss(node: LossNode, path: string, shapes: InputShapes, registry: 
     if (!spec.fields.includes(field)) {
       errors.push(graphError(at, `${node.loss} takes ${spec.fields.join(' or ')} here, got ${field}`));
     }
+    if (expr.kind === 'view' && field === 'logits' && shapes[side].head && !spec.head && exprErrors.length === 0) errors.push(headRefused(at, side, node.loss));
     const shape = shapes[side][field];
     if (shape !== undefined && exprErrors.length === 0) inputShapes[name] = shape;
   }
@@ -138,6 +139,7 @@ function checkView(view: ViewNode, path: string, shapes: InputShapes): GraphErro
 function checkAligned(node: AlignedNode, path: string, shapes: InputShapes, registry: Registry): GraphError[] {
   const errors = [...checkMatch(node.match, joinPath(path, 'match'), shapes, registry), ...checkView(node.source, joinPath(path, 'source'), shapes)];
   if (node.source.side !== 'teacher') errors.push(graphError(joinPath(path, 'source'), 'the aligned source must be a teacher view'));
+  else if (node.source.field === 'logits' && shapes.teacher.head) errors.push(headRefused(joinPath(path, 'source'), 'teacher', 'an aligned source'));
   const matchRoles = [...node.match.teacher.roles].sort().join(',');
   const sourceRoles = [...node.source.roles].sort().join(',');
   if (matchRoles !== sourceRoles || node.match.teacher.shift !== node.source.shift) {
@@ -159,11 +161,24 @@ function checkMatch(node: MatchNode, path: string, shapes: InputShapes, registry
   ];
   if (node.teacher.side !== 'teacher') errors.push(graphError(joinPath(path, 'teacher'), 'must be a teacher view'));
   if (node.student.side !== 'student') errors.push(graphError(joinPath(path, 'student'), 'must be a student view'));
+  for (const [key, view] of [
+    ['teacher', node.teacher],
+    ['student', node.student],
+  ] as const) {
+    if (view.field === 'logits' && shapes[view.side]?.head) errors.push(headRefused(joinPath(path, key), view.side, `the matcher ${node.method}`));
+  }
   if (errors.length > 0) return errors;
   const t = shapes.teacher[node.teacher.field]!;
   const s = shapes.student[node.student.field]!;
   return [...definition.shapeRule(node, t, s, path)];
 }
+
+/**
+ * Matchers, their costs and aligned sources read whole [N × V] logits rows (a cost between every
+ * pair of tokens), so an LM head's view is refused there rather than materialised.
+ */
+const headRefused = (path: string, side: Side, reader: string): GraphError =>
+  graphError(path, `${side}.logits are an LM head's view (hidden · weightᵀ), which ${reader} cannot read chunk by chunk; give materialised logits`);
 
 export const sideOf = (expr: TokenExpr): Side => (expr.kind === 'view' ? expr.side : 'teacher');
 export const fieldOf = (expr: TokenExpr): Field => (expr.kind === 'view' ? expr.field : expr.source.field);

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LossDefinition, LoweringContext, TokenRows } from '../core/definitions.js';
+import { type LossDefinition, type LoweringContext, rowsShape, type TokenRows } from '../core/definitions.js';
 import { formatShape, type GraphError, graphError, InputError } from '../core/errors.js';
 import { type JsonValue, type LossNode, nodeKey, type TokenExpr } from '../core/graph.js';
 import { type Reduction, reductionWeights } from '../core/selection.js';
 import { addAll, withGradient, zeroDependingOn } from '../core/tensor-ops.js';
+import { chunkedHeadLoss, headChunkRows, logitsChunk } from './head.js';
 import { boolean, describeReduction, paramCodec, positive, tokenReduction } from './params.js';
 import { pairedRows } from './tokens.js';
 
@@ -83,7 +84,7 @@ export function divergenceLoss(rule: DivergenceRule): LossDefinition {
   return {
     name: rule.name,
     summary: rule.summary,
-    inputs: { teacher: { side: 'teacher', fields: ['logits'] }, student: { side: 'student', fields: ['logits'] } },
+    inputs: { teacher: { side: 'teacher', fields: ['logits'], head: true }, student: { side: 'student', fields: ['logits'], head: true } },
     defaults: { ...divergenceParams.defaults, ...rule.defaults },
     pairing: 'tokens',
     needsLabels: false,
@@ -134,14 +135,20 @@ export type DivergenceKernel = (operands: DivergenceOperands) => tf.Scalar;
  * A divergence's lowering with a given kernel: token pairing, empty selections, temperature,
  * vocabulary and reduction weights are handled here, the arithmetic by the kernel. Backends
  * override the generic kernel (tfjs ops) with fused ones.
+ *
+ * Fused kernels read materialised logits rows, so when either side is an LM head's logits view
+ * (`TokenRows.head`) the operands go to the chunked generic kernel instead, which makes the
+ * logits chunk by chunk (`chunkedDivergenceKernel`); a chunked kernel passed here keeps its own
+ * chunk options for head views too.
  */
 export function lowerDivergenceWith(rule: DivergenceRule, kernel: DivergenceKernel): LossDefinition['lower'] {
   return (ctx, node, path) => {
     const { teacher, student } = pairedRows(ctx, node.inputs, 'teacher', 'student', path);
-    if (student!.selection.positions.length === 0) return zeroDependingOn(student!.values);
+    if (student!.selection.positions.length === 0) return zeroDependingOn(student!.head?.hidden ?? student!.values);
     const { temperature, scaleT2, reduction } = divergenceParams.decode(node.params);
     const scale = scaleT2 ? temperature * temperature : 1;
-    return kernel({
+    const viaHead = teacher!.head !== undefined || student!.head !== undefined;
+    return (viaHead && !chunkedKernels.has(kernel) ? tfjsDivergenceKernel : kernel)({
       rule,
       ctx,
       teacher: teacher!,
@@ -149,7 +156,7 @@ export function lowerDivergenceWith(rule: DivergenceRule, kernel: DivergenceKern
       teacherExpr: node.inputs['teacher'] as TokenExpr,
       studentExpr: node.inputs['student'] as TokenExpr,
       temperature,
-      vocab: Math.min(teacher!.values.shape[1], student!.values.shape[1]),
+      vocab: Math.min(rowsShape(teacher!)[1], rowsShape(student!)[1]),
       weights: reductionWeights(student!.selection, reduction).map((w) => w * scale),
       params: node.params,
     });
@@ -185,7 +192,8 @@ const DEFAULT_CHUNK_BYTES = 32 * 2 ** 20;
  * columns past `vocab` when the vocabulary is truncated.
  */
 export function chunkedDivergenceKernel(options: ChunkOptions = {}): DivergenceKernel {
-  return (op) => {
+  const kernel: DivergenceKernel = (op) => {
+    if (op.teacher.head !== undefined || op.student.head !== undefined) return headDivergence(op, options);
     const { rule, params, temperature, vocab, weights, ctx } = op;
     const teacher = op.teacher.values;
     const [rows, width] = op.student.values.shape;
@@ -238,6 +246,39 @@ export function chunkedDivergenceKernel(options: ChunkOptions = {}): DivergenceK
       };
     });
   };
+  chunkedKernels.add(kernel);
+  return kernel;
+}
+
+/** The kernels made by `chunkedDivergenceKernel`: they read LM-head views themselves. */
+const chunkedKernels = new WeakSet<DivergenceKernel>();
+
+/**
+ * The chunked kernel when either side is an LM head's logits view (Liger-Kernel's fused linear
+ * divergences): per chunk of rows, each side's logits hidden · Wᵀ + b, their log-softmax, the
+ * rule's loss and, when differentiating, its gradient through the head (`chunkedHeadLoss`), so no
+ * [N × V] tensor exists. A teacher head needs no gradient; its chunk is made again where a
+ * materialised teacher's would be sliced.
+ */
+function headDivergence(op: DivergenceOperands, options: ChunkOptions): tf.Scalar {
+  const { rule, params, temperature, vocab, ctx } = op;
+  const sides = [
+    ['teacher', op.teacher],
+    ['student', op.student],
+  ] as const;
+  return chunkedHeadLoss({
+    ctx,
+    student: op.student,
+    temperature,
+    vocab,
+    weights: op.weights,
+    chunkRows: headChunkRows(rule.name, sides, vocab, ctx.maxBindingBytes, options.chunkBytes ?? DEFAULT_CHUNK_BYTES, options.chunkRows),
+    perChunk: (r0, n, logQ, grad) => {
+      const z = logitsChunk(op.teacher, r0, n, vocab);
+      const logP = tf.logSoftmax(temperature === 1 ? z : tf.div(z, temperature)) as tf.Tensor2D;
+      return { loss: rule.perToken(logP, logQ, params), ...(grad ? { h: rule.gradLogQ(logP, logQ, params) } : {}) };
+    },
+  });
 }
 
 /** The generic kernel with the default chunk size. */

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LossDefinition } from '../core/definitions.js';
+import { type LossDefinition, type LoweringContext, rowsShape, type TokenRows } from '../core/definitions.js';
 import { InputError } from '../core/errors.js';
 import type { LossNode, TokenExpr, ViewNode } from '../core/graph.js';
 import { IGNORE_LABEL } from '../core/roles.js';
 import { filterSelection, type Reduction, reductionWeights } from '../core/selection.js';
 import { zeroDependingOn } from '../core/tensor-ops.js';
+import { chunkedHeadLoss, DEFAULT_HEAD_CHUNK_BYTES, headChunkRows } from './head.js';
 import { describeReduction, paramCodec, positive, tokenReduction } from './params.js';
 import { sharedLogSoftmax } from './tokens.js';
 
@@ -27,7 +28,7 @@ const supervisedCEParams = paramCodec({ temperature: positive(1), reduction: tok
 export const supervisedCELoss: LossDefinition = {
   name: 'supervisedCE',
   summary: 'supervised cross-entropy against the labels, −100 ignored (LLaVA-KD L_reg, EM-KD L_sup)',
-  inputs: { student: { side: 'student', fields: ['logits'] } },
+  inputs: { student: { side: 'student', fields: ['logits'], head: true } },
   defaults: supervisedCEParams.defaults,
   pairing: 'none',
   needsLabels: true,
@@ -43,9 +44,9 @@ export const supervisedCELoss: LossDefinition = {
     const view = node.inputs['student'] as ViewNode<'student'>;
     const rows = ctx.rows(view, `${path}.student`);
     const labels = ctx.labels(view, path);
-    const vocab = rows.values.shape[1];
+    const vocab = rowsShape(rows)[1];
     const valid = filterSelection(rows.selection, (k) => labels[k] !== IGNORE_LABEL);
-    if (valid.positions.length === 0) return zeroDependingOn(rows.values);
+    if (valid.positions.length === 0) return zeroDependingOn(rows.head?.hidden ?? rows.values);
     // Weights over the kept tokens, laid back over all selected rows (0 where ignored).
     const { temperature, reduction } = supervisedCEParams.decode(node.params);
     const keptWeights = reductionWeights(valid, reduction);
@@ -64,11 +65,31 @@ export const supervisedCELoss: LossDefinition = {
       targets[k] = y;
       weights[k] = keptWeights[kept++]!;
     });
+    if (rows.head !== undefined) return headCrossEntropy(ctx, rows, targets, weights, temperature, vocab);
     const logQ = sharedLogSoftmax(ctx, view as TokenExpr, rows, temperature, vocab);
     const picked = tf.sum(tf.mul(logQ, tf.oneHot(tf.tensor1d(targets, 'int32'), vocab)), 1);
     return tf.neg(tf.sum(tf.mul(picked, tf.tensor1d(weights)))) as tf.Scalar;
   },
 };
+
+/**
+ * Supervised cross-entropy on an LM head's logits view, chunk by chunk of rows (never [N × V]):
+ * ℓ_i = −log q_{y_i}, whose ∂ℓ_i/∂log q is −onehot(y_i) (rows that do not count have weight 0).
+ */
+function headCrossEntropy(ctx: LoweringContext, rows: TokenRows, targets: Int32Array, weights: Float32Array, temperature: number, vocab: number): tf.Scalar {
+  return chunkedHeadLoss({
+    ctx,
+    student: rows,
+    temperature,
+    vocab,
+    weights,
+    chunkRows: headChunkRows(supervisedCELoss.name, [['student', rows]], vocab, ctx.maxBindingBytes, DEFAULT_HEAD_CHUNK_BYTES),
+    perChunk: (r0, n, logQ, grad) => {
+      const oneHot = tf.oneHot(tf.tensor1d(targets.subarray(r0, r0 + n), 'int32'), vocab) as tf.Tensor2D;
+      return { loss: tf.neg(tf.sum(tf.mul(logQ, oneHot), 1)) as tf.Tensor1D, ...(grad ? { h: tf.neg(oneHot) as tf.Tensor2D } : {}) };
+    },
+  });
+}
 
 /**
  * Supervised cross-entropy, −log softmax(b/T)_y, of the student's logits b against the labels y

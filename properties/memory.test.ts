@@ -40,7 +40,7 @@ for (const target of targets()) {
       const [th, sh] = fc.sample(float32Values(batch!.teacher.B * batch!.teacher.T * 6, 2), { numRuns: 2, seed: 8 });
       const inputs = toInputs(batch!, { teacher: th!, student: sh!.subarray(0, batch!.student.B * batch!.student.T * 3), width: [6, 3] });
       const compiled = compileOn(everything, inputs);
-      const studentLogits = tf.variable(inputs.student.logits);
+      const studentLogits = tf.variable(inputs.student.logits!);
       const before = tf.memory().numTensors;
       for (let step = 0; step < 100; step++) {
         await compiled.evaluate(inputs);
