@@ -17,8 +17,8 @@ import { createTokenizer, SPECIALS } from './tokenizer.js';
  *   red, orange and yellow meet halfway), its saturation and brightness vary, and every pixel
  *   gets Gaussian noise. An orange object may be taken for red or yellow, never for blue: the
  *   wrong alternatives are graded (a test checks that an ideal observer of the object's visible
- *   pixels errs only towards hue-neighbours; measured: on 1.3 % of 7,999 objects).
- * - **Similar shapes.** circle, square, diamond, triangle, 2 to 3.6 pixels in radius (at 24
+ *   pixels errs only towards hue-neighbours; measured: on 1.1 % of 7,999 objects).
+ * - **Similar shapes.** circle, square, diamond, triangle, 2.4 to 4.2 pixels in radius (at 24
  *   pixels): at the small end a circle, a square and a diamond differ by a few pixels.
  * - **Partial occlusion.** Objects may overlap (centres at least 0.8 · (r₁ + r₂) apart), the later
  *   one on top, so a count or a shape can be partly hidden.
@@ -80,7 +80,7 @@ export const DEFAULT_DIFFICULTY: Difficulty = {
   hueJitter: 15,
   saturation: [0.55, 0.95],
   value: [0.6, 1],
-  radius: [2 / 24, 3.6 / 24],
+  radius: [2.4 / 24, 4.2 / 24],
   noise: 0.06,
   spacing: 0.8,
 };

@@ -13,6 +13,7 @@ describe('worlds', () => {
     expect(grid.configs).toEqual(plain.configs);
     expect(grid.evalSamples).toBe(500);
     expect(scaleFor('grid')).toBe(DEFAULT_SCALE);
+    expect(scaleFor('continuous')).toBe(DEFAULT_SCALE);
   });
 
   it('the continuous world: 36 teacher vision tokens, 9 for the efficient student, 36 for the full-token student, ≥ 2000 held-out questions', () => {
