@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { formatShape } from '../core/errors.js';
 import { checkLabelIds, checkRoleCodes } from '../core/input-checks.js';
-import type { DistillInputs } from '../core/outputs.js';
+import { type DistillInputs, type SideInputs, tensorsOf } from '../core/outputs.js';
 import { type HostDType, type HostTensor, readTensorFile, toFloat32, toInt32 } from '../io/index.js';
 import { CliError } from './errors.js';
 
@@ -14,6 +14,8 @@ import { CliError } from './errors.js';
  * | `student.logits` | [B, T_s, V]  | float         | the student's                                  |
  * | `teacher.hidden` | [B, T_t, H]  | float         | optional: last hidden states                   |
  * | `student.hidden` | [B, T_s, H′] | float         | optional                                       |
+ * | `teacher.head.weight`, `student.head.weight` | [V, H] | float | instead of that side's logits: its LM head (with `.hidden` as the head's input); the logits hidden · Wᵀ + b are made chunk by chunk, never whole |
+ * | `teacher.head.bias`, `student.head.bias` | [V] | float | optional: the head's bias                  |
  * | `roles`          | [B, T]       | integer       | 0 pad, 1 prompt, 2 visual, 3 response (both sides, when T_t = T_s) |
  * | `teacher.roles`, `student.roles` | [B, T_t], [B, T_s] | integer | per side, when the lengths differ |
  * | `labels`         | [B, T_s]     | integer       | optional: target ids, −100 where ignored       |
@@ -23,6 +25,10 @@ export const INPUT_TENSOR_NAMES = [
   'student.logits',
   'teacher.hidden',
   'student.hidden',
+  'teacher.head.weight',
+  'teacher.head.bias',
+  'student.head.weight',
+  'student.head.bias',
   'roles',
   'teacher.roles',
   'student.roles',
@@ -74,30 +80,70 @@ export async function loadDistillInputs(path: string): Promise<DistillInputs> {
     return codes;
   };
 
-  const teacherLogits = need('teacher.logits');
-  const studentLogits = need('student.logits');
-  const [tb, tt] = rank3('teacher.logits', teacherLogits);
-  const [sb, st] = rank3('student.logits', studentLogits);
+  /**
+   * A side's [B, T, V] and the tensor that fixes B and T (its logits, or the hidden states its LM
+   * head multiplies), checked before any tensor is made.
+   */
+  const shapeOf = (side: 'teacher' | 'student'): { batch: number; length: number; vocab: number; from: string } => {
+    const weight = tensors.get(`${side}.head.weight`);
+    const bias = tensors.get(`${side}.head.bias`);
+    if (weight === undefined) {
+      if (bias !== undefined) throw new CliError(`${path}: '${side}.head.bias' needs '${side}.head.weight' [V, H]`);
+      const [batch, length, vocab] = rank3(`${side}.logits`, need(`${side}.logits`));
+      return { batch, length, vocab, from: `${side}.logits` };
+    }
+    if (tensors.has(`${side}.logits`)) {
+      throw new CliError(`${path}: '${side}.logits' and '${side}.head.weight' are both given; give one (the head's logits are computed from ${side}.hidden)`);
+    }
+    const hidden = tensors.get(`${side}.hidden`);
+    if (hidden === undefined) throw new CliError(`${path}: '${side}.head.weight' needs '${side}.hidden' [B, T, H], the states the head multiplies`);
+    const [batch, length, width] = rank3(`${side}.hidden`, hidden);
+    if (weight.shape.length !== 2 || weight.shape[1] !== width) {
+      throw new CliError(
+        `${path}: '${side}.head.weight' must be [V, ${width}] to match ${side}.hidden ${formatShape(hidden.shape)}, got ${formatShape(weight.shape)}`,
+      );
+    }
+    const vocab = weight.shape[0]!;
+    if (bias !== undefined && (bias.shape.length !== 1 || bias.shape[0] !== vocab)) {
+      throw new CliError(`${path}: '${side}.head.bias' must be [${vocab}] to match ${side}.head.weight, got ${formatShape(bias.shape)}`);
+    }
+    return { batch, length, vocab, from: `${side}.hidden` };
+  };
+  const teacherShape = shapeOf('teacher');
+  const studentShape = shapeOf('student');
+  const { batch: sb, length: st } = studentShape;
   const labels = tensors.get('labels');
   if (labels !== undefined && (labels.shape.length !== 2 || labels.shape[0] !== sb || labels.shape[1] !== st)) {
-    throw new CliError(`${path}: 'labels' must be [${sb}, ${st}] to match student.logits, got ${formatShape(labels.shape)}`);
+    throw new CliError(`${path}: 'labels' must be [${sb}, ${st}] to match ${studentShape.from}, got ${formatShape(labels.shape)}`);
   }
-  const teacherRoles = roleArray('teacher', tb, tt);
+  const teacherRoles = roleArray('teacher', teacherShape.batch, teacherShape.length);
   const studentRoles = roleArray('student', sb, st);
   // Checked before any tensor is made, so a refusal leaves nothing on the backend.
   const labelIds = labels === undefined ? undefined : integers('labels', labels);
-  if (labelIds !== undefined) checkLabelIds(`${path}: 'labels'`, labelIds, sb, st, studentLogits.shape[2]!, 'student.logits');
-  const hidden = (side: 'teacher' | 'student') => {
-    const t = tensors.get(`${side}.hidden`);
-    return t === undefined ? {} : { hidden: float3(`${side}.hidden`, t) };
+  if (labelIds !== undefined) checkLabelIds(`${path}: 'labels'`, labelIds, sb, st, studentShape.vocab, 'student.logits');
+  const float = (name: string): tf.Tensor => {
+    const t = need(name);
+    return tf.tensor(toFloat32(t, name, path), [...t.shape]);
+  };
+  const side = (who: 'teacher' | 'student', roles: Int32Array): SideInputs => {
+    const hidden = tensors.get(`${who}.hidden`);
+    const hiddenTensor = hidden === undefined ? undefined : float3(`${who}.hidden`, hidden);
+    if (!tensors.has(`${who}.head.weight`)) {
+      return { logits: float3(`${who}.logits`, need(`${who}.logits`)), roles, ...(hiddenTensor === undefined ? {} : { hidden: hiddenTensor }) };
+    }
+    const head = {
+      weight: float(`${who}.head.weight`) as tf.Tensor2D,
+      ...(tensors.has(`${who}.head.bias`) ? { bias: float(`${who}.head.bias`) as tf.Tensor1D } : {}),
+    };
+    return { head, hidden: hiddenTensor!, roles };
   };
   return {
-    teacher: { logits: float3('teacher.logits', teacherLogits), roles: teacherRoles, ...hidden('teacher') },
-    student: { logits: float3('student.logits', studentLogits), roles: studentRoles, ...hidden('student') },
+    teacher: side('teacher', teacherRoles),
+    student: side('student', studentRoles),
     ...(labelIds === undefined ? {} : { labels: labelIds }),
   };
 }
 
 export function disposeInputs(inputs: DistillInputs): void {
-  tf.dispose([inputs.teacher.logits, inputs.student.logits, ...[inputs.teacher.hidden, inputs.student.hidden].filter((t) => t !== undefined)]);
+  tf.dispose([...tensorsOf(inputs.teacher), ...tensorsOf(inputs.student)]);
 }
