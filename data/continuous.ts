@@ -26,8 +26,9 @@ import { createTokenizer, SPECIALS } from './tokenizer.js';
  *   left"); an object near the middle lines is ambiguous. Relations compare centres and are asked
  *   only where the centres differ by at least `RELATION_MARGIN` pixels along the axis.
  * - **Tokens that mix objects.** With 4-pixel patches a 24-pixel image gives 6 × 6 vision tokens;
- *   an object spans 1 to 4 of them wherever it lands, and a 2 × 2-pooled token (8 × 8 pixels)
- *   often holds parts of two objects and background.
+ *   an object's box (4.8 to 8.4 pixels a side) overlaps 2 to 4 of them per side, depending on
+ *   where it lands, and a 2 × 2-pooled token (8 × 8 pixels) can hold parts of two objects and
+ *   background.
  *
  * Sample i of a split is a pure function of (seed, split, task, i). The eval split is held out by
  * coarse layout: the objects' (quadrant, colour, shape) set belongs to exactly one split.
