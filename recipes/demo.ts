@@ -158,7 +158,7 @@ export function demoSummary(paired: readonly PairedRow[], prefill: PrefillCompar
   lines.push(
     o.quick
       ? 'This was --quick: the students are barely trained, so these numbers only show that the pipeline runs; they say nothing about distillation.'
-      : 'One seed: the intervals cover which questions were asked, not how much a student changes with its seed; RESULTS.md has every recipe over five seeds with intervals over both.',
+      : 'One seed: the intervals cover which questions were asked, not how much a student changes with its seed; `npm run results` trains every recipe over several seeds and gives intervals over both (RESULTS.md).',
   );
   return lines.join('\n');
 }
