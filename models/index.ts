@@ -2,7 +2,7 @@ export type { LmConfig, ModelConfig, ProjectorConfig, VisionConfig } from './con
 export { assertValidConfig, configErrors, numVisionTokens, visionGridSide } from './config.js';
 export type { ModelInputs } from './inputs.js';
 export type { CreateOptions, LlavaModel } from './llava.js';
-export { createLlava, llavaForward, llavaTextForward } from './llava.js';
+export { createLlava, llavaForward, llavaHeadForward, llavaTextForward, llavaTextHeadForward } from './llava.js';
 export type { Init, ParamGroup, ParamSpec } from './params.js';
 export { countParams, initialValues, isParamGroup, PARAM_GROUPS, paramSpecs } from './params.js';
 export type { PresetOptions, WorldPresets } from './presets.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { SideOutputs } from '../core/outputs.js';
+import type { HeadOutputs, SideOutputs } from '../core/outputs.js';
 import type { ModelConfig } from './config.js';
 import { assertValidConfig } from './config.js';
 import type { ModelInputs } from './inputs.js';
@@ -42,6 +42,34 @@ export function llavaTextForward(config: ModelConfig, params: Params, inputs: Mo
     return [out.logits, out.hidden];
   });
   return { logits, hidden, roles: inputs.roles.slice() };
+}
+
+/**
+ * `llavaForward` with the LM head left unapplied (a fused LM head, for a student whose objective
+ * computes its logits chunk by chunk): `HeadOutputs` with hidden [B, T, D] (after the final norm)
+ * and `head.weight` [V, D], the transpose of `llm.head` [D, V], so the [B·T × V] logits are never
+ * made here. The caller owns `hidden` and `head.weight` (a copy: releasing it leaves the variable
+ * alone); gradients reach `llm.head` through the transpose. Text-only batches (no pixels) run the
+ * LM alone, as in `llavaForward`.
+ */
+export function llavaHeadForward(config: ModelConfig, params: Params, inputs: ModelInputs): HeadOutputs {
+  if (inputs.pixels.length === 0) return llavaTextHeadForward(config, params, inputs);
+  const [hidden, weight] = tf.tidy((): [tf.Tensor3D, tf.Tensor2D] => {
+    const features = visionForward(params, config.vision, inputs.pixels, inputs.batchSize);
+    const tokens = projectorForward(params, config.projector, features);
+    const out = lmForward(params, config.llm, inputs, tokens, { head: true });
+    return [out.hidden, out.head.weight];
+  });
+  return { head: { weight }, hidden, roles: inputs.roles.slice() };
+}
+
+/** `llavaTextForward` with the LM head left unapplied; outputs and ownership as `llavaHeadForward`. */
+export function llavaTextHeadForward(config: ModelConfig, params: Params, inputs: ModelInputs): HeadOutputs {
+  const [hidden, weight] = tf.tidy((): [tf.Tensor3D, tf.Tensor2D] => {
+    const out = lmForward(params, config.llm, inputs, undefined, { head: true });
+    return [out.hidden, out.head.weight];
+  });
+  return { head: { weight }, hidden, roles: inputs.roles.slice() };
 }
 
 /**

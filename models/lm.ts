@@ -63,13 +63,44 @@ export interface LmOutputs {
 }
 
 /**
+ * The LM's final hidden states and its LM head in place of the logits (`lmForward` with
+ * `{ head: true }`): logits = hidden · weightᵀ, never computed here.
+ */
+export interface LmHeadOutputs {
+  /** [B, T, D] */
+  readonly hidden: tf.Tensor3D;
+  /**
+   * `weight` [V, D]: the transpose of `llm.head` [D, V] (PyTorch's `lm_head.weight` layout), a
+   * new tensor the caller owns (not the variable), through which gradients reach `llm.head`. The
+   * model's head has no bias.
+   */
+  readonly head: { readonly weight: tf.Tensor2D };
+}
+
+export interface LmForwardOptions {
+  /** Skip the final `hidden · llm.head` and return the head instead of the logits. */
+  readonly head: true;
+}
+
+/**
  * The decoder-only LM over the spliced sequence: token embeddings + vision tokens + learned
  * positions → causal pre-LN blocks → final norm → LM head.
  *
  * visionTokens [B, N, D] (the projector's output; omitted for text-only rows, which must then have
- * no visual positions) → hidden [B, T, D], logits [B, T, V].
+ * no visual positions) → hidden [B, T, D], logits [B, T, V]. With `{ head: true }` the LM head is
+ * not applied: hidden [B, T, D] and the head's weight [V, D] instead of the logits.
  */
-export function lmForward(params: Params, l: LmConfig, inputs: ModelInputs, visionTokens?: tf.Tensor3D): LmOutputs {
+export function lmForward(params: Params, l: LmConfig, inputs: ModelInputs, visionTokens?: tf.Tensor3D): LmOutputs;
+export function lmForward(params: Params, l: LmConfig, inputs: ModelInputs, visionTokens: tf.Tensor3D | undefined, options: LmForwardOptions): LmHeadOutputs;
+export function lmForward(params: Params, l: LmConfig, inputs: ModelInputs, visionTokens?: tf.Tensor3D, options?: LmForwardOptions): LmOutputs | LmHeadOutputs {
+  const hidden = lmHidden(params, l, inputs, visionTokens);
+  if (options?.head === true) return { hidden, head: { weight: tf.transpose(param(params, 'llm.head')) as tf.Tensor2D } };
+  const logits = dense(hidden, param(params, 'llm.head')) as tf.Tensor3D;
+  return { hidden, logits };
+}
+
+/** Everything of `lmForward` up to the LM head: the final hidden states [B, T, D]. */
+function lmHidden(params: Params, l: LmConfig, inputs: ModelInputs, visionTokens?: tf.Tensor3D): tf.Tensor3D {
   const { batchSize: b, seqLen: t } = inputs;
   if (t > l.maxSeqLen) throw new Error(`inputs: seqLen ${t} exceeds the model's maxSeqLen ${l.maxSeqLen}`);
   const n = visionTokens === undefined ? 0 : visionTokens.shape[1];
@@ -81,7 +112,5 @@ export function lmForward(params: Params, l: LmConfig, inputs: ModelInputs, visi
     x = tf.add(x, constMatMul(placement, visionTokens));
   }
   x = tf.add(x, tf.slice(param(params, 'llm.pos'), [0, 0], [t, l.width]));
-  const hidden = transformerStack(x, params, 'llm', l.layers, l.heads, causalMask(t)) as tf.Tensor3D;
-  const logits = dense(hidden, param(params, 'llm.head')) as tf.Tensor3D;
-  return { hidden, logits };
+  return transformerStack(x, params, 'llm', l.layers, l.heads, causalMask(t)) as tf.Tensor3D;
 }
