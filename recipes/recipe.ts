@@ -43,6 +43,17 @@ export interface Stage {
   readonly weightDecay: number;
   /** Clip the gradients' global norm (HF Trainer's max_grad_norm). */
   readonly clipNorm: number;
+  /**
+   * Fused LM head for the trained model: its forward pass stops at the final hidden states and
+   * hands the objective its LM head (`HeadOutputs`), so the student's [B·T × V] logits are never
+   * held; divergences and supervised cross-entropy make them chunk by chunk, and the gradient
+   * reaches `llm.head` through the head. Suits objectives that read the student's logits only
+   * through divergences and supervised CE: features, relation, affinity or matchers on the
+   * student's logits cannot read a head's view, and such a stage fails validation when its
+   * trainer is made. Same loss and gradients as without it within float32 rounding (not bit for
+   * bit). Off by default.
+   */
+  readonly fusedHead?: boolean;
 }
 
 /**

@@ -1,16 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DeviceLossWatch } from '../backends/device-loss.js';
 import { compile } from '../compile/compile.js';
-import type { DistillInputs, SideOutputs } from '../core/outputs.js';
+import { type DistillInputs, type SideInputs, type SideOutputs, tensorsOf } from '../core/outputs.js';
 import { emptyPlan } from '../core/plan.js';
 import type { AssignmentPool } from '../matching/assignment/pool/worker-pool.js';
 import { matchesOf } from '../matching/planner.js';
-import type { LlavaModel } from '../models/index.js';
+import type { LlavaModel, ModelInputs } from '../models/index.js';
 import { readsTeacher } from './catalog.js';
 import { type RunEnvironment, trainingBatch } from './environment.js';
 import { type AdamWState, cosineWithWarmup, DEFAULT_ADAMW, initAdamW, trainStep, warmupStepsFor } from './optim/index.js';
 import type { ModelKind, Stage } from './recipe.js';
-import { forwardFor } from './text-forward.js';
+import { forwardFor, headForwardFor } from './text-forward.js';
 
 export interface StepOutcome {
   readonly loss: number;
@@ -62,14 +62,16 @@ export function stageTrainer(options: StageTrainerOptions): StageTrainer {
   const withTeacher = readsTeacher(stage.objective);
   if (withTeacher && options.teacher === undefined) throw new Error(`stage '${stage.name}' reads the teacher, but none was given`);
   const matching = matchesOf(stage.objective).size > 0;
-  const forward = forwardFor(model, stage.data);
+  // The student's forward: with `fusedHead`, hidden states and a transposed copy of `llm.head`.
+  const forward: (inputs: ModelInputs) => SideInputs = stage.fusedHead === true ? headForwardFor(model, stage.data) : forwardFor(model, stage.data);
   const teacherForward = options.teacher ? forwardFor(options.teacher, stage.data) : undefined;
   const schedule = cosineWithWarmup({ peak: stage.lr, warmupSteps: warmupStepsFor(stage.steps, stage.warmupRatio), totalSteps: stage.steps });
   let state = options.state ?? initAdamW();
   const teacherAt = (step: number): SideOutputs | undefined =>
     withTeacher ? teacherForward!(trainingBatch(environment, stage.data, 'teacher', seed, step, stage.batchSize)) : undefined;
-  const release = (out: SideOutputs | undefined) => {
-    if (out) tf.dispose([out.logits, out.hidden].filter((t) => t !== undefined));
+  // A head side's weight is the transposed copy `headForwardFor` made (never the variable itself).
+  const release = (out: SideInputs | undefined) => {
+    if (out) tf.dispose(tensorsOf(out));
   };
 
   // Compiled once, on the shapes of the stage's first batch (every batch of a stage has them).
@@ -107,7 +109,7 @@ export function stageTrainer(options: StageTrainerOptions): StageTrainer {
       const batch = trainingBatch(environment, stage.data, kind, seed, step, stage.batchSize);
       const teacherOut = teacherAt(step);
       try {
-        const inputsWith = (student: SideOutputs): DistillInputs => ({ teacher: teacherOut ?? student, student, labels: batch.labels });
+        const inputsWith = (student: SideInputs): DistillInputs => ({ teacher: teacherOut ?? student, student, labels: batch.labels });
         let plan = emptyPlan;
         if (matching) {
           const current = forward(batch);
@@ -121,6 +123,8 @@ export function stageTrainer(options: StageTrainerOptions): StageTrainer {
         const lr = schedule(step);
         const result = trainStep(
           () => {
+            // The student's outputs (with `fusedHead`, the head's transposed copy) are intermediates
+            // of the gradients' tidy: released with the step, the variables kept.
             const out = compiled.loss(inputsWith(forward(batch)), plan);
             terms = Object.fromEntries(Object.entries(out.terms).map(([k, v]) => [k, tf.keep(tf.clone(v))]));
             return out.loss;
