@@ -5,6 +5,7 @@ import { type AlignedNode, nodeKey, type TokenExpr, type ViewNode } from './grap
 import { type DistillInputs, hasHead, type SideInputs } from './outputs.js';
 import type { Plan } from './plan.js';
 import { selectPositions } from './selection.js';
+import { sourcedRows } from './sourced-rows.js';
 import { gatherRows, reshapeUnsaved } from './tensor-ops.js';
 
 /**
@@ -55,7 +56,7 @@ export function evaluationContext(
       if (source === undefined) throw new InputError(`${view.side}.${view.field} is not among the inputs`);
       const [batch, length] = source.shape;
       const selection = selectPositions(side.roles, batch, length, view.roles, view.shift);
-      return { values: gatherRows(flatRows(`${view.side}.${view.field}`, source), selection.positions), selection };
+      return sourcedRows(flatRows(`${view.side}.${view.field}`, source), selection);
     });
 
   const alignedRows = (node: AlignedNode): TokenRows =>

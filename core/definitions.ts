@@ -51,6 +51,13 @@ export interface TokenRows {
   readonly selection: Selection;
   /** For a logits view of an LM head: the selected rows' logits are hidden · weightᵀ + bias. */
   readonly head?: HeadRows;
+  /**
+   * For a view's rows: the [B·T, D] tensor they are rows `selection.positions` of. `values` is
+   * then gathered only when read, so a kernel that indexes rows itself (WebGPU's fused
+   * divergences, for tensors larger than one storage binding, which no gather can bind) never
+   * makes the copy.
+   */
+  readonly source?: Tensor2D;
 }
 
 /** The selected rows of an LM head's logits view, as factors. */
@@ -64,8 +71,11 @@ export interface HeadRows {
 }
 
 /** [N, V] of a token expression's rows, materialised or an LM head's view. */
-export const rowsShape = (rows: TokenRows): [number, number] =>
-  rows.head === undefined ? rows.values.shape : [rows.head.hidden.shape[0], rows.head.weight.shape[0]];
+export function rowsShape(rows: TokenRows): [number, number] {
+  if (rows.head !== undefined) return [rows.head.hidden.shape[0], rows.head.weight.shape[0]];
+  // A sourced view's shape, without gathering its rows.
+  return rows.source === undefined ? rows.values.shape : [rows.selection.positions.length, rows.source.shape[1]];
+}
 
 /**
  * What a lowering rule may use while it builds its scalar. Everything it creates is released when
