@@ -110,3 +110,93 @@ describe.skipIf(skipGpuTests)('fused WebGPU divergences agree with the generic l
     }
   }
 });
+
+describe.skipIf(skipGpuTests)('fused WebGPU divergences index the selected rows themselves', () => {
+  const backend = webgpuBackend({ cpuForward: false });
+  const generic: LoweringBackend = { kernels: new Map(), capabilities: backend.capabilities };
+
+  beforeAll(async () => {
+    try {
+      await backend.activate();
+    } catch (error) {
+      throw withInstallHint(error);
+    }
+  });
+  afterAll(async () => {
+    await backend.current()?.release();
+  });
+
+  async function outcome(node: LossNode, inputs: DistillInputs, lowering: LoweringBackend) {
+    const compiled = compile(node, inputs, { backend: lowering });
+    const r = await compiled.valueAndGrad(inputs);
+    const loss = (await r.loss.data())[0]!;
+    const grad = (await r.grads['student.logits']!.data()) as Float32Array;
+    r.dispose();
+    compiled.dispose();
+    return { loss, grad };
+  }
+
+  it('pairs teacher and student rows at different positions, groups split by a small binding, unselected rows zero', async () => {
+    const [B, Tn, V] = [3, 9, 1000];
+    // The same counts per sample, at positions shifted by one between the sides.
+    const teacherRoles = new Int32Array(B * Tn).map((_, i) => (i % Tn >= 1 && i % Tn <= 6 && i % 4 !== 0 ? ROLE_CODES.response : ROLE_CODES.pad));
+    const studentRoles = new Int32Array(B * Tn).map((_, i) => (i % Tn >= 2 && i % Tn <= 7 && (i - 1) % 4 !== 0 ? ROLE_CODES.response : ROLE_CODES.pad));
+    const inputs: DistillInputs = {
+      teacher: { logits: logits(3, [B, Tn, V], 3, false), roles: teacherRoles },
+      student: { logits: logits(4, [B, Tn, V], 3, false), roles: studentRoles },
+    };
+    const splitting: LoweringBackend = { kernels: fusedDivergenceKernels({ maxBindingBytes: 4 * V * 4 + 256 }), capabilities: backend.capabilities };
+    try {
+      for (const [name, build] of Object.entries(builders)) {
+        const node = build({ temperature: 1.5 });
+        const fused = await outcome(node, inputs, splitting);
+        const reference = await outcome(node, inputs, generic);
+        expectClose(fused.loss, reference.loss, toleranceFor('webgpu', 'value'), `${name} loss`);
+        expectClose(fused.grad, reference.grad, toleranceFor('webgpu', 'gradient'), `${name} gradient`, [B, Tn, V]);
+        const unselected = Array.from(fused.grad).filter((_, i) => studentRoles[Math.floor(i / V)] !== ROLE_CODES.response);
+        expect(unselected.every((g) => g === 0)).toBe(true);
+      }
+    } finally {
+      tf.dispose([inputs.teacher.logits, inputs.student.logits]);
+    }
+  });
+
+  it('forward KL of a masked selection of 1024 × 151936 logits (each larger than one binding) equals the selected rows on their own', async () => {
+    const [N, V] = [1024, 151936];
+    const selected = (i: number) => i % 5 === 1;
+    const fill = (seed: number, rows: number, pick?: number[]) => {
+      const out = new Float32Array(rows * V);
+      for (let r = 0; r < rows; r++) {
+        const source = pick === undefined ? r : pick[r]!;
+        let x = (seed * 2654435761 + source * 40503) >>> 0;
+        for (let v = 0; v < V; v++) {
+          x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+          out[r * V + v] = (x / 2 ** 32) * 8 - 4;
+        }
+      }
+      return out;
+    };
+    const roles = new Int32Array(N).map((_, i) => (selected(i) ? ROLE_CODES.response : ROLE_CODES.pad));
+    const picked = Array.from({ length: N }, (_, i) => i).filter(selected);
+    const node = kl.forward(T, S);
+    const big: DistillInputs = {
+      teacher: { logits: tf.tensor3d(fill(1, N), [1, N, V]), roles },
+      student: { logits: tf.tensor3d(fill(2, N), [1, N, V]), roles },
+    };
+    const compact: DistillInputs = {
+      teacher: { logits: tf.tensor3d(fill(1, picked.length, picked), [1, picked.length, V]), roles: new Int32Array(picked.length).fill(ROLE_CODES.response) },
+      student: { logits: tf.tensor3d(fill(2, picked.length, picked), [1, picked.length, V]), roles: new Int32Array(picked.length).fill(ROLE_CODES.response) },
+    };
+    try {
+      const fused = await outcome(node, big, { kernels: fusedDivergenceKernels(), capabilities: backend.capabilities });
+      const reference = await outcome(node, compact, generic);
+      expectClose(fused.loss, reference.loss, toleranceFor('webgpu', 'value'), 'loss');
+      const rows = new Float32Array(picked.length * V);
+      picked.forEach((i, k) => rows.set(fused.grad.subarray(i * V, (i + 1) * V), k * V));
+      expectClose(rows, reference.grad, toleranceFor('webgpu', 'gradient'), 'selected gradient rows', [picked.length, V]);
+      for (let i = 0; i < N; i += 7) if (!selected(i)) expect(fused.grad.subarray(i * V, (i + 1) * V).every((g) => g === 0)).toBe(true);
+    } finally {
+      tf.dispose([big.teacher.logits, big.student.logits, compact.teacher.logits, compact.student.logits]);
+    }
+  }, 300_000);
+});

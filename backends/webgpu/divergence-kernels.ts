@@ -4,14 +4,18 @@
  * backend value: nothing registers on import.
  *
  * The kernels run on tfjs's own device and tensors but bind their buffers themselves, by row
- * block: a [rows × V] float32 tensor may be larger than one storage binding
+ * group: a [rows × V] float32 tensor may be larger than one storage binding
  * (`maxStorageBufferBindingSize`, 128 MiB on lavapipe and SwiftShader; 1024 × 151936 logits are
- * 622 MB), and no tfjs kernel can bind such a tensor at all. Each dispatch binds the rows that fit
- * (at an offset aligned to `minStorageBufferOffsetAlignment`) and runs one workgroup per row.
+ * 622 MB), and no tfjs kernel can bind such a tensor at all, not even to gather the selected rows.
+ * So the kernels read a view's whole [B·T × V] tensor (`TokenRows.source`) and index the
+ * selected rows themselves: the pairs' row indices (teacher, student) go to the device as a small
+ * buffer, and each dispatch binds the span of rows its group of pairs needs (at an offset aligned
+ * to `minStorageBufferOffsetAlignment`), one workgroup per pair.
  *
- * Forward: one dispatch per row block writes each row's stats (both log-sum-exps, ℓ, Σ ∂ℓ/∂log q,
- * AKL's head weight); the loss is Σ_i w_i ℓ_i. Backward (a custom gradient, only when one is
- * asked for): one dispatch per row block writes the gradient rows, dy applied on the device.
+ * Forward: one dispatch per group writes each pair's stats (both log-sum-exps, ℓ, Σ ∂ℓ/∂log q,
+ * AKL's head weight); the loss is Σ_k w_k ℓ_k. Backward (a custom gradient, only when one is
+ * asked for): the gradient of the student's source tensor, cleared where no pair selects a row,
+ * then one dispatch per group writes the selected rows, dy applied on the device.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { JsonValue } from '../../core/graph.js';
@@ -19,7 +23,7 @@ import type { LoweringOverrides } from '../../core/target.js';
 import { withGradient } from '../../core/tensor-ops.js';
 import { type DivergenceKernel, type DivergenceOperands, lowerDivergenceWith, tfjsDivergenceKernel } from '../../losses/divergence.js';
 import { divergenceRules, standardLosses } from '../../losses/index.js';
-import { backwardShader, forwardShader, type KernelVariant, PARAMS_BYTES, STATS_WIDTH } from './wgsl/divergence.js';
+import { backwardShader, forwardShader, type KernelVariant, PARAMS_BYTES, type RowLoads, STATS_WIDTH } from './wgsl/divergence.js';
 
 /** What the kernels use of a WebGPU device (structural: no @webgpu/types in the public build). */
 interface Device {
@@ -34,6 +38,7 @@ interface Device {
   createBuffer(descriptor: { size: number; usage: number }): GpuBuffer;
   createBindGroup(descriptor: { layout: unknown; entries: { binding: number; resource: { buffer: GpuBuffer; offset?: number; size?: number } }[] }): unknown;
   createCommandEncoder(): {
+    clearBuffer(buffer: GpuBuffer): void;
     beginComputePass(): { setPipeline(p: Pipeline): void; setBindGroup(i: number, g: unknown): void; dispatchWorkgroups(x: number): void; end(): void };
     finish(): unknown;
   };
@@ -106,16 +111,16 @@ export function kernelVariant(
 /** Compiled pipelines per device, by variant and pass. */
 const pipelines = new WeakMap<Device, Map<string, Pipeline>>();
 
-function pipeline(device: Device, variant: KernelVariant, pass: 'forward' | 'backward'): Pipeline {
+function pipeline(device: Device, variant: KernelVariant, pass: 'forward' | 'backward', loads: RowLoads): Pipeline {
   let cache = pipelines.get(device);
   if (cache === undefined) {
     cache = new Map();
     pipelines.set(device, cache);
   }
-  const key = `${variant}:${pass}`;
+  const key = `${variant}:${pass}:${loads}`;
   let found = cache.get(key);
   if (found === undefined) {
-    const code = pass === 'forward' ? forwardShader(variant) : backwardShader(variant);
+    const code = pass === 'forward' ? forwardShader(variant, loads) : backwardShader(variant, loads);
     found = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
     cache.set(key, found);
   }
@@ -128,31 +133,73 @@ interface RowBlock {
   readonly count: number;
 }
 
+/** Rows of a [rows × width] float32 tensor that fit one binding, less the alignment slack of its offset. */
+function rowsPerBinding(width: number, limits: Device['limits']): number {
+  const perRow = width * 4;
+  const fit = Math.floor((limits.maxStorageBufferBindingSize - limits.minStorageBufferOffsetAlignment) / perRow);
+  if (fit < 1) {
+    throw new Error(
+      `a row of ${width} float32 logits (${perRow} bytes) does not fit one storage binding of this WebGPU device ` +
+        `(maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize})`,
+    );
+  }
+  return fit;
+}
+
 /**
  * Rows per dispatch: as many as fit one binding (less the alignment slack of its offset) on the
  * widest operand, and at most 65535 workgroups.
  */
 export function rowBlocks(rows: number, widest: number, limits: Device['limits']): RowBlock[] {
-  const perRow = widest * 4;
-  const fit = Math.floor((limits.maxStorageBufferBindingSize - limits.minStorageBufferOffsetAlignment) / perRow);
-  if (fit < 1) {
-    throw new Error(
-      `a row of ${widest} float32 logits (${perRow} bytes) does not fit one storage binding of this WebGPU device ` +
-        `(maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize})`,
-    );
-  }
-  const per = Math.min(fit, 65535);
+  const per = Math.min(rowsPerBinding(widest, limits), 65535);
   const blocks: RowBlock[] = [];
   for (let first = 0; first < rows; first += per) blocks.push({ first, count: Math.min(per, rows - first) });
   return blocks;
 }
 
+/**
+ * Pairs first … first+count−1 of a dispatch, and the rows of each side they span: [baseA, baseA +
+ * spanA) of the teacher's tensor, [baseB, baseB + spanB) of the student's.
+ */
+export interface PairGroup {
+  readonly first: number;
+  readonly count: number;
+  readonly baseA: number;
+  readonly spanA: number;
+  readonly baseB: number;
+  readonly spanB: number;
+}
+
+/**
+ * Consecutive pairs (teacher row rowsA[k], student row rowsB[k]) grouped so that the rows each
+ * group spans on either side fit one binding (`fitA`, `fitB` rows), at most 65535 pairs a group.
+ */
+export function pairGroups(rowsA: Int32Array, rowsB: Int32Array, fitA: number, fitB: number): PairGroup[] {
+  const groups: PairGroup[] = [];
+  let k = 0;
+  while (k < rowsA.length) {
+    let [loA, hiA, loB, hiB] = [rowsA[k]!, rowsA[k]!, rowsB[k]!, rowsB[k]!];
+    let end = k + 1;
+    while (end < rowsA.length && end - k < 65535) {
+      const [nloA, nhiA] = [Math.min(loA, rowsA[end]!), Math.max(hiA, rowsA[end]!)];
+      const [nloB, nhiB] = [Math.min(loB, rowsB[end]!), Math.max(hiB, rowsB[end]!)];
+      if (nhiA - nloA + 1 > fitA || nhiB - nloB + 1 > fitB) break;
+      [loA, hiA, loB, hiB] = [nloA, nhiA, nloB, nhiB];
+      end++;
+    }
+    groups.push({ first: k, count: end - k, baseA: loA, spanA: hiA - loA + 1, baseB: loB, spanB: hiB - loB + 1 });
+    k = end;
+  }
+  return groups;
+}
+
 /** The binding of rows [first, first + count) of a [rows × width] buffer, and the element offset of the first row inside it. */
-function rowRange(buffer: GpuBuffer, block: RowBlock, width: number, align: number) {
-  const start = block.first * width * 4;
+function rowRange(buffer: GpuBuffer, first: number, count: number, width: number, align: number, loads: RowLoads) {
+  const start = first * width * 4;
   const offset = start - (start % align);
-  const size = Math.min(buffer.size - offset, start - offset + block.count * width * 4);
-  return { resource: { buffer, offset, size: size - (size % 4) }, elementOffset: (start - offset) / 4 };
+  const size = Math.min(buffer.size - offset, start - offset + count * width * 4);
+  const unit = loads === 'vec4' ? 16 : 4;
+  return { resource: { buffer, offset, size: size - (size % unit) }, elementOffset: (start - offset) / 4 };
 }
 
 function gpuBuffer(backend: TfjsWebGPU, tensor: tf.TensorInfo): GpuBuffer {
@@ -170,38 +217,45 @@ function flush(backend: TfjsWebGPU): void {
   }
 }
 
+/** A binding after the uniforms: a tensor's rows (of a side, by the group's span), or a whole buffer. */
+type Binding = { rows: GpuBuffer; width: number; side: 'A' | 'B' } | { whole: GpuBuffer };
+
 interface Dispatch {
   readonly backend: TfjsWebGPU;
   readonly pipeline: Pipeline;
-  readonly blocks: readonly RowBlock[];
-  /** Uniforms of one block, given the element offsets of its row ranges (A, B, G). */
-  readonly params: (block: RowBlock, offsets: readonly number[]) => ArrayBuffer;
-  /** Per binding after the uniforms: a row-blocked buffer with its row width, or a whole buffer. */
-  readonly bindings: readonly ({ rows: GpuBuffer; width: number } | { whole: GpuBuffer })[];
+  readonly groups: readonly PairGroup[];
+  readonly loads: RowLoads;
+  /** Uniforms of one group, given the element offsets of its row bindings, in binding order. */
+  readonly params: (group: PairGroup, offsets: readonly number[]) => ArrayBuffer;
+  readonly bindings: readonly Binding[];
+  /** A buffer to clear before the dispatches (rows of a gradient that no pair writes). */
+  readonly clear?: GpuBuffer;
 }
 
-/** Records one dispatch per row block on a fresh encoder and submits it after tfjs's pending work. */
-function run({ backend, pipeline: pipe, blocks, params, bindings }: Dispatch): void {
+/** Records one dispatch per pair group on a fresh encoder and submits it after tfjs's pending work. */
+function run({ backend, pipeline: pipe, groups, loads, params, bindings, clear }: Dispatch): void {
   const { device } = backend;
   const align = device.limits.minStorageBufferOffsetAlignment;
   flush(backend);
   const uniforms: GpuBuffer[] = [];
   const encoder = device.createCommandEncoder();
+  if (clear !== undefined) encoder.clearBuffer(clear);
   const pass = encoder.beginComputePass();
   pass.setPipeline(pipe);
-  for (const block of blocks) {
+  for (const group of groups) {
     const offsets: number[] = [];
     const entries = bindings.map((binding, i) => {
       if ('whole' in binding) return { binding: i + 1, resource: { buffer: binding.whole } };
-      const range = rowRange(binding.rows, block, binding.width, align);
+      const [base, span] = binding.side === 'A' ? [group.baseA, group.spanA] : [group.baseB, group.spanB];
+      const range = rowRange(binding.rows, base, span, binding.width, align, loads);
       offsets.push(range.elementOffset);
       return { binding: i + 1, resource: range.resource };
     });
     const uniform = device.createBuffer({ size: PARAMS_BYTES, usage: UNIFORM_USAGE });
-    device.queue.writeBuffer(uniform, 0, new Uint8Array(params(block, offsets)));
+    device.queue.writeBuffer(uniform, 0, new Uint8Array(params(group, offsets)));
     uniforms.push(uniform);
     pass.setBindGroup(0, device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: uniform } }, ...entries] }));
-    pass.dispatchWorkgroups(block.count);
+    pass.dispatchWorkgroups(group.count);
   }
   pass.end();
   device.queue.submit([encoder.finish()]);
@@ -210,22 +264,22 @@ function run({ backend, pipeline: pipe, blocks, params, bindings }: Dispatch): v
   });
 }
 
-/** The 16 scalars of the uniform block. */
+/** The scalars of the uniform block (see `Params` in wgsl/divergence.ts). */
 function packParams(fields: {
-  rows: number;
+  group: PairGroup;
   vocab: number;
   strideA: number;
   strideB: number;
   offsets: readonly number[];
-  rowBase: number;
   invT: number;
   constants: readonly number[];
 }): ArrayBuffer {
   const data = new ArrayBuffer(PARAMS_BYTES);
   const u = new Uint32Array(data);
   const f = new Float32Array(data);
-  u.set([fields.rows, fields.vocab, fields.strideA, fields.strideB, fields.offsets[0] ?? 0, fields.offsets[1] ?? 0, fields.offsets[2] ?? 0, fields.rowBase]);
-  f.set([fields.invT, fields.constants[0] ?? 0, fields.constants[1] ?? 0, fields.constants[2] ?? 0, fields.constants[3] ?? 0], 8);
+  const { group, offsets } = fields;
+  u.set([group.count, fields.vocab, fields.strideA, fields.strideB, offsets[0] ?? 0, offsets[1] ?? 0, offsets[2] ?? 0, group.first, group.baseA, group.baseB]);
+  f.set([fields.invT, fields.constants[0] ?? 0, fields.constants[1] ?? 0, fields.constants[2] ?? 0, fields.constants[3] ?? 0], 12);
   return data;
 }
 
@@ -251,67 +305,92 @@ export const fusedDivergenceKernel =
     const backend = activeWebGPU();
     if (backend === undefined) return tfjsDivergenceKernel(op);
     const choice = kernelVariant(op);
-    const teacher = op.teacher.values;
-    const [rows, widthB] = op.student.values.shape;
-    const widthA = teacher.shape[1];
+    const pairs = op.weights.length;
+    const [teacher, rowsA] = indexedRows(op.teacher);
+    const [studentRows, rowsB] = indexedRows(op.student);
+    const [widthA, widthB] = [teacher.shape[1], studentRows.shape[1]];
+    const studentShape = studentRows.shape;
     if (choice === 'zero') {
-      return withGradient<tf.Scalar>(op.student.values, () => ({ value: tf.scalar(0), gradFunc: () => tf.zeros([rows, widthB]) }));
+      return withGradient<tf.Scalar>(studentRows, () => ({ value: tf.scalar(0), gradFunc: () => tf.zeros(studentShape) }));
     }
     const { variant, constants } = choice;
     const { vocab, temperature } = op;
     const { limits } = backend.device;
-    const maxBinding = Math.min(limits.maxStorageBufferBindingSize, options.maxBindingBytes ?? Number.POSITIVE_INFINITY);
-    const blocks = rowBlocks(rows, Math.max(widthA, widthB), {
-      maxStorageBufferBindingSize: maxBinding,
+    const bindingLimits = {
+      maxStorageBufferBindingSize: Math.min(limits.maxStorageBufferBindingSize, options.maxBindingBytes ?? Number.POSITIVE_INFINITY),
       minStorageBufferOffsetAlignment: limits.minStorageBufferOffsetAlignment,
-    });
+    };
+    const groups = pairGroups(rowsA, rowsB, rowsPerBinding(widthA, bindingLimits), rowsPerBinding(widthB, bindingLimits));
+    const loads: RowLoads = widthA % 4 === 0 && widthB % 4 === 0 ? 'vec4' : 'scalar';
     const invT = 1 / temperature;
-    const uniforms = (block: RowBlock, offsets: readonly number[]) =>
-      packParams({ rows: block.count, vocab, strideA: widthA, strideB: widthB, offsets, rowBase: block.first, invT, constants });
+    const uniforms = (group: PairGroup, offsets: readonly number[]) => packParams({ group, vocab, strideA: widthA, strideB: widthB, offsets, invT, constants });
+    const interleaved = new Int32Array(2 * pairs);
+    for (let k = 0; k < pairs; k++) {
+      interleaved[2 * k] = rowsA[k]!;
+      interleaved[2 * k + 1] = rowsB[k]!;
+    }
 
-    return withGradient<tf.Scalar>(op.student.values, (student, save) => {
-      const statsInfo = backend.makeTensorInfo([rows, STATS_WIDTH], 'float32');
+    return withGradient<tf.Scalar>(studentRows, (student, save) => {
+      const statsInfo = backend.makeTensorInfo([pairs, STATS_WIDTH], 'float32');
       const stats = tf.engine().makeTensorFromTensorInfo(statsInfo) as tf.Tensor2D;
+      const index = tf.tensor1d(interleaved, 'int32');
       run({
         backend,
-        pipeline: pipeline(backend.device, variant, 'forward'),
-        blocks,
+        pipeline: pipeline(backend.device, variant, 'forward', loads),
+        groups,
+        loads,
         params: uniforms,
         bindings: [
-          { rows: gpuBuffer(backend, teacher), width: widthA },
-          { rows: gpuBuffer(backend, student), width: widthB },
+          { rows: gpuBuffer(backend, teacher), width: widthA, side: 'A' },
+          { rows: gpuBuffer(backend, student), width: widthB, side: 'B' },
           { whole: gpuBuffer(backend, stats) },
+          { whole: gpuBuffer(backend, index) },
         ],
       });
       const weights = tf.tensor1d(op.weights);
-      save([teacher, student, stats, weights]);
-      const perRow = tf.reshape(tf.slice(stats, [0, 2], [rows, 1]), [rows]);
-      const value = tf.sum(tf.mul(perRow, weights)) as tf.Scalar;
+      save([teacher, student, stats, weights, index]);
+      const perPair = tf.reshape(tf.slice(stats, [0, 2], [pairs, 1]), [pairs]);
+      const value = tf.sum(tf.mul(perPair, weights)) as tf.Scalar;
       return {
         value,
-        gradFunc: (dy, [savedA, savedB, savedStats, savedW]) => {
-          const gradInfo = backend.makeTensorInfo([rows, widthB], 'float32');
+        gradFunc: (dy, [savedA, savedB, savedStats, savedW, savedIndex]) => {
+          const gradInfo = backend.makeTensorInfo(studentShape, 'float32');
           const grad = tf.engine().makeTensorFromTensorInfo(gradInfo);
+          const gradBuffer = gpuBuffer(backend, grad);
           const scale = tf.reshape(dy, [1]);
           run({
             backend,
-            pipeline: pipeline(backend.device, variant, 'backward'),
-            blocks,
+            pipeline: pipeline(backend.device, variant, 'backward', loads),
+            groups,
+            loads,
             params: uniforms,
             bindings: [
-              { rows: gpuBuffer(backend, savedA!), width: widthA },
-              { rows: gpuBuffer(backend, savedB!), width: widthB },
+              { rows: gpuBuffer(backend, savedA!), width: widthA, side: 'A' },
+              { rows: gpuBuffer(backend, savedB!), width: widthB, side: 'B' },
               { whole: gpuBuffer(backend, savedStats!) },
               { whole: gpuBuffer(backend, savedW!) },
               { whole: gpuBuffer(backend, scale) },
-              { rows: gpuBuffer(backend, grad), width: widthB },
+              { whole: gpuBuffer(backend, savedIndex!) },
+              { rows: gradBuffer, width: widthB, side: 'B' },
             ],
+            // Pairs select distinct student rows: fewer pairs than rows leave some unwritten.
+            ...(pairs < studentShape[0] ? { clear: gradBuffer } : {}),
           });
           return grad;
         },
       };
     });
   };
+
+/**
+ * The tensor a side's rows are read from and the row of it each pair reads: a view's whole
+ * [B·T × V] tensor and the selected positions (never gathered), or the rows themselves, in order.
+ */
+function indexedRows(rows: DivergenceOperands['teacher']): [tf.Tensor2D, Int32Array] {
+  if (rows.source !== undefined) return [rows.source, rows.selection.positions];
+  const values = rows.values;
+  return [values, Int32Array.from({ length: values.shape[0] }, (_, i) => i)];
+}
 
 /** The fused WebGPU kernels of the shipped divergences, by definition (a user's own loss is never replaced). */
 export function fusedDivergenceKernels(options: FusedKernelOptions = {}): LoweringOverrides {
