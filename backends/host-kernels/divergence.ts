@@ -1,77 +1,73 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../../core/errors.js';
+import type { JsonValue } from '../../core/graph.js';
 import { withGradient } from '../../core/tensor-ops.js';
-import type { DivergenceKernel, RowView } from '../../losses/divergence.js';
+import type { DivergenceKernel, DivergenceOperands, DivergenceRule, RowView } from '../../losses/divergence.js';
+import { expNonPositive, ROW_KINDS, type RowJob, type RowKind, type Scratch, scratchFor } from './rows.js';
+import { runRows, threadedFor } from './threads.js';
 
 /**
  * A divergence computed on the host in float64, one row at a time, for backends whose tensors
- * the host can read synchronously (cpu, wasm). Per row: four passes over the vocabulary and two
- * exponentials per entry (the log-sum-exps of both sides, whose terms are then reused as p and
- * q), where the tfjs composite runs a dozen kernels over the whole [N, V] block and keeps their
- * outputs for the backward pass. The gradient is computed in the same sweep when one is wanted, and becomes a
- * tensor only when the backward pass asks for it.
+ * the host can read synchronously (cpu, wasm), where the tfjs composite runs a dozen kernels over
+ * the whole [N, V] block and keeps their outputs for the backward pass.
+ *
+ * The shipped divergences but AKL have a closed-form row (`rows.ts`): two exponentials per entry
+ * (a `log` more for JSD and the skew divergences), the loss and the gradient, log-softmax step
+ * included, in float64 in the same sweep, rows shared out between threads (`threads.ts`). AKL,
+ * whose head/tail split needs a selection per row, runs its rule's own float64 row here, on the
+ * calling thread. The gradient becomes a tensor only when the backward pass asks for it.
+ *
+ * Reading: on wasm the rows are read in place from the module's heap when single-threaded (the
+ * heap does not move while the kernel runs: nothing is allocated on it until the loss), and
+ * copied once into shared memory when threaded; on cpu `dataSync` returns the backend's own
+ * array, copied only when threaded.
  */
 export const hostDivergenceKernel: DivergenceKernel = (op) => {
   const { rule, params, temperature, vocab, weights } = op;
   const teacher = op.teacher.values;
+  const kind = rowKindOf(rule, params);
   return withGradient<tf.Scalar>(op.student.values, (student) => {
-    const a = teacher.dataSync() as Float32Array;
-    const b = student.dataSync() as Float32Array;
     const [rows, widthB] = student.shape as [number, number];
     const widthA = teacher.shape[1]!;
-    const [sP, eP, sQ, eQ] = [new Float64Array(vocab), new Float64Array(vocab), new Float64Array(vocab), new Float64Array(vocab)];
-    const h = op.ctx.differentiating ? new Float64Array(vocab) : null;
-    const grad = op.ctx.differentiating ? new Float32Array(rows * widthB) : null;
-    const invT = 1 / temperature;
+    const differentiating = op.ctx.differentiating;
     let loss = 0;
-    for (let i = 0; i < rows; i++) {
-      const [oa, ob] = [i * widthA, i * widthB];
-      // Pass 1: tempered logits of both sides and their maxima.
-      let maxA = -Infinity;
-      let maxB = -Infinity;
-      for (let v = 0; v < vocab; v++) {
-        const za = a[oa + v]! * invT;
-        const zb = b[ob + v]! * invT;
-        sP[v] = za;
-        sQ[v] = zb;
-        if (za > maxA) maxA = za;
-        if (zb > maxB) maxB = zb;
-      }
-      // Pass 2: shift by the maxima and exponentiate; the sums normalise later, inside the rule.
-      let sumA = 0;
-      let sumB = 0;
-      for (let v = 0; v < vocab; v++) {
-        const da = sP[v]! - maxA;
-        const db = sQ[v]! - maxB;
-        sP[v] = da;
-        sQ[v] = db;
-        const ea = Math.exp(da);
-        const eb = Math.exp(db);
-        eP[v] = ea;
-        eQ[v] = eb;
-        sumA += ea;
-        sumB += eb;
-      }
-      const view: RowView = { vocab, sP, eP, invP: 1 / sumA, logSumP: Math.log(sumA), sQ, eQ, invQ: 1 / sumB, logSumQ: Math.log(sumB) };
-      const fast = FAST_ROWS[rule.name];
-      if (fast !== undefined) {
-        // Pass 3, fused: loss and gradient in closed form, Σ_v h_v known without a pass.
-        loss += weights[i]! * fast(view, grad, ob, weights[i]! * invT);
-        continue;
-      }
-      // Pass 3: the rule's loss and ∂ℓ/∂log q.
-      loss += weights[i]! * rule.row(view, h, params);
-      if (h !== null && grad !== null) {
-        // Pass 4: through log-softmax and the temperature, ∂/∂b_v = (w/T)·(h_v − q_v Σ_u h_u).
-        let sum = 0;
-        for (let v = 0; v < vocab; v++) sum += h[v]!;
-        const coefficient = weights[i]! * invT;
-        const qScale = view.invQ * sum;
-        for (let v = 0; v < vocab; v++) grad[ob + v] = coefficient * (h[v]! - eQ[v]! * qScale);
-      }
+    let grad: Float32Array | null = null;
+    if (kind === undefined) {
+      grad = differentiating ? new Float32Array(rows * widthB) : null;
+      loss = genericRows(op, hostRows(teacher), hostRows(student), rows, widthA, widthB, grad);
+    } else {
+      const threaded = threadedFor(rows, vocab);
+      const floats = (n: number) => (threaded ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n));
+      const rowsOf = (t: tf.Tensor, slot: 0 | 1) => {
+        const view = hostRows(t);
+        if (!threaded) return view;
+        const copy = stagingFloats(slot, view.length);
+        copy.set(view);
+        return copy;
+      };
+      grad = differentiating ? floats(rows * widthB) : null;
+      const rowLoss = threaded ? new Float64Array(new SharedArrayBuffer(8 * rows)) : new Float64Array(rows);
+      const shared = threaded ? floats(rows) : weights;
+      if (threaded) shared.set(weights);
+      const job: RowJob = {
+        kind: kind.kind,
+        param: kind.param,
+        a: rowsOf(teacher, 0),
+        b: rowsOf(student, 1),
+        widthA,
+        widthB,
+        vocab,
+        invT: 1 / temperature,
+        weights: shared,
+        rowLoss,
+        grad,
+      };
+      scratch = scratchFor(vocab, scratch);
+      runRows(job, rows, scratch, threaded);
+      // Summed in row order, whatever thread computed each row.
+      for (let i = 0; i < rows; i++) loss += weights[i]! * rowLoss[i]!;
     }
-    // The gradient stays a host array until the backward pass asks for it; the upstream scalar
-    // dy is applied on the host, sparing a backend multiply over [N, V].
+    // The upstream scalar dy is applied on the host, sparing a backend multiply over [N, V].
     return {
       value: tf.scalar(loss),
       gradFunc: (dy) => {
@@ -85,38 +81,127 @@ export const hostDivergenceKernel: DivergenceKernel = (op) => {
   });
 };
 
-/**
- * Rules whose ∂ℓ/∂log q sums to a constant, so that loss and gradient come out of one pass:
- * returns ℓ of the row and writes c·(h − q Σh) at `grad[offset…]` when `grad` is given.
- * - forward KL and soft CE: h = −p, Σh = −1, so ∂ℓ/∂b = c·(q − p).
- * - TVD: h = ½ q sign(q − p); Σh = ½ (Σ_{q>p} q − Σ_{q<p} q) needs the row, so TVD stays a rule row.
- */
-type FastRow = (row: RowView, grad: Float32Array | null, offset: number, c: number) => number;
+/** The calling thread's scratch rows, reused from call to call. */
+let scratch: Scratch | undefined;
 
-const forwardRow: FastRow = ({ vocab, sP, eP, invP, logSumP, sQ, eQ, invQ, logSumQ }, grad, offset, c) => {
-  let dot = 0;
-  if (grad === null) {
-    for (let v = 0; v < vocab; v++) dot += eP[v]! * (sP[v]! - sQ[v]!);
-  } else {
-    const [cp, cq] = [c * invP, c * invQ];
-    for (let v = 0; v < vocab; v++) {
-      const e = eP[v]!;
-      dot += e * (sP[v]! - sQ[v]!);
-      grad[offset + v] = cq * eQ[v]! - cp * e;
+/**
+ * Shared buffers the logits are copied into for the workers, kept and reused (grown as needed):
+ * a fresh SharedArrayBuffer per call costs its page faults every step, and the runtime frees
+ * them lazily. Read only during a forward pass, so reuse is safe; the gradient, which outlives
+ * the call until the backward pass, gets a buffer of its own.
+ */
+const staging: SharedArrayBuffer[] = [];
+function stagingFloats(slot: 0 | 1, n: number): Float32Array {
+  const held = staging[slot];
+  if (held === undefined || held.byteLength < 4 * n) staging[slot] = new SharedArrayBuffer(4 * n);
+  return new Float32Array(staging[slot]!, 0, n);
+}
+
+/**
+ * The closed-form row of a shipped divergence with its parameter, the endpoints of β and α
+ * resolved (JSD at β = 0 / 1 is the forward / reverse KL; a skew divergence at α = 0 is its
+ * plain KL, at α = 1 identically 0); undefined for AKL.
+ */
+function rowKindOf(rule: DivergenceRule, params: Readonly<Record<string, JsonValue>>): { kind: RowKind; param: number } | undefined {
+  const own = (key: string) => Number(params[key] ?? rule.defaults[key]);
+  const plain = (kind: RowKind) => ({ kind, param: 0 });
+  switch (rule.name) {
+    case 'forwardKL':
+      return plain(ROW_KINDS.forwardKL);
+    case 'reverseKL':
+      return plain(ROW_KINDS.reverseKL);
+    case 'softCE':
+      return plain(ROW_KINDS.softCE);
+    case 'tvd':
+      return plain(ROW_KINDS.tvd);
+    case 'jsd': {
+      const beta = own('beta');
+      return beta === 0 ? plain(ROW_KINDS.forwardKL) : beta === 1 ? plain(ROW_KINDS.reverseKL) : { kind: ROW_KINDS.jsd, param: beta };
+    }
+    case 'skewKL':
+    case 'skewReverseKL': {
+      const alpha = own('alpha');
+      const atZero = rule.name === 'skewKL' ? ROW_KINDS.forwardKL : ROW_KINDS.reverseKL;
+      if (alpha === 0) return plain(atZero);
+      if (alpha === 1) return plain(ROW_KINDS.zero);
+      return { kind: rule.name === 'skewKL' ? ROW_KINDS.skewKL : ROW_KINDS.skewReverseKL, param: alpha };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A float32 tensor's values on the host: on wasm a view of the module's heap (valid until the
+ * heap grows, so read before anything is allocated on it), elsewhere `dataSync`.
+ */
+function hostRows(t: tf.Tensor): Float32Array {
+  if (tf.getBackend() === 'wasm') {
+    const backend = tf.backend() as unknown as {
+      dataIdMap?: { get(id: object): { memoryOffset?: number; dtype?: string } | undefined };
+      wasm?: { HEAPU8?: Uint8Array };
+    };
+    const entry = backend.dataIdMap?.get(t.dataId);
+    const heap = backend.wasm?.HEAPU8;
+    if (entry?.dtype === 'float32' && typeof entry.memoryOffset === 'number' && heap !== undefined && entry.memoryOffset % 4 === 0) {
+      return new Float32Array(heap.buffer, heap.byteOffset + entry.memoryOffset, t.size);
     }
   }
-  return dot * invP + logSumQ - logSumP;
-};
+  return t.dataSync() as Float32Array;
+}
 
-const softCERow: FastRow = (row, grad, offset, c) => {
-  // H(p, q) = KL(p ‖ q) + H(p), H(p) = logΣP − Σ p·sP.
-  const { vocab, sP, eP, invP, logSumP } = row;
-  let entropy = logSumP;
-  for (let v = 0; v < vocab; v++) entropy -= eP[v]! * invP * sP[v]!;
-  return forwardRow(row, grad, offset, c) + entropy;
-};
-
-const FAST_ROWS: Readonly<Record<string, FastRow>> = { forwardKL: forwardRow, softCE: softCERow };
+/**
+ * A rule's own float64 row (AKL): exponentials as in `rows.ts`, then the rule's ℓ and ∂ℓ/∂log q,
+ * projected through the log-softmax, ∂/∂b_v = (w/T)·(h_v − q_v Σ_u h_u), in float64.
+ */
+function genericRows(
+  op: DivergenceOperands,
+  a: Float32Array,
+  b: Float32Array,
+  rows: number,
+  widthA: number,
+  widthB: number,
+  grad: Float32Array | null,
+): number {
+  const { rule, params, temperature, vocab, weights } = op;
+  const [sP, eP, sQ, eQ] = [new Float64Array(vocab), new Float64Array(vocab), new Float64Array(vocab), new Float64Array(vocab)];
+  const h = grad === null ? null : new Float64Array(vocab);
+  const invT = 1 / temperature;
+  let loss = 0;
+  for (let i = 0; i < rows; i++) {
+    const [oa, ob] = [i * widthA, i * widthB];
+    let maxA = -Infinity;
+    let maxB = -Infinity;
+    for (let v = 0; v < vocab; v++) {
+      if (a[oa + v]! > maxA) maxA = a[oa + v]!;
+      if (b[ob + v]! > maxB) maxB = b[ob + v]!;
+    }
+    let sumA = 0;
+    let sumB = 0;
+    for (let v = 0; v < vocab; v++) {
+      const da = (a[oa + v]! - maxA) * invT;
+      const db = (b[ob + v]! - maxB) * invT;
+      sP[v] = da;
+      sQ[v] = db;
+      const ea = expNonPositive(da);
+      const eb = expNonPositive(db);
+      eP[v] = ea;
+      eQ[v] = eb;
+      sumA += ea;
+      sumB += eb;
+    }
+    const view: RowView = { vocab, sP, eP, invP: 1 / sumA, logSumP: Math.log(sumA), sQ, eQ, invQ: 1 / sumB, logSumQ: Math.log(sumB) };
+    loss += weights[i]! * rule.row(view, h, params);
+    if (h !== null && grad !== null) {
+      let sum = 0;
+      for (let v = 0; v < vocab; v++) sum += h[v]!;
+      const coefficient = weights[i]! * invT;
+      const qScale = view.invQ * sum;
+      for (let v = 0; v < vocab; v++) grad[ob + v] = coefficient * (h[v]! - eQ[v]! * qScale);
+    }
+  }
+  return loss;
+}
 
 /**
  * wasm's heap stops at 4 GiB, and tfjs-backend-wasm reports an exhausted heap as a crash

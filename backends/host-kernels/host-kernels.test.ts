@@ -1,0 +1,170 @@
+/**
+ * The host divergence kernels (cpu, wasm) at a real vocabulary, V = 32000:
+ * - threaded and single-threaded calls give the same loss and gradient, bit for bit (a row is
+ *   the same function of the same bytes whichever thread computes it, and losses are summed in
+ *   row order), and workers do take rows;
+ * - the whole gradient, log-softmax step included, is float64 until its final rounding to
+ *   float32: along random directions it matches central differences of the float64 reference to
+ *   2e-6 relative (a float32 log-softmax step misses by ~5e-5 at this V; TVD, whose kinks the
+ *   differences would cross, is left to properties/divergences.test.ts), and forward KL's
+ *   gradient matches the exact float64 (q − p)/N in norm to 1e-6;
+ * - the table-driven exponential is within 1e-15 of Math.exp.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compile } from '../../compile/compile.js';
+import type { LossNode } from '../../core/graph.js';
+import type { DistillInputs } from '../../core/outputs.js';
+import { ROLE_CODES } from '../../core/roles.js';
+import { student as s, teacher as t } from '../../core/views.js';
+import { akl, jsd, kl, skewKL, skewReverseKL, softCE, tvd } from '../../losses/index.js';
+import { type Divergence, tokenDivergence } from '../../properties/reference/divergences.js';
+import { directionalCheck } from '../../properties/reference/finite-differences.js';
+import { expectClose } from '../../properties/tolerances.js';
+import { type BackendName, useBackend } from '../index.js';
+import { expNonPositive } from './rows.js';
+import { hostThreads, hostThreadsReady, lastWorkerRowCount, setHostThreads } from './threads.js';
+
+const ROWS = 24;
+const V = 32000;
+const T = () => t.logits.at('response');
+const S = () => s.logits.at('response');
+
+const cases: ReadonlyArray<{ name: string; node: (temperature: number) => LossNode; reference?: Divergence }> = [
+  { name: 'forward KL', node: (temperature) => kl.forward(T(), S(), { temperature }), reference: { kind: 'forwardKL' } },
+  { name: 'reverse KL', node: (temperature) => kl.reverse(T(), S(), { temperature }), reference: { kind: 'reverseKL' } },
+  { name: 'JSD(0.3)', node: (temperature) => jsd(T(), S(), { temperature, beta: 0.3 }), reference: { kind: 'jsd', beta: 0.3 } },
+  { name: 'skew KL(0.1)', node: (temperature) => skewKL(T(), S(), { temperature, alpha: 0.1 }), reference: { kind: 'skewKL', alpha: 0.1 } },
+  {
+    name: 'skew reverse KL(0.2)',
+    node: (temperature) => skewReverseKL(T(), S(), { temperature, alpha: 0.2 }),
+    reference: { kind: 'skewReverseKL', alpha: 0.2 },
+  },
+  { name: 'TVD', node: (temperature) => tvd(T(), S(), { temperature }), reference: { kind: 'tvd' } },
+  { name: 'AKL(0.5)', node: (temperature) => akl(T(), S(), { temperature }) },
+  { name: 'soft CE', node: (temperature) => softCE(T(), S(), { temperature }), reference: { kind: 'softCE' } },
+];
+
+/** Deterministic N(0, 3²)-ish logits with a few large ones, [ROWS × V]. */
+function logits(seed: number): Float32Array {
+  const out = new Float32Array(ROWS * V);
+  let x = seed >>> 0;
+  for (let k = 0; k < out.length; k++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    const u = x / 2 ** 32;
+    out[k] = (u - 0.5) * 10 + (k % 997 === 0 ? 12 : 0);
+  }
+  return out;
+}
+
+const teacherLogits = logits(1);
+const studentLogits = logits(2);
+
+async function lossAndGrad(node: LossNode): Promise<{ loss: number; grad: Float32Array }> {
+  const roles = new Int32Array(ROWS).fill(ROLE_CODES.response);
+  const inputs: DistillInputs = {
+    teacher: { logits: tf.tensor3d(teacherLogits, [1, ROWS, V]), roles },
+    student: { logits: tf.tensor3d(studentLogits, [1, ROWS, V]), roles },
+  };
+  try {
+    const result = await compile(node, inputs).valueAndGrad(inputs);
+    try {
+      return { loss: (await result.loss.data())[0]!, grad: Float32Array.from(await result.grads['student.logits']!.data()) };
+    } finally {
+      result.dispose();
+    }
+  } finally {
+    tf.dispose([inputs.teacher.logits, inputs.student.logits]);
+  }
+}
+
+/** The float64 reference's mean over rows of a divergence, as a function of the student's logits. */
+function referenceLoss(d: Divergence, temperature: number): (x: Float64Array) => number {
+  return (x) => {
+    let sum = 0;
+    for (let i = 0; i < ROWS; i++) sum += tokenDivergence(d, teacherLogits.subarray(i * V, (i + 1) * V), x.subarray(i * V, (i + 1) * V), temperature);
+    return sum / ROWS;
+  };
+}
+
+const backends = (process.env['MMKD_TEST_BACKENDS'] ?? 'cpu,wasm').split(',').filter((b): b is BackendName => b === 'cpu' || b === 'wasm');
+const initialThreads = hostThreads();
+
+afterAll(() => setHostThreads(initialThreads));
+
+describe.each(backends)('host divergence kernels on %s at V = 32000', (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+
+  it('threaded and single-threaded give identical losses and gradients, and workers take rows', async () => {
+    let workerRows = 0;
+    for (const c of cases) {
+      for (const temperature of [1, 2]) {
+        setHostThreads(1);
+        const single = await lossAndGrad(c.node(temperature));
+        setHostThreads(2);
+        await hostThreadsReady();
+        const threaded = await lossAndGrad(c.node(temperature));
+        workerRows += lastWorkerRowCount();
+        expect(threaded.loss, `${c.name}, T = ${temperature}`).toBe(single.loss);
+        const differ = threaded.grad.findIndex((g, k) => !Object.is(g, single.grad[k]));
+        expect(differ, `${c.name}, T = ${temperature}: first gradient entry that differs`).toBe(-1);
+      }
+    }
+    expect(workerRows).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('the gradient is float64 up to its rounding: directional derivatives of the float64 reference within 2e-6', async () => {
+    setHostThreads(2);
+    for (const c of cases) {
+      // TVD has a kink wherever p_v = q_v; at V = 32000 a finite-difference step crosses some.
+      if (c.reference === undefined || c.reference.kind === 'tvd') continue;
+      for (const temperature of [1, 2]) {
+        const { loss, grad } = await lossAndGrad(c.node(temperature));
+        const f = referenceLoss(c.reference, temperature);
+        const x = Float64Array.from(studentLogits);
+        expectClose(loss, f(x), { atol: 1e-7, rtol: 1e-6 }, `${c.name} value, T = ${temperature}`);
+        const check = directionalCheck(f, x, grad, { count: 2, seed: 7, stencil: 5 });
+        expectClose(check.analytic, check.numeric, { atol: 1e-9, rtol: 2e-6 }, `${c.name} directional derivative, T = ${temperature}`);
+      }
+    }
+  }, 300_000);
+
+  it("forward KL's gradient has the norm of the exact float64 (q − p)/N to 1e-6", async () => {
+    const { grad } = await lossAndGrad(kl.forward(T(), S()));
+    let diff = 0;
+    let norm = 0;
+    for (let i = 0; i < ROWS; i++) {
+      const softmax = (z: Float32Array) => {
+        let max = -Infinity;
+        for (const v of z) max = Math.max(max, v);
+        const e = Float64Array.from(z, (v) => Math.exp(v - max));
+        const sum = e.reduce((acc, v) => acc + v, 0);
+        return e.map((v) => v / sum);
+      };
+      const p = softmax(teacherLogits.subarray(i * V, (i + 1) * V));
+      const q = softmax(studentLogits.subarray(i * V, (i + 1) * V));
+      for (let v = 0; v < V; v++) {
+        const exact = (q[v]! - p[v]!) / ROWS;
+        diff += (grad[i * V + v]! - exact) ** 2;
+        norm += exact ** 2;
+      }
+    }
+    expect(Math.sqrt(diff / norm)).toBeLessThan(1e-6);
+  }, 120_000);
+});
+
+describe('expNonPositive', () => {
+  it('is within 1e-15 of Math.exp on [−700, 0], and 0 below −745', () => {
+    let worst = 0;
+    for (let k = 0; k <= 200_000; k++) {
+      const x = -((k / 200_000) ** 2) * 700;
+      worst = Math.max(worst, Math.abs(expNonPositive(x) / Math.exp(x) - 1));
+    }
+    expect(worst).toBeLessThan(1e-15);
+    expect(expNonPositive(-746)).toBe(0);
+    expect(expNonPositive(-Infinity)).toBe(0);
+    expect(expNonPositive(0)).toBe(1);
+  });
+});
