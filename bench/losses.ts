@@ -1,13 +1,16 @@
 /**
- * `npm run bench -- losses [--backends wasm,cpu] [--rows 1024] [--vocab 32000] [--reps 3]`
+ * `npm run bench -- losses [--backends wasm,cpu] [--rows 1024] [--vocab 32000] [--reps 3] [--threads N] [--torch off]`
  *
  * For each divergence, the value and the gradient with respect to the student's logits, through
  * mmkd's compiled objective and through the plain tfjs composite a user would write (log-softmax,
  * exp, multiply, sum, differentiated by tfjs's autodiff), on the same inputs in the same run.
  * Prints the median time of each, the speed-up, the peak bytes of tensors alive during a call
- * (`tf.profile`) and the relative difference of the two loss values.
+ * (`tf.profile`), the process's peak resident memory (host arrays and shared buffers included),
+ * PyTorch eager on the same CPU when python3 has torch, and the relative difference of the two
+ * loss values. `--threads` sets mmkd's host-kernel threads (default: one per core).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { hostThreads, hostThreadsReady, setHostThreads } from '../backends/host-kernels/threads.js';
 import { useBackend } from '../backends/index.js';
 import type { LossNode } from '../core/graph.js';
 import type { DistillInputs } from '../core/outputs.js';
@@ -124,42 +127,120 @@ interface Measurement {
   readonly peakBytes: number;
   /** wasm only: the heap's size at the end, its high-water mark in a fresh process (inputs included). */
   readonly heapBytes?: number;
+  /**
+   * The process's peak resident memory (inputs, wasm heap, host arrays and shared buffers of the
+   * host kernels, the runtime itself): what the machine had to hold.
+   */
+  readonly rssBytes: number;
   readonly loss: number;
 }
+
+/** PyTorch's name of each case (bench/gpu_torch.py's divergences). */
+const TORCH_NAMES: Readonly<Record<string, string>> = {
+  'forward KL': 'forwardKL',
+  'reverse KL': 'reverseKL',
+  'JSD(0.5)': 'jsd',
+  'skew KL(0.1)': 'skewKL',
+  'skew RKL(0.1)': 'skewReverseKL',
+  TVD: 'tvd',
+  'AKL(0.5)': 'akl',
+  'soft CE': 'softCE',
+};
 
 /**
  * Runs every (backend, divergence, implementation) in a process of its own: the wasm backend's
  * heap is capped at 4 GiB and a composite that overflows it aborts the process, which must cost
- * one table cell, not the run; and each measurement starts from an empty heap.
+ * one table cell, not the run; and each measurement starts from an empty heap. PyTorch eager on
+ * the CPU (bench/gpu_torch.py, its default threads) runs beside them when python3 has torch.
  */
 export async function run(argv: readonly string[]): Promise<void> {
-  const options = parseOptions(argv, { backends: 'wasm,cpu', rows: '1024', vocab: '32000', reps: '3', only: '', child: '' });
+  const options = parseOptions(argv, { backends: 'wasm,cpu', rows: '1024', vocab: '32000', reps: '3', only: '', child: '', threads: '', torch: 'auto' });
   if (options['child']) return measureChild(options);
   const rows = Number(options['rows']);
   const vocab = Number(options['vocab']);
   const only = options['only'] ? options['only'].split(',') : undefined;
+  const { loadavg } = await import('node:os');
+  const threads = options['threads'] || String(hostThreads());
   console.log(`# losses: value + gradient w.r.t. the student's logits, B·T = ${rows}, V = ${vocab}, median of ${options['reps']} after a warm-up`);
-  console.log(`# ${machineDescription()}`);
   console.log(
-    '| backend | divergence | mmkd ms | tfjs composite ms | speed-up | mmkd tensor peak MB | composite tensor peak MB | ratio | mmkd wasm heap MB | composite wasm heap MB | |Δ loss| / loss |',
+    `# ${machineDescription()}; load average at start ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}; mmkd host threads ${threads}`,
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  const torch = options['torch'] === 'off' ? undefined : await torchVersion();
+  console.log(`# PyTorch: ${torch ?? 'not measured (python3 has no torch, or --torch off)'}`);
+  console.log(
+    '| backend | divergence | mmkd ms | tfjs composite ms | speed-up | mmkd tensor peak MB | composite tensor peak MB | ratio | mmkd process peak MB | composite process peak MB | ratio | PyTorch eager ms | PyTorch process peak MB | mmkd vs PyTorch | |Δ loss| / loss |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  const torchDone = new Map<string, TorchMeasurement | string>();
   for (const backend of options['backends']!.split(',')) {
     for (const c of cases()) {
       if (only && !only.some((o) => c.name.toLowerCase().includes(o.toLowerCase()))) continue;
       const ours = await inChild(backend, c.name, 'mmkd', options);
       const theirs = await inChild(backend, c.name, 'composite', options);
-      const mb = (m: Measurement | string) => (typeof m === 'string' ? m : (m.peakBytes / 2 ** 20).toFixed(0));
-      const ms = (m: Measurement | string) => (typeof m === 'string' ? m : m.ms.toFixed(0));
+      if (torch !== undefined && !torchDone.has(c.name)) torchDone.set(c.name, await torchChild(c.name, options));
+      const py = torchDone.get(c.name);
+      const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+      const cell = (m: Measurement | string, f: (m: Measurement) => string) => (typeof m === 'string' ? m : f(m));
       const both = typeof ours !== 'string' && typeof theirs !== 'string';
-      const heap = (m: Measurement | string) => (typeof m === 'string' || m.heapBytes === undefined ? '–' : (m.heapBytes / 2 ** 20).toFixed(0));
+      const ratio = (f: (m: Measurement) => number) => (both ? `${(f(theirs) / f(ours)).toFixed(2)}×` : '–');
+      const pyMs = py === undefined ? '–' : typeof py === 'string' ? py : py.ms.toFixed(0);
+      const pyRss = py === undefined || typeof py === 'string' ? '–' : mb(py.rssBytes);
+      const vsTorch = py === undefined || typeof py === 'string' || typeof ours === 'string' ? '–' : `${(py.ms / ours.ms).toFixed(2)}×`;
       console.log(
-        `| ${backend} | ${c.name} | ${ms(ours)} | ${ms(theirs)} | ${both ? `${(theirs.ms / ours.ms).toFixed(2)}×` : '–'} | ${mb(ours)} | ${mb(theirs)} | ${
-          both ? `${(theirs.peakBytes / ours.peakBytes).toFixed(2)}×` : '–'
-        } | ${heap(ours)} | ${heap(theirs)} | ${both ? (Math.abs(ours.loss - theirs.loss) / Math.abs(theirs.loss)).toExponential(1) : '–'} |`,
+        `| ${backend} | ${c.name} | ${cell(ours, (m) => m.ms.toFixed(0))} | ${cell(theirs, (m) => m.ms.toFixed(0))} | ${ratio((m) => m.ms)} | ${cell(ours, (m) => mb(m.peakBytes))} | ${cell(
+          theirs,
+          (m) => mb(m.peakBytes),
+        )} | ${ratio((m) => m.peakBytes)} | ${cell(ours, (m) => mb(m.rssBytes))} | ${cell(theirs, (m) => mb(m.rssBytes))} | ${ratio((m) => m.rssBytes)} | ${pyMs} | ${pyRss} | ${vsTorch} | ${
+          both ? (Math.abs(ours.loss - theirs.loss) / Math.abs(theirs.loss)).toExponential(1) : '–'
+        } |`,
       );
     }
   }
+  console.log(
+    `# load average at end ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+}
+
+interface TorchMeasurement {
+  readonly ms: number;
+  readonly rssBytes: number;
+}
+
+/** `torch x.y.z (N threads)`, or undefined when python3 has no torch. */
+async function torchVersion(): Promise<string | undefined> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve) => {
+    execFile('python3', ['-c', 'import torch; print(f"torch {torch.__version__} eager on the CPU, {torch.get_num_threads()} threads")'], (error, stdout) =>
+      resolve(error ? undefined : stdout.trim()),
+    );
+  });
+}
+
+/** PyTorch eager, value + gradient, in a fresh python3 (bench/gpu_torch.py on the CPU), with its peak RSS. */
+async function torchChild(name: string, options: Record<string, string>): Promise<TorchMeasurement | string> {
+  const { execFile } = await import('node:child_process');
+  const script = [
+    'import json, resource, runpy, sys',
+    `sys.argv = ['gpu_torch.py', '--device', 'cpu', '--no-compile', '--shapes', '${options['rows']}x${options['vocab']}', '--only', '${TORCH_NAMES[name]}', '--reps', '${options['reps']}']`,
+    "runpy.run_path('bench/gpu_torch.py', run_name='__main__')",
+    "print(json.dumps({'maxrss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))",
+  ].join('\n');
+  return new Promise((resolve) => {
+    execFile('python3', ['-c', script], { maxBuffer: 1 << 24 }, (error, stdout) => {
+      const lines = stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { divergence?: string; ms?: number; error?: string; maxrss?: number });
+      const row = lines.find((l) => l.divergence === TORCH_NAMES[name]);
+      const rss = lines.find((l) => l.maxrss !== undefined)?.maxrss;
+      if (row?.ms !== undefined && rss !== undefined) return resolve({ ms: row.ms, rssBytes: rss });
+      resolve(row?.error ?? (error ? 'failed' : 'no result'));
+    });
+  });
 }
 
 /** One measurement in a fresh process; a failure comes back as a short description. */
@@ -182,6 +263,7 @@ async function inChild(backend: string, name: string, which: 'mmkd' | 'composite
     options['vocab']!,
     '--reps',
     options['reps']!,
+    ...(options['threads'] ? ['--threads', options['threads']] : []),
   ];
   return new Promise((resolve) => {
     execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
@@ -208,6 +290,8 @@ async function measureChild(options: Record<string, string>): Promise<void> {
   const b2 = tf.reshape(studentLogits, [rows, vocab]) as tf.Tensor2D;
   let loss = 0;
   let f: () => Promise<void>;
+  if (options['threads']) setHostThreads(Number(options['threads']));
+  await hostThreadsReady();
   if (options['child'] === 'mmkd') {
     const compiled = compile(c.node, inputs);
     f = async () => {
@@ -230,5 +314,6 @@ async function measureChild(options: Record<string, string>): Promise<void> {
   const peakBytes = (await tf.profile(f)).peakBytes;
   // The emscripten module of tfjs-backend-wasm exposes its heap; it grows and never shrinks.
   const heap = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.byteLength;
-  console.log(JSON.stringify({ ms: median(times), peakBytes, loss, ...(heap === undefined ? {} : { heapBytes: heap }) }));
+  const rssBytes = process.resourceUsage().maxRSS * 1024;
+  console.log(JSON.stringify({ ms: median(times), peakBytes, loss, rssBytes, ...(heap === undefined ? {} : { heapBytes: heap }) }));
 }
