@@ -45,7 +45,7 @@ export const hostDivergenceKernel: DivergenceKernel = (op) => {
         copy.set(view);
         return copy;
       };
-      grad = differentiating ? floats(rows * widthB) : null;
+      grad = differentiating ? gradBuffer(rows * widthB, threaded, vocab !== widthB || kind.kind === ROW_KINDS.zero) : null;
       const rowLoss = threaded ? new Float64Array(new SharedArrayBuffer(8 * rows)) : new Float64Array(rows);
       const shared = threaded ? floats(rows) : weights;
       if (threaded) shared.set(weights);
@@ -75,7 +75,11 @@ export const hostDivergenceKernel: DivergenceKernel = (op) => {
         checkHeap(grad.byteLength, [rows, widthB]);
         const scale = dy.dataSync()[0]!;
         if (scale !== 1) for (let k = 0; k < grad.length; k++) grad[k]! *= scale;
-        return tf.tensor2d(grad, [rows, widthB]);
+        const tensor = tf.tensor2d(grad, [rows, widthB]);
+        // wasm copied the values into its heap: the buffer can serve a later call.
+        if (tf.getBackend() === 'wasm') releaseGradBuffer(grad);
+        grad = null;
+        return tensor;
       },
     };
   });
@@ -91,6 +95,25 @@ let scratch: Scratch | undefined;
  * the call until the backward pass, gets a buffer of its own.
  */
 const staging: SharedArrayBuffer[] = [];
+
+/**
+ * Gradient buffers handed back by backward passes on wasm (whose tensors copy their values into
+ * the heap), for later calls: a [N × V] buffer per step would otherwise wait for the collector
+ * (shared buffers are freed lazily), and the process's memory grow by one per step until it runs.
+ * At most two are kept. On cpu the gradient tensor keeps its buffer, so none comes back.
+ */
+const freeGrads: ArrayBufferLike[] = [];
+function gradBuffer(n: number, shared: boolean, clear: boolean): Float32Array {
+  const k = freeGrads.findIndex((b) => b.byteLength >= 4 * n && b instanceof SharedArrayBuffer === shared);
+  if (k < 0) return new Float32Array(shared ? new SharedArrayBuffer(4 * n) : new ArrayBuffer(4 * n));
+  const view = new Float32Array(freeGrads.splice(k, 1)[0]!, 0, n);
+  // Rows write the first `vocab` columns only; the rest must be 0.
+  if (clear) view.fill(0);
+  return view;
+}
+function releaseGradBuffer(grad: Float32Array): void {
+  if (freeGrads.length < 2) freeGrads.push(grad.buffer);
+}
 function stagingFloats(slot: 0 | 1, n: number): Float32Array {
   const held = staging[slot];
   if (held === undefined || held.byteLength < 4 * n) staging[slot] = new SharedArrayBuffer(4 * n);
