@@ -174,10 +174,11 @@ fn hOf(lp: f32, lq: f32, q: f32, wHead: f32) -> f32 { return q * (lq - lp); }
 fn term(lp: f32, lq: f32, head: bool) -> vec4<f32> {
   let q = exp(lq);
   let d = q - exp(lp);
-  return vec4<f32>(0.5 * abs(d), 0.5 * q * sign(d), 0.0, 0.0);
+  return vec4<f32>(0.5 * abs(d), 0.5 * q * sign(lq - lp), 0.0, 0.0);
 }
 fn finish(acc: vec4<f32>) -> vec3<f32> { return vec3<f32>(acc.x, acc.y, 0.0); }
-fn hOf(lp: f32, lq: f32, q: f32, wHead: f32) -> f32 { return 0.5 * q * sign(q - exp(lp)); }
+// sign(q − p) = sign(log q − log p): no exponential of p in the backward pass.
+fn hOf(lp: f32, lq: f32, q: f32, wHead: f32) -> f32 { return 0.5 * q * sign(lq - lp); }
 `,
   // c2 = β; m = β p + (1−β) q.
   jsd: `
