@@ -27,6 +27,8 @@ import { akl, divergenceRules, feature, jsd, kl, skewKL, skewReverseKL, softCE, 
 import { match } from '../matching/builders.js';
 import { type DistillationBatch, distillationBatch, temperature, unitInterval } from './arbitraries.js';
 import { activate, runs, targetLowering, targets } from './harness.js';
+import { aklWeights, logSoftmax } from './reference/index.js';
+import { rowOf } from './reference/log-softmax.js';
 import { expectClose, loosen, toleranceFor } from './tolerances.js';
 
 type Build = (o: DivergenceOptions, x: number) => LossNode;
@@ -172,6 +174,19 @@ async function lossAndGrads(graph: LossNode, inputs: DistillInputs, backend: Low
   }
 }
 
+/**
+ * Whether AKL's head/tail split of every teacher row is clear of float32 rounding (the divergence
+ * laws' rule): a head computes its logits on the device, so a token within rounding of μ's cut,
+ * or tied with the last head token, may fall on either side, and neither path is then wrong.
+ */
+function aklSplitIsRobust(logits: Float32Array, V: number, temperature: number, mu: number): boolean {
+  for (let r = 0; r * V < logits.length; r++) {
+    const logP = logSoftmax(rowOf(logits, r, V), temperature);
+    if (!(aklWeights(logP, logP, mu).margin > 1e-4)) return false;
+  }
+  return true;
+}
+
 /** Tokens the student's `next('response')` view selects. */
 function selected(batch: DistillationBatch): number {
   const { roles, B, T: steps } = batch.student;
@@ -195,6 +210,7 @@ for (const target of targets()) {
       const sh = hostHead(batch.student.B * batch.student.T, c.H, vocab.student, c.bias, c.seed + 7);
       const tLogits = logitsOf(th);
       const sLogits = logitsOf(sh);
+      if (name === 'AKL(μ)') fc.pre(aklSplitIsRobust(tLogits, vocab.teacher, c.temperature, c.x));
       const labels = vocab.student === batch.V ? batch.labels : batch.labels.map((y) => (y < 0 ? y : y % vocab.student));
       const side = (who: 'teacher' | 'student', h: HostHead, logits: Float32Array, head: boolean) => {
         const r = batch[who];
