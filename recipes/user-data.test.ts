@@ -93,7 +93,7 @@ describe('training on LLaVA-format conversations', () => {
     const first = await quickRun('baseline', '--data', mixed, '--cache', cache, '--out', join(root, 'mixed-baseline'));
     expect(first.code).toBe(0);
     expect(first.stderr).toMatch(
-      /no teacher given for .*conversations\.json \(the shipped one knows only the procedural data\): training one with the 'teacher' recipe into /,
+      /no teacher given for .*conversations\.json \(the shipped ones know only the procedural worlds\): training one with the 'teacher' recipe into /,
     );
     expect(first.stdout).toMatch(/baseline \(seed 0\): exact match \d+\.\d \(llava \d+\.\d\)/);
     const teacher = /teacher: (.+)/.exec(first.stderr)![1]!;
