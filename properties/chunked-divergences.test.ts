@@ -19,34 +19,12 @@ import type { DistillInputs } from '../core/outputs.js';
 import { ROLE_CODES } from '../core/roles.js';
 import type { Reduction } from '../core/selection.js';
 import type { LoweringBackend } from '../core/target.js';
-import { student as s, teacher as t } from '../core/views.js';
-import { chunkedDivergenceKernel, type DivergenceOptions, lowerDivergenceWith } from '../losses/divergence.js';
-import { akl, divergenceRules, jsd, kl, skewKL, skewReverseKL, softCE, standardLosses, tvd } from '../losses/index.js';
 import { type DistillationBatch, distillationBatch, temperature, unitInterval } from './arbitraries.js';
+import { type Build, chunkedLowering, divergenceBuilds } from './divergence-builds.js';
 import { activate, disposeInputs, runs, targetLowering, targets, toInputs } from './harness.js';
 import { expectClose, loosen, toleranceFor } from './tolerances.js';
 
-type Build = (o: DivergenceOptions, x: number) => LossNode;
-
-const T = () => t.logits.next('response');
-const S = () => s.logits.next('response');
-const builds: ReadonlyArray<readonly [string, Build]> = [
-  ['forward KL', (o) => kl.forward(T(), S(), o)],
-  ['reverse KL', (o) => kl.reverse(T(), S(), o)],
-  ['JSD(β)', (o, x) => jsd(T(), S(), { ...o, beta: x })],
-  ['skew KL(α)', (o, x) => skewKL(T(), S(), { ...o, alpha: x })],
-  ['skew reverse KL(α)', (o, x) => skewReverseKL(T(), S(), { ...o, alpha: x })],
-  ['TVD', (o) => tvd(T(), S(), o)],
-  ['AKL(μ)', (o, x) => akl(T(), S(), { ...o, mu: x })],
-  ['soft CE', (o) => softCE(T(), S(), o)],
-];
-
-/** The target's lowering with every shipped divergence replaced by the chunked generic kernel. */
-function chunked(base: LoweringBackend, chunkRows: number): LoweringBackend {
-  const kernels = new Map(base.kernels);
-  for (const rule of divergenceRules) kernels.set(standardLosses[rule.name]!, lowerDivergenceWith(rule, chunkedDivergenceKernel({ chunkRows })));
-  return { kernels, capabilities: base.capabilities };
-}
+const builds = divergenceBuilds;
 
 async function lossAndGrad(graph: LossNode, inputs: DistillInputs, backend: LoweringBackend): Promise<{ loss: number; grad: Float32Array }> {
   const compiled = compile(graph, inputs, { backend });
@@ -98,7 +76,7 @@ for (const target of targets().filter((x) => x.lowering === 'generic')) {
       const inputs = toInputs(c.batch);
       try {
         const whole = await lossAndGrad(graph, inputs, targetLowering());
-        const parts = await lossAndGrad(graph, inputs, chunked(targetLowering(), c.chunkRows));
+        const parts = await lossAndGrad(graph, inputs, chunkedLowering(targetLowering(), c.chunkRows));
         // Two float32 paths, each within the table of the float64 reference: twice the table apart.
         const scale = 2 * (c.reduction === 'sum' ? Math.max(1, selected(c.batch)) : 1) * (c.scaleT2 ? c.temperature ** 2 : 1);
         expectClose(parts.loss, whole.loss, loosen(toleranceFor(target.backend, 'value'), scale), `${name} value, chunks of ${c.chunkRows}`);
@@ -138,7 +116,7 @@ for (const target of targets().filter((x) => x.lowering === 'generic')) {
         for (const [name, build] of builds) {
           const graph = build({ temperature: 1.5, reduction: 'mean' }, 0.3);
           const whole = await lossAndGrad(graph, inputs, targetLowering());
-          const parts = await lossAndGrad(graph, inputs, chunked(targetLowering(), 3));
+          const parts = await lossAndGrad(graph, inputs, chunkedLowering(targetLowering(), 3));
           expectClose(parts.loss, whole.loss, loosen(toleranceFor(target.backend, 'value'), 2), `${name} value`);
           expectClose(parts.grad, whole.grad, loosen(toleranceFor(target.backend, 'gradient'), 2), `${name} gradient`);
         }
@@ -156,7 +134,7 @@ for (const target of targets().filter((x) => x.lowering === 'generic')) {
       };
       try {
         for (const [name, build] of builds) {
-          const out = await lossAndGrad(build({}, 0.5), inputs, chunked(targetLowering(), 1));
+          const out = await lossAndGrad(build({}, 0.5), inputs, chunkedLowering(targetLowering(), 1));
           expect(out.loss, name).toBe(0);
           expect(
             Array.from(out.grad).every((g) => g === 0),

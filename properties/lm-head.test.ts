@@ -22,28 +22,19 @@ import { ROLE_CODES } from '../core/roles.js';
 import type { Reduction } from '../core/selection.js';
 import type { LoweringBackend } from '../core/target.js';
 import { student as s, teacher as t } from '../core/views.js';
-import { chunkedDivergenceKernel, type DivergenceOptions, lowerDivergenceWith } from '../losses/divergence.js';
-import { akl, divergenceRules, feature, jsd, kl, skewKL, skewReverseKL, softCE, standardLosses, supervisedCE, tvd } from '../losses/index.js';
+import { feature, kl, supervisedCE } from '../losses/index.js';
 import { match } from '../matching/builders.js';
 import { type DistillationBatch, distillationBatch, temperature, unitInterval } from './arbitraries.js';
+import { type Build, chunkedLowering, divergenceBuilds, responseStudent, responseTeacher } from './divergence-builds.js';
 import { activate, runs, targetLowering, targets } from './harness.js';
 import { aklWeights, logSoftmax } from './reference/index.js';
 import { rowOf } from './reference/log-softmax.js';
 import { expectClose, loosen, toleranceFor } from './tolerances.js';
 
-type Build = (o: DivergenceOptions, x: number) => LossNode;
-
-const T = () => t.logits.next('response');
-const S = () => s.logits.next('response');
+const T = responseTeacher;
+const S = responseStudent;
 const builds: ReadonlyArray<readonly [string, Build]> = [
-  ['forward KL', (o) => kl.forward(T(), S(), o)],
-  ['reverse KL', (o) => kl.reverse(T(), S(), o)],
-  ['JSD(β)', (o, x) => jsd(T(), S(), { ...o, beta: x })],
-  ['skew KL(α)', (o, x) => skewKL(T(), S(), { ...o, alpha: x })],
-  ['skew reverse KL(α)', (o, x) => skewReverseKL(T(), S(), { ...o, alpha: x })],
-  ['TVD', (o) => tvd(T(), S(), o)],
-  ['AKL(μ)', (o, x) => akl(T(), S(), { ...o, mu: x })],
-  ['soft CE', (o) => softCE(T(), S(), o)],
+  ...divergenceBuilds,
   [
     'supervised CE',
     (o) =>
@@ -151,13 +142,6 @@ function dispose(inputs: DistillInputs): void {
   }
 }
 
-/** The target's lowering with every divergence on the chunked generic kernel at `chunkRows`. */
-function chunked(base: LoweringBackend, chunkRows: number): LoweringBackend {
-  const kernels = new Map(base.kernels);
-  for (const rule of divergenceRules) kernels.set(standardLosses[rule.name]!, lowerDivergenceWith(rule, chunkedDivergenceKernel({ chunkRows })));
-  return { kernels, capabilities: base.capabilities };
-}
-
 async function lossAndGrads(graph: LossNode, inputs: DistillInputs, backend: LoweringBackend): Promise<{ loss: number; grads: Record<string, Float32Array> }> {
   const compiled = compile(graph, inputs, { backend });
   try {
@@ -228,7 +212,7 @@ for (const target of targets()) {
       };
       try {
         const reference = await lossAndGrads(graph, materialised, targetLowering());
-        const actual = await lossAndGrads(graph, viaHead, chunked(targetLowering(), c.chunkRows));
+        const actual = await lossAndGrads(graph, viaHead, chunkedLowering(targetLowering(), c.chunkRows));
         const scale = 2 * (c.reduction === 'sum' ? Math.max(1, selected(batch)) : 1) * (c.scaleT2 ? c.temperature ** 2 : 1);
         const what = `${name}, head on ${layout}, chunks of ${c.chunkRows}`;
         expectClose(actual.loss, reference.loss, loosen(toleranceFor(target.backend, 'value'), scale), `${what}: value`);
@@ -301,7 +285,7 @@ for (const target of targets()) {
         student: headSide(hostHead(rows, H, V, true, 6), 1, rows, roles),
       };
       const graph = kl.forward(t.logits.at('response'), s.logits.at('response'));
-      const compiled = compile(graph, inputs, { backend: chunked(targetLowering(), 8) });
+      const compiled = compile(graph, inputs, { backend: chunkedLowering(targetLowering(), 8) });
       try {
         const before = tf.memory().numTensors;
         let loss = 0;
