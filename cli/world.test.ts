@@ -8,7 +8,7 @@ describe('mmkd run --world', () => {
     expect(grid.data.fingerprint).toBe('procedural-0');
     expect(numVisionTokens(grid.configs.teacher)).toBe(16);
     const continuous = await environmentFor({ world: 'continuous' });
-    expect(continuous.data.fingerprint).toBe('continuous-0');
+    expect(continuous.data.fingerprint).toBe('continuous-v2-0');
     expect(numVisionTokens(continuous.configs.teacher)).toBe(36);
     expect(numVisionTokens(continuous.configs.efficient)).toBe(9);
     expect(continuous.evalSamples).toBe(2000);

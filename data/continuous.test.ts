@@ -72,8 +72,8 @@ describe('the continuous world', () => {
     // Centres fall anywhere within a patch, not at its middle.
     expect(fracX.filter((f) => f < 0.25).length).toBeGreaterThan(objects.length / 8);
     const radii = objects.map((o) => o.radius);
-    expect(Math.min(...radii)).toBeLessThan(2.6);
-    expect(Math.max(...radii)).toBeGreaterThan(3.9);
+    expect(Math.min(...radii)).toBeLessThan(3.2);
+    expect(Math.max(...radii)).toBeGreaterThan(4.8);
     const regions = new Set(objects.map((o) => JSON.stringify(regionOf(o, CONTINUOUS_IMAGE_SIZE))));
     expect(regions.size).toBe(4);
   });

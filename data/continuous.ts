@@ -18,15 +18,18 @@ import { createTokenizer, SPECIALS } from './tokenizer.js';
  *   gets Gaussian noise. An orange object may be taken for red or yellow, never for blue: the
  *   wrong alternatives are graded (a test checks that an ideal observer of the object's visible
  *   pixels errs only towards hue-neighbours; measured: on 1.1 % of 7,999 objects).
- * - **Similar shapes.** circle, square, diamond, triangle, 2.4 to 4.2 pixels in radius (at 24
- *   pixels): at the small end a circle, a square and a diamond differ by a few pixels.
+ * - **Similar shapes.** circle, square, diamond, triangle, 3 to 5 pixels in radius (at 24
+ *   pixels), matched in extent rather than area so that their outlines differ where a small
+ *   model can see it (a square fills its box's corners, a diamond reaches past the circle on the
+ *   axes and stops short of it on the diagonals); at the small end, with noise and overlap, they
+ *   still differ by only a few pixels.
  * - **Partial occlusion.** Objects may overlap (centres at least 0.8 · (r₁ + r₂) apart), the later
  *   one on top, so a count or a shape can be partly hidden.
  * - **Regions, not cells.** Position answers name the quadrant of the object's centre ("top
  *   left"); an object near the middle lines is ambiguous. Relations compare centres and are asked
  *   only where the centres differ by at least `RELATION_MARGIN` pixels along the axis.
  * - **Tokens that mix objects.** With 4-pixel patches a 24-pixel image gives 6 × 6 vision tokens;
- *   an object's box (4.8 to 8.4 pixels a side) overlaps 2 to 4 of them per side, depending on
+ *   an object's box (6 to 10 pixels a side, more for a diamond's tips) overlaps 2 to 4 of them per side, depending on
  *   where it lands, and a 2 × 2-pooled token (8 × 8 pixels) can hold parts of two objects and
  *   background.
  *
@@ -81,7 +84,7 @@ export const DEFAULT_DIFFICULTY: Difficulty = {
   hueJitter: 15,
   saturation: [0.55, 0.95],
   value: [0.6, 1],
-  radius: [2.4 / 24, 4.2 / 24],
+  radius: [3 / 24, 5 / 24],
   noise: 0.06,
   spacing: 0.8,
 };
@@ -143,7 +146,14 @@ export function sampleContinuousScene(r: Rng, imageSize: number, count: number, 
   return { imageSize, objects };
 }
 
-/** Whether the point (px, py) lies inside the object. Shapes have about equal areas at equal radius. */
+/**
+ * Whether the point (px, py) lies inside the object. At radius r: the circle's radius is r, the
+ * square's half-side 0.95 r (corners at 1.34 r), the diamond's tips 1.3 r (sides at 0.92 r from
+ * the centre), the triangle's apex r above the centre and its base r below, 1.15 r to each side.
+ * Areas: circle 3.14 r², square 3.61 r², diamond 3.38 r², triangle 2.3 r². An earlier world matched
+ * areas (square 0.85 r, diamond 1.2 r, radii 2.4 to 4.2 pixels): its teacher's shape answers were
+ * still at chance (24 %) after 700 SFT steps, where its colour answers had reached 55 %.
+ */
 export function coversContinuous(o: Pick<ContinuousObject, 'shape' | 'cx' | 'cy' | 'radius'>, px: number, py: number): boolean {
   const dx = px - o.cx;
   const dy = py - o.cy;
@@ -152,11 +162,11 @@ export function coversContinuous(o: Pick<ContinuousObject, 'shape' | 'cx' | 'cy'
     case 'circle':
       return dx * dx + dy * dy <= r * r;
     case 'square':
-      return Math.abs(dx) <= 0.85 * r && Math.abs(dy) <= 0.85 * r;
+      return Math.abs(dx) <= 0.95 * r && Math.abs(dy) <= 0.95 * r;
     case 'diamond':
-      return Math.abs(dx) + Math.abs(dy) <= 1.2 * r;
+      return Math.abs(dx) + Math.abs(dy) <= 1.3 * r;
     case 'triangle':
-      return dy >= -r && dy <= r && Math.abs(dx) <= (dy + r) / 2 + 0.15 * r;
+      return dy >= -r && dy <= r && Math.abs(dx) <= 1.15 * ((dy + r) / 2);
   }
 }
 
@@ -310,6 +320,14 @@ export function continuousWords(gridWords: readonly string[]): string[] {
 }
 
 export const continuousTokenizer = (gridWords: readonly string[]): Tokenizer => createTokenizer(continuousWords(gridWords));
+
+/**
+ * The continuous world's generator version, part of its data fingerprint: bump it whenever a
+ * change alters any sample (difficulty, shapes, placement, questions), so that stage caches,
+ * checkpoints and the shipped teacher of an earlier world are never taken for this one's.
+ * Version 1 had area-matched shapes of radius 2.4 to 4.2 pixels.
+ */
+export const CONTINUOUS_WORLD_VERSION = 2;
 
 /** Image side of the continuous world (6 × 6 patches of 4 pixels). */
 export const CONTINUOUS_IMAGE_SIZE = 24;

@@ -1,4 +1,4 @@
-import { continuousSample, continuousTokenizer } from '../data/continuous.js';
+import { CONTINUOUS_WORLD_VERSION, continuousSample, continuousTokenizer } from '../data/continuous.js';
 import { PROCEDURAL_WORDS, proceduralSample, proceduralSamples, proceduralTokenizer, TEXT_LENGTH } from '../data/procedural.js';
 import type { Sample } from '../data/sample.js';
 import type { Tokenizer } from '../data/tokenizer.js';
@@ -76,11 +76,11 @@ export function proceduralData(seed = 0, options: ProceduralDataOptions = {}): T
   if (world === 'continuous') {
     return {
       name: 'procedural-continuous',
-      fingerprint: `continuous-${seed}${pool}`,
+      fingerprint: `continuous-v${CONTINUOUS_WORLD_VERSION}-${seed}${pool}`,
       tokenizer: continuousTokenizer(PROCEDURAL_WORDS),
       textLength: TEXT_LENGTH,
       world,
-      ...source(`continuous-${seed}`),
+      ...source(`continuous-v${CONTINUOUS_WORLD_VERSION}-${seed}`),
       train: (task, index) => continuousSample({ seed }, 'train', task, at(index)),
       heldOut: (count) => Array.from({ length: count }, (_, i) => continuousSample({ seed }, 'eval', 'qa', i)),
     };

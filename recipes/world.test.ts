@@ -3,7 +3,7 @@ import { countParams, numVisionTokens } from '../models/index.js';
 import { DEFAULT_SCALE } from './catalog.js';
 import { evalBatches, runEnvironment, trainingBatch } from './environment.js';
 import { proceduralData } from './training-data.js';
-import { EVAL_SAMPLES, parseWorld, scaleFor, worldEnvironment } from './world.js';
+import { CONTINUOUS_TEACHER_STEPS, EVAL_SAMPLES, parseWorld, scaleFor, worldEnvironment } from './world.js';
 
 describe('worlds', () => {
   it('the grid world is the default and unchanged: same data fingerprint and models as before worlds existed', () => {
@@ -13,7 +13,7 @@ describe('worlds', () => {
     expect(grid.configs).toEqual(plain.configs);
     expect(grid.evalSamples).toBe(500);
     expect(scaleFor('grid')).toBe(DEFAULT_SCALE);
-    expect(scaleFor('continuous')).toBe(DEFAULT_SCALE);
+    expect(scaleFor('continuous')).toEqual({ ...DEFAULT_SCALE, teacherSteps: CONTINUOUS_TEACHER_STEPS });
   });
 
   it('the continuous world: 36 teacher vision tokens, 9 for the efficient student, 36 for the full-token student, ≥ 2000 held-out questions', () => {
@@ -27,7 +27,7 @@ describe('worlds', () => {
     expect({ ...full.projector, pool: 2 }).toEqual(efficient.projector);
     expect(countParams(full).total - countParams(efficient).total).toBe(27 * efficient.llm.width);
     expect(countParams(student).total).toBeLessThan(countParams(teacher).total / 2);
-    expect(env.data.fingerprint).toBe('continuous-0');
+    expect(env.data.fingerprint).toBe('continuous-v2-0');
     expect(env.data.world).toBe('continuous');
     const batch = trainingBatch(env, 'mix', 'efficient', 0, 0, 4);
     expect(batch.pixels.length).toBe(4 * 24 * 24 * 3);
@@ -39,8 +39,8 @@ describe('worlds', () => {
   it('a labelled set of n samples repeats every n, and is named in the fingerprint', () => {
     const data = proceduralData(0, { world: 'continuous', labelled: 10 });
     expect(data.train('qa', 13)).toEqual(data.train('qa', 3));
-    expect(data.fingerprint).toBe('continuous-0-labelled10');
-    expect(data.sourceFingerprint).toBe('continuous-0');
+    expect(data.fingerprint).toBe('continuous-v2-0-labelled10');
+    expect(data.sourceFingerprint).toBe('continuous-v2-0');
     expect(proceduralData(0, { world: 'continuous' }).sourceFingerprint).toBeUndefined();
     expect(() => proceduralData(0, { labelled: 0 })).toThrow(/positive integer/);
   });
