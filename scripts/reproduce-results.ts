@@ -4,7 +4,7 @@
  * and writes to <out>: table.md (exact match per question type, mean ± std over seeds), seeds.md
  * (every run's average, seed by seed), paired.md (each recipe minus the one it is compared with,
  * paired by seed and question, with the design's 95% bootstrap interval; RESULTS.md, "Design of
- * the second study") and results.json (every run, with its per-question results). Seeds default
+ * the second study"), papers.md (the papers' tables, each row beside its recipe) and results.json (every run, with its per-question results). Seeds default
  * to 0–4 on the continuous world (the second study) and 0–2 on the grid world (the first). Finished runs are reused and killed ones resumed, so
  * the script can be stopped and started again; stages shared between recipes are trained once.
  * On a machine with spare cores, processes for different seeds (`--first-seed 1 --seeds 1`, ...)
@@ -20,6 +20,7 @@ import { compareTable } from '../recipes/compare.js';
 import { evalBatches } from '../recipes/environment.js';
 import { evaluateQuestions } from '../recipes/evaluation.js';
 import { pairedDifferences, pairedTable, seedTable } from '../recipes/paired.js';
+import { paperTables } from '../recipes/paper-tables.js';
 import { progressTo } from '../recipes/progress.js';
 import { resolveTeacher } from '../recipes/resolve-teacher.js';
 import { runBegun } from '../recipes/run-folder.js';
@@ -94,6 +95,7 @@ const paired = pairedTable(pairedDifferences(results, studyComparisons(catalog))
 await writeFile(join(out, tableName), `${table}\n`);
 await writeFile(join(out, `seeds${suffix}.md`), `${seedTable(results)}\n`);
 await writeFile(join(out, `paired${suffix}.md`), `${paired}\n`);
+await writeFile(join(out, `papers${suffix}.md`), `${paperTables(results)}\n`);
 await writeFile(join(out, `results${suffix}.json`), `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(`${table}\n\n${seedTable(results)}\n\n${paired}\n`);
 teacher.model.dispose();
