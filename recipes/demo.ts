@@ -3,7 +3,7 @@ import type { DeviceLossWatch } from '../backends/device-loss.js';
 import type { AssignmentPool } from '../matching/assignment/pool/worker-pool.js';
 import { createLlava } from '../models/index.js';
 import { formatInterval, verdict } from './analysis.js';
-import { DEFAULT_SCALE, QUICK_SCALE, recipes, studyComparisons } from './catalog.js';
+import { QUICK_SCALE, recipes, studyComparisons } from './catalog.js';
 import { compareTable } from './compare.js';
 import { evalBatches } from './environment.js';
 import { evaluateQuestions } from './evaluation.js';
@@ -13,7 +13,7 @@ import type { Progress } from './progress.js';
 import { resolveTeacher } from './resolve-teacher.js';
 import { runBegun } from './run-folder.js';
 import { type RunResult, runRecipe } from './runner.js';
-import { DEFAULT_WORLD, scaleFor, type World, worldEnvironment } from './world.js';
+import { DEFAULT_WORLD, demoScaleFor, type World, worldEnvironment } from './world.js';
 
 /**
  * The students the demo trains, in the order of the table: each distilled student beside the
@@ -63,7 +63,7 @@ export interface DemoOutcome {
  */
 export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   const world = options.world ?? DEFAULT_WORLD;
-  const catalog = recipes(options.quick ? QUICK_SCALE : scaleFor(world, DEFAULT_SCALE));
+  const catalog = recipes(options.quick ? QUICK_SCALE : demoScaleFor(world));
   // --quick scores 500 questions in every world (its numbers only show that the pipeline runs).
   const environment = worldEnvironment(world, options.quick ? { evalSamples: 500 } : {});
   const teacher = await resolveTeacher({

@@ -52,3 +52,16 @@ export function scaleFor(world: World, base: RecipeScale = DEFAULT_SCALE): Recip
 
 /** SFT steps of the continuous world's teacher at the default scale. */
 export const CONTINUOUS_TEACHER_STEPS = 5000;
+
+/**
+ * The demo's steps per world (`mmkd demo`, the README's main job, which must finish in about 15
+ * minutes on a 2-core machine). The grid world's demo trains at the study's scale. A continuous
+ * step costs about twice a grid one and EM-KD's phase 2 there (teacher forward, matching, three
+ * distillation terms) about 4.5 times the efficient baseline's, so its demo halves the students'
+ * fine-tuning: 300 SFT and phase-2 steps, 150 DFT steps, 100 projector steps (the study, `mmkd run`
+ * and `npm run results` keep `scaleFor`'s). Its numbers are the demo's, not the study's.
+ */
+export function demoScaleFor(world: World): RecipeScale {
+  if (world === 'grid') return scaleFor(world);
+  return { ...scaleFor(world), ptSteps: 100, sftSteps: 300, dftSteps: 150 };
+}
