@@ -9,6 +9,7 @@ import { lossCommand } from './commands/loss.js';
 import { lossesCommand } from './commands/losses.js';
 import { matchCommand } from './commands/match.js';
 import { runCommand } from './commands/run.js';
+import { teacherSignalsCommand } from './commands/teacher-signals.js';
 import { isUserFacing } from './errors.js';
 
 /** mmkd's version, from its package.json: one folder up from cli/main.ts, two from dist/cli/main.js. */
@@ -33,6 +34,7 @@ const program = new Command()
 
 demoCommand(program);
 runCommand(program);
+teacherSignalsCommand(program);
 evaluateCommand(program);
 compareCommand(program);
 explainCommand(program);

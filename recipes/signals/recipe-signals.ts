@@ -1,0 +1,179 @@
+/**
+ * Teacher signals for a recipe: the teacher run once over the batches a recipe's teacher-reading
+ * stages draw (the same batches `runRecipe` would give it, seed by seed and step by step), top k
+ * kept, written as one signals folder per stage (`DIR/<stage>/`). Sequence n of a stage's folder
+ * is row n mod B of step ⌊n / B⌋'s teacher batch.
+ */
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { LlavaModel } from '../../models/index.js';
+import { numVisionTokens } from '../../models/index.js';
+import { readsTeacher } from '../catalog.js';
+import { type RunEnvironment, trainingBatch } from '../environment.js';
+import { fingerprintOf } from '../fingerprint.js';
+import { formatSeconds } from '../progress.js';
+import type { Recipe, Stage } from '../recipe.js';
+import { forwardFor } from '../text-forward.js';
+import { type LogprobDtype, SignalsError, type SignalsManifest, type SignalsSettings, topKOfLogits, vocabularyHash } from './format.js';
+import { openSignalsWriter, openTeacherSignals, type TeacherSignals } from './store.js';
+
+/** A stage whose objective reads the teacher, and what its signals folder holds. */
+export interface StageSignals {
+  readonly stage: Stage;
+  readonly index: number;
+  /** The stage's folder inside the recipe's signals folder. */
+  readonly dir: string;
+  /** Sequences: steps × batch size. */
+  readonly sequences: number;
+  readonly sequenceLength: number;
+  /** What the sequences are: the data, the stage's draw (data kind, seed, steps, batch size) and the teacher's layout. */
+  readonly fingerprint: string;
+}
+
+/** The stages of `recipe` that read the teacher, with where their signals live under `dir`. */
+export function signalStages(recipe: Recipe, seed: number, environment: RunEnvironment, dir: string): StageSignals[] {
+  const config = environment.configs.teacher;
+  return recipe.stages.flatMap((stage, index) => {
+    if (!readsTeacher(stage.objective)) return [];
+    const probe = trainingBatch(environment, stage.data, 'teacher', seed, 0, stage.batchSize);
+    const sequenceLength = probe.roles.length / stage.batchSize;
+    const fingerprint = fingerprintOf({
+      signals: 'teacher-batches',
+      data: environment.data.fingerprint,
+      stageData: stage.data,
+      seed,
+      steps: stage.steps,
+      batchSize: stage.batchSize,
+      layout: { numVisionTokens: numVisionTokens(config), imageSize: config.vision.imageSize, sequenceLength },
+    });
+    return [{ stage, index, dir: join(dir, stage.name), sequences: stage.steps * stage.batchSize, sequenceLength, fingerprint }];
+  });
+}
+
+export interface WriteSignalsOptions {
+  readonly recipe: Recipe;
+  readonly seed: number;
+  readonly environment: RunEnvironment;
+  readonly teacher: { readonly model: LlavaModel; readonly fingerprint: string };
+  readonly dir: string;
+  /** Top k kept per position (at most V). */
+  readonly k: number;
+  readonly temperature: number;
+  readonly dtype: LogprobDtype;
+  /** Steps per shard (a killed writer loses at most one shard's work). */
+  readonly shardSteps: number;
+  /** Progress lines (a bar per stage). */
+  readonly write: (text: string) => void;
+  readonly tty?: boolean;
+  /** Called with each shard's path once it and the manifest are written (tests kill the process there). */
+  readonly afterShard?: (path: string) => void;
+}
+
+/**
+ * Runs the teacher over every teacher-reading stage's batches and writes their signals, resuming
+ * folders a killed writer left (finished ones are kept as they are). Returns each stage's manifest.
+ */
+export async function writeRecipeSignals(options: WriteSignalsOptions): Promise<Map<string, SignalsManifest>> {
+  const { recipe, seed, environment, teacher, k, temperature } = options;
+  const vocab = environment.configs.teacher.llm.vocabSize;
+  if (!Number.isInteger(k) || k < 1 || k > vocab)
+    throw new SignalsError(`k = ${k} must be a whole number in [1, ${vocab}]: the teacher's vocabulary has V = ${vocab} tokens`);
+  const stages = signalStages(recipe, seed, environment, options.dir);
+  if (stages.length === 0) throw new SignalsError(`recipe '${recipe.name}' reads no teacher: it needs no teacher signals`);
+  const out = new Map<string, SignalsManifest>();
+  for (const plan of stages) {
+    const { stage } = plan;
+    const settings: SignalsSettings = {
+      teacher: { fingerprint: teacher.fingerprint, description: `mmkd teacher for recipe ${recipe.name}, stage ${stage.name}, seed ${seed}` },
+      vocabulary: { size: vocab, hash: vocabularyHash(environment.tokenizer.vocab) },
+      temperature,
+      k,
+      logprobDtype: options.dtype,
+      sequenceLength: plan.sequenceLength,
+      data: { fingerprint: plan.fingerprint, sequences: plan.sequences },
+    };
+    const writer = await openSignalsWriter(plan.dir, settings, (m) => options.write(`${m}\n`));
+    const forward = forwardFor(teacher.model, stage.data);
+    const firstStep = writer.next / stage.batchSize;
+    const started = performance.now();
+    const bar = (done: number) => {
+      const rate = (done - firstStep) / Math.max((performance.now() - started) / 1000, 1e-9);
+      const filled = Math.round((done / stage.steps) * 20);
+      return `[${stage.name}] ${'█'.repeat(filled)}${'░'.repeat(20 - filled)} ${done}/${stage.steps} steps  ${rate.toFixed(1)} steps/s  ETA ${formatSeconds((stage.steps - done) / Math.max(rate, 1e-9))}`;
+    };
+    if (firstStep > 0 && firstStep < stage.steps) options.write(`[${stage.name}] resuming at step ${firstStep} of ${stage.steps}\n`);
+    for (let step = firstStep; step < stage.steps; ) {
+      const steps = Math.min(options.shardSteps, stage.steps - step);
+      const parts: Array<ReturnType<typeof topKOfLogits>> = [];
+      for (let s = step; s < step + steps; s++) {
+        const batch = trainingBatch(environment, stage.data, 'teacher', seed, s, stage.batchSize);
+        const outputs = forward(batch);
+        try {
+          const rows = stage.batchSize * plan.sequenceLength;
+          parts.push(topKOfLogits((await outputs.logits.data()) as Float32Array, rows, vocab, k, temperature));
+        } finally {
+          tf.dispose([outputs.logits, ...(outputs.hidden ? [outputs.hidden] : [])]);
+        }
+      }
+      const entry = await writer.write({
+        sequences: steps * stage.batchSize,
+        length: plan.sequenceLength,
+        k,
+        ids: concat(
+          Int32Array,
+          parts.map((p) => p.ids),
+        ),
+        logProbs: concat(
+          Float32Array,
+          parts.map((p) => p.logProbs),
+        ),
+        logTail: concat(
+          Float32Array,
+          parts.map((p) => p.logTail),
+        ),
+      });
+      step += steps;
+      options.write(options.tty ? `\r\x1b[2K${bar(step)}` : `${bar(step)}\n`);
+      options.afterShard?.(join(plan.dir, entry.file));
+    }
+    if (options.tty && firstStep < stage.steps) options.write('\n');
+    const manifest = await writer.finish(); // a folder finished before is rewritten as it was
+    out.set(stage.name, manifest);
+  }
+  return out;
+}
+
+function concat<T extends Int32Array | Float32Array>(make: new (n: number) => T, parts: readonly T[]): T {
+  const out = new make(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * Opens the signals a run of `recipe` reads instead of its teacher: one folder per
+ * teacher-reading stage, each checked to be complete, uncorrupted and written for this recipe's
+ * batches (data, seed, steps, batch size, layout) and the student's vocabulary. The objective's
+ * temperature is checked where the objective meets the signals (validation).
+ */
+export async function openRecipeSignals(recipe: Recipe, seed: number, environment: RunEnvironment, dir: string): Promise<Map<string, TeacherSignals>> {
+  const out = new Map<string, TeacherSignals>();
+  const student = environment.configs[recipe.model].llm.vocabSize;
+  for (const plan of signalStages(recipe, seed, environment, dir)) {
+    out.set(
+      plan.stage.name,
+      await openTeacherSignals(plan.dir, {
+        expect: {
+          dataFingerprint: plan.fingerprint,
+          sequences: plan.sequences,
+          sequenceLength: plan.sequenceLength,
+          vocabulary: { size: student, hash: vocabularyHash(environment.tokenizer.vocab) },
+        },
+      }),
+    );
+  }
+  return out;
+}
