@@ -123,27 +123,19 @@ export function topKOfLogits(logits: Float32Array, rows: number, vocab: number, 
     for (let v = 0; v < vocab; v++) total += Math.exp(z[v]! - max);
     const logTotal = Math.log(total);
     const top = topIndices(z, k, order);
-    let headMass = 0;
+    const chosen = new Uint8Array(vocab);
     for (let j = 0; j < k; j++) {
       const v = top[j]!;
+      chosen[v] = 1;
       ids[r * k + j] = v;
       logProbs[r * k + j] = z[v]! - max - logTotal;
-      headMass += Math.exp(z[v]! - max);
     }
     // The rest's mass summed directly (not 1 − head), so a small tail keeps its precision.
-    const rest = k === vocab ? 0 : Math.max(total - headMass, restMass(z, max, top, k));
+    let rest = 0;
+    for (let v = 0; v < vocab; v++) if (chosen[v] === 0) rest += Math.exp(z[v]! - max);
     logTail[r] = rest > 0 ? Math.log(rest) - logTotal : Number.NEGATIVE_INFINITY;
   }
   return { k, ids, logProbs, logTail };
-}
-
-/** Σ exp(z − max) over the entries not among `top`. */
-function restMass(z: Float64Array, max: number, top: Int32Array, k: number): number {
-  const chosen = new Set<number>();
-  for (let j = 0; j < k; j++) chosen.add(top[j]!);
-  let rest = 0;
-  for (let v = 0; v < z.length; v++) if (!chosen.has(v)) rest += Math.exp(z[v]! - max);
-  return rest;
 }
 
 /** The indices of the k largest entries of z, largest first (ties: smaller index first). */
