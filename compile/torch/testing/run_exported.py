@@ -1,0 +1,54 @@
+"""Runs exported mmkd objectives on safetensors inputs, for the conformance tests.
+
+usage: run_exported.py CASES.json
+CASES.json: [{"module": path.py, "inputs": path.safetensors, "out": path.safetensors, "dtype": "float32"|"float64",
+              "num_items": null | number | {path: number}}, ...]
+For each case it writes, beside "out", the loss and terms (JSON, "out" + ".json") and the gradient of the
+loss with respect to every student input (safetensors "out"), or the error's type and message.
+"""
+import importlib.util
+import json
+import sys
+
+import torch
+from safetensors.torch import load_file, save_file
+
+
+def load_module(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main():
+    cases = json.load(open(sys.argv[1]))
+    for i, case in enumerate(cases):
+        module = load_module(case["module"], "exported_%d" % i)
+        dtype = torch.float64 if case.get("dtype") == "float64" else torch.float32
+        tensors = load_file(case["inputs"])
+        inputs = {}
+        for name, t in tensors.items():
+            key = name.replace(".", "_")
+            inputs[key] = t.to(dtype) if t.dtype.is_floating_point else t
+        grads_of = [k for k in inputs if k.startswith("student_") and inputs[k].dtype.is_floating_point]
+        for k in grads_of:
+            inputs[k].requires_grad_(True)
+        report = {}
+        try:
+            objective = module.Objective(**case.get("options", {}))
+            result = objective(**inputs, num_items_in_batch=case.get("num_items"))
+            result.loss.backward()
+            report["loss"] = float(result.loss)
+            report["terms"] = {n: float(t) for n, t in result.terms.items()}
+            grads = {k.replace("_", ".", 1).replace("head_", "head."): (inputs[k].grad if inputs[k].grad is not None else torch.zeros_like(inputs[k])).float().contiguous() for k in grads_of}
+            save_file(grads, case["out"])
+            report["items"] = objective.items_in_batch(**{k: v.detach() if v.dtype.is_floating_point else v for k, v in inputs.items()})
+        except (module.InputError, module.GraphValidationError) as e:
+            report = {"error": type(e).__name__, "message": str(e)}
+        with open(case["out"] + ".json", "w") as f:
+            json.dump(report, f)
+
+
+if __name__ == "__main__":
+    main()
