@@ -2,13 +2,14 @@
  * The host divergence kernels (cpu, wasm) at a real vocabulary, V = 32000:
  * - threaded and single-threaded calls give the same loss and gradient, bit for bit (a row is
  *   the same function of the same bytes whichever thread computes it, and losses are summed in
- *   row order), and workers do take rows;
+ *   row order), and workers do take rows; also over several staged chunks of rows, and with a
+ *   truncated vocabulary (the student's columns past it get a zero gradient);
  * - the whole gradient, log-softmax step included, is float64 until its final rounding to
  *   float32: along random directions it matches central differences of the float64 reference to
  *   2e-6 relative (a float32 log-softmax step misses by ~5e-5 at this V; TVD, whose kinks the
  *   differences would cross, is left to properties/divergences.test.ts), and forward KL's
  *   gradient matches the exact float64 (q − p)/N in norm to 1e-6;
- * - the table-driven exponential is within 1e-15 of Math.exp.
+ * - the table-driven exponential and softplus are within 1e-15 of Math.exp and log1p(exp(z)).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +23,7 @@ import { type Divergence, tokenDivergence } from '../../properties/reference/div
 import { directionalCheck } from '../../properties/reference/finite-differences.js';
 import { expectClose } from '../../properties/tolerances.js';
 import { type BackendName, useBackend } from '../index.js';
-import { expNonPositive } from './rows.js';
+import { expNonPositive, softplus } from './rows.js';
 import { hostThreads, hostThreadsReady, lastWorkerRowCount, setHostThreads } from './threads.js';
 
 const ROWS = 24;
@@ -115,6 +116,61 @@ describe.each(backends)('host divergence kernels on %s at V = 32000', (backend) 
     expect(workerRows).toBeGreaterThan(0);
   }, 300_000);
 
+  it('over several staged chunks and a truncated vocabulary, threaded = single-threaded bit for bit, and columns past the vocabulary get 0', async () => {
+    // 100 rows of 32000: four chunks of shared rows (32 rows each); the student has 5 columns more.
+    const rows = 100;
+    const [vt, vs] = [V, V + 5];
+    const fill = (n: number, seed: number) => {
+      const out = new Float32Array(n);
+      let x = seed >>> 0;
+      for (let k = 0; k < n; k++) {
+        x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+        out[k] = (x / 2 ** 32 - 0.5) * 10;
+      }
+      return out;
+    };
+    const [ta, sb] = [fill(rows * vt, 3), fill(rows * vs, 4)];
+    const run = async (node: LossNode) => {
+      const roles = new Int32Array(rows).fill(ROLE_CODES.response);
+      const inputs: DistillInputs = {
+        teacher: { logits: tf.tensor3d(ta, [1, rows, vt]), roles },
+        student: { logits: tf.tensor3d(sb, [1, rows, vs]), roles },
+      };
+      try {
+        const result = await compile(node, inputs).valueAndGrad(inputs);
+        try {
+          return { loss: (await result.loss.data())[0]!, grad: Float32Array.from(await result.grads['student.logits']!.data()) };
+        } finally {
+          result.dispose();
+        }
+      } finally {
+        tf.dispose([inputs.teacher.logits, inputs.student.logits]);
+      }
+    };
+    const nodes: Array<[string, LossNode]> = [
+      ['forward KL', kl.forward(T(), S(), { truncateVocab: true })],
+      ['skew reverse KL(0.2)', skewReverseKL(T(), S(), { alpha: 0.2, truncateVocab: true, temperature: 2 })],
+      ['TVD', tvd(T(), S(), { truncateVocab: true })],
+    ];
+    let workerRows = 0;
+    for (const [name, node] of nodes) {
+      setHostThreads(1);
+      const single = await run(node);
+      setHostThreads(2);
+      await hostThreadsReady();
+      const threaded = await run(node);
+      workerRows += lastWorkerRowCount();
+      expect(threaded.loss, name).toBe(single.loss);
+      expect(
+        threaded.grad.findIndex((g, k) => !Object.is(g, single.grad[k])),
+        `${name}: first gradient entry that differs`,
+      ).toBe(-1);
+      const past = threaded.grad.findIndex((g, k) => k % vs >= vt && g !== 0);
+      expect(past, `${name}: first nonzero gradient past the vocabulary`).toBe(-1);
+    }
+    expect(workerRows).toBeGreaterThan(0);
+  }, 300_000);
+
   it('the gradient is float64 up to its rounding: directional derivatives of the float64 reference within 2e-6', async () => {
     setHostThreads(2);
     for (const c of cases) {
@@ -153,6 +209,20 @@ describe.each(backends)('host divergence kernels on %s at V = 32000', (backend) 
     }
     expect(Math.sqrt(diff / norm)).toBeLessThan(1e-6);
   }, 120_000);
+});
+
+describe('softplus', () => {
+  it('is within 1e-15 of log1p(exp(z)): relative for −40 < z < 0, else relative to max(1, |value|)', () => {
+    let worst = 0;
+    for (let k = -300_000; k <= 300_000; k++) {
+      const z = (k / 300_000) * 50;
+      const exact = z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+      worst = Math.max(worst, Math.abs(softplus(z) - exact) / (z < 0 && z > -40 ? exact : Math.max(1, exact)));
+    }
+    expect(worst).toBeLessThan(1e-15);
+    expect(softplus(-1e300)).toBe(0);
+    expect(softplus(1e300)).toBe(1e300);
+  });
 });
 
 describe('expNonPositive', () => {

@@ -5,7 +5,8 @@
  *
  * Per row, in float64: one pass for both sides' maxima, one pass with both exponentials (the
  * only two per entry; the KL family's loss is accumulated in the same pass), then the rule's
- * closed form for the loss and ∂ℓ/∂b in one or two more passes. Every ∂ℓ/∂log q below is
+ * closed form for the loss and ∂ℓ/∂b in one or two more passes (JSD and the skew divergences:
+ * one table-driven softplus per entry for their mixture, no log). Every ∂ℓ/∂log q below is
  * projected through the log-softmax in closed form, c·(h − q·Σh), with Σh known from the loss
  * pass, so no rule needs a pass for Σh of its own.
  */
@@ -40,53 +41,107 @@ export interface Scratch {
   eP: Float64Array;
   eQ: Float64Array;
   x1: Float64Array;
-  x2: Float64Array;
 }
 
 export function scratchFor(vocab: number, scratch?: Scratch): Scratch {
   if (scratch !== undefined && scratch.eP.length >= vocab) return scratch;
-  return { eP: new Float64Array(vocab), eQ: new Float64Array(vocab), x1: new Float64Array(vocab), x2: new Float64Array(vocab) };
+  return { eP: new Float64Array(vocab), eQ: new Float64Array(vocab), x1: new Float64Array(vocab) };
 }
 
 // ---------------------------------------------------------------------------------------------
-// exp in float64, table-driven: about twice as fast as Math.exp in V8, within a few ulp (relative
-// error ≤ 1e-15, checked in rows.test.ts). (A table-driven log through a Float64Array alias of
-// the bits measured slower than Math.log, so logs stay Math.log.)
+// exp in float64, table-driven: about three times as fast as Math.exp in V8, within a few ulp
+// (relative error ≤ 1e-15, checked in host-kernels.test.ts). (A table-driven log through a
+// Float64Array alias of the bits measured slower than Math.log, so logs stay Math.log.)
 
-/** e^−n for n = 0 … 745 and e^−j/64 for j = 0 … 63. */
+/** e^−n for n = 0 … 745 and e^−j/1024 for j = 0 … 1023 (14 KB, stays in L1). */
 const EXP_INT = new Float64Array(746);
-const EXP_FRAC = new Float64Array(64);
+const EXP_FRAC = new Float64Array(1024);
 for (let n = 0; n < 746; n++) EXP_INT[n] = Math.exp(-n);
-for (let j = 0; j < 64; j++) EXP_FRAC[j] = Math.exp(-j / 64);
+for (let j = 0; j < 1024; j++) EXP_FRAC[j] = Math.exp(-j / 1024);
 
 /**
- * e^x for x ≤ 0 (what a max-shifted logit is): x = −k/64 + r with r ∈ (−1/64, 0], e^x =
- * e^−⌊k/64⌋ · e^−(k mod 64)/64 · e^r, the last by its Taylor polynomial of degree 6
- * (error < r⁷/7! ≈ 4e-17). 0 below −745, where e^x is below float64's smallest denormal.
+ * e^x for x ≤ 0 (what a max-shifted logit is): x = −k/1024 + r with r ∈ (−1/1024, 0], e^x =
+ * e^−⌊k/1024⌋ · e^−(k mod 1024)/1024 · e^r, the last by its Taylor polynomial of degree 4 in
+ * Estrin's form (error < r⁵/5! ≈ 7e-18; the short dependency chain is what makes it fast). 0
+ * below −745, where e^x is below float64's smallest denormal.
  */
 export function expNonPositive(x: number): number {
-  const t = -x * 64;
-  if (!(t < 47_680)) return 0;
+  const t = -x * 1024;
+  if (!(t < 762_880)) return 0;
   const k = t | 0;
-  const r = x + k * 0.015625;
-  return (
-    EXP_INT[k >> 6]! *
-    EXP_FRAC[k & 63]! *
-    (1 + r * (1 + r * (0.5 + r * (0.16666666666666666 + r * (0.041666666666666664 + r * (0.008333333333333333 + r * 0.001388888888888889))))))
-  );
+  const r = x + k * 0.0009765625;
+  const r2 = r * r;
+  return EXP_INT[k >> 10]! * EXP_FRAC[k & 1023]! * (1 + r + r2 * (0.5 + r * 0.16666666666666666 + r2 * 0.041666666666666664));
 }
 
 /**
- * log(w·x + (1−w)·y) from x, y and the logs of their weighted terms: the plain log while the
- * mixture is a normal float64, log-add-exp of the logs where it underflows.
+ * log(1 + e^z) in float64 without a log: max(z, 0) + log1p(e^−|z|), the second term from a table
+ * of its Taylor expansions of degree 8 at the midpoints of [j/8, (j+1)/8), j < 320 (relative
+ * error ≤ 1e-15, checked in host-kernels.test.ts; the term is taken as 0 past |z| = 40, where it
+ * is < 5e-18). The mixtures of JSD and the skew divergences go through it: with
+ * t = log q − log p from the logits, log(βp + (1−β)q) = log p + log β + softplus(t + log((1−β)/β)),
+ * so their passes call no Math.log (slower than this) and no mixture underflows.
  */
-function logMix(m: number, logWx: number, logWy: number): number {
-  if (m > 1e-300) return Math.log(m);
-  const hi = Math.max(logWx, logWy);
-  return hi + Math.log1p(Math.exp(-Math.abs(logWx - logWy)));
+export function softplus(z: number): number {
+  const y = Math.abs(z);
+  return 0.5 * (z + y) + softplusTail(y);
+}
+
+const SOFTPLUS_STEPS = 8;
+const SOFTPLUS_END = 40;
+const SOFTPLUS_DEGREE = 8;
+const SOFTPLUS_WIDTH = SOFTPLUS_DEGREE + 1;
+const SOFTPLUS_TAYLOR = softplusTable();
+
+function softplusTail(y: number): number {
+  if (!(y < SOFTPLUS_END)) return 0;
+  const j = (y * SOFTPLUS_STEPS) | 0;
+  const d = y - (j + 0.5) * (1 / SOFTPLUS_STEPS);
+  const o = j * SOFTPLUS_WIDTH;
+  const c = SOFTPLUS_TAYLOR;
+  const d2 = d * d;
+  const d4 = d2 * d2;
+  return c[o]! + d * c[o + 1]! + d2 * (c[o + 2]! + d * c[o + 3]!) + d4 * (c[o + 4]! + d * c[o + 5]! + d2 * (c[o + 6]! + d * c[o + 7]!) + d4 * c[o + 8]!);
+}
+
+/**
+ * Taylor coefficients of f(y) = log1p(e^−y) at y₀ = (j + ½)/8: f = −log(1 − s) with s = σ(−y)
+ * and ds/dy = s² − s, so f' = −s and every f⁽ⁿ⁾ is a polynomial Pₙ(s), P₁ = −s,
+ * Pₙ₊₁ = Pₙ'(s)·(s² − s); coefficient n is Pₙ(s₀)/n!.
+ */
+function softplusTable(): Float64Array {
+  const polys: number[][] = [[], [0, -1]];
+  for (let n = 1; n < SOFTPLUS_DEGREE; n++) {
+    const derivative = polys[n]!.slice(1).map((coefficient, k) => coefficient * (k + 1));
+    const next = new Array<number>(derivative.length + 2).fill(0);
+    derivative.forEach((coefficient, k) => {
+      next[k + 2]! += coefficient;
+      next[k + 1]! -= coefficient;
+    });
+    polys.push(next);
+  }
+  const table = new Float64Array(SOFTPLUS_END * SOFTPLUS_STEPS * SOFTPLUS_WIDTH);
+  for (let j = 0; j < SOFTPLUS_END * SOFTPLUS_STEPS; j++) {
+    const y0 = (j + 0.5) / SOFTPLUS_STEPS;
+    const s0 = 1 / (1 + Math.exp(y0));
+    table[j * SOFTPLUS_WIDTH] = Math.log1p(Math.exp(-y0));
+    let factorial = 1;
+    for (let n = 1; n <= SOFTPLUS_DEGREE; n++) {
+      factorial *= n;
+      const poly = polys[n]!;
+      let value = 0;
+      for (let k = poly.length - 1; k >= 0; k--) value = value * s0 + poly[k]!;
+      table[j * SOFTPLUS_WIDTH + n] = value / factorial;
+    }
+  }
+  return table;
 }
 
 // ---------------------------------------------------------------------------------------------
+// The passes. Each loop is a small function of its own, called once per row: V8 then optimises
+// it whole, with type feedback from every statement. (One large row function, entered once per
+// row and spending its time in loops, ran as on-stack-replaced code compiled before its later
+// statements had run, and deoptimised on reaching them, row after row: a third of the time.)
 
 /** Rows i0 … i1−1 of `job`, on `scratch` (at least `vocab` long). */
 export function computeRows(job: RowJob, scratch: Scratch, i0: number, i1: number): void {
@@ -103,115 +158,10 @@ export function computeClaimedRows(job: RowJob, scratch: Scratch, counter: Int32
   return done;
 }
 
-function computeRow(job: RowJob, scratch: Scratch, i: number): number {
-  const { kind, a, b, vocab, invT, grad } = job;
-  const oa = i * job.widthA;
-  const ob = i * job.widthB;
-  if (kind === ROW_KINDS.zero) return 0;
-  const { eP, eQ } = scratch;
-  // Pass 1: maxima of the raw logits (1/T > 0 keeps the order).
-  let maxA = -Infinity;
-  let maxB = -Infinity;
-  for (let v = 0; v < vocab; v++) {
-    const za = a[oa + v]!;
-    const zb = b[ob + v]!;
-    if (za > maxA) maxA = za;
-    if (zb > maxB) maxB = zb;
-  }
-  // Pass 2: e = exp((x − max)/T) and their sums; the KL family's Σ e·(shifted logit difference)
-  // too. One loop per family, so that the JIT sees no branch on the kind per entry.
-  let sumA = 0;
-  let sumB = 0;
-  let dot = 0;
-  if (kind === ROW_KINDS.forwardKL) {
-    for (let v = 0; v < vocab; v++) {
-      const sa = a[oa + v]! - maxA;
-      const sb = b[ob + v]! - maxB;
-      const ea = expNonPositive(sa * invT);
-      const eb = expNonPositive(sb * invT);
-      eP[v] = ea;
-      eQ[v] = eb;
-      sumA += ea;
-      sumB += eb;
-      dot += ea * (sa - sb);
-    }
-  } else if (kind === ROW_KINDS.reverseKL) {
-    for (let v = 0; v < vocab; v++) {
-      const sa = a[oa + v]! - maxA;
-      const sb = b[ob + v]! - maxB;
-      const ea = expNonPositive(sa * invT);
-      const eb = expNonPositive(sb * invT);
-      eP[v] = ea;
-      eQ[v] = eb;
-      sumA += ea;
-      sumB += eb;
-      dot += eb * (sb - sa);
-    }
-  } else if (kind === ROW_KINDS.softCE) {
-    for (let v = 0; v < vocab; v++) {
-      const sb = b[ob + v]! - maxB;
-      const ea = expNonPositive((a[oa + v]! - maxA) * invT);
-      const eb = expNonPositive(sb * invT);
-      eP[v] = ea;
-      eQ[v] = eb;
-      sumA += ea;
-      sumB += eb;
-      dot += ea * sb;
-    }
-  } else {
-    for (let v = 0; v < vocab; v++) {
-      const ea = expNonPositive((a[oa + v]! - maxA) * invT);
-      const eb = expNonPositive((b[ob + v]! - maxB) * invT);
-      eP[v] = ea;
-      eQ[v] = eb;
-      sumA += ea;
-      sumB += eb;
-    }
-  }
-  const invP = 1 / sumA;
-  const invQ = 1 / sumB;
-  // log p_v = (a_v − maxA)/T − logSumA, log q_v likewise.
-  const logSumA = Math.log(sumA);
-  const logSumB = Math.log(sumB);
-  const c = job.weights[i]! * invT;
-  const stats: RowStats = { oa, ob, maxA, maxB, invP, invQ, logSumA, logSumB, c };
-  switch (kind) {
-    case ROW_KINDS.forwardKL:
-    case ROW_KINDS.softCE: {
-      // KL(p ‖ q) = Σ p (sa − sb)/T − logΣA + logΣB; H(p, q) = −Σ p sb/T + logΣB. ∂ℓ/∂b = c·(q − p).
-      const loss = kind === ROW_KINDS.softCE ? logSumB - dot * invP * invT : dot * invP * invT - logSumA + logSumB;
-      if (grad !== null) {
-        const cp = c * invP;
-        const cq = c * invQ;
-        for (let v = 0; v < vocab; v++) grad[ob + v] = cq * eQ[v]! - cp * eP[v]!;
-      }
-      return loss;
-    }
-    case ROW_KINDS.reverseKL: {
-      // KL(q ‖ p) = Σ q (sb − sa)/T − logΣB + logΣA; ∂ℓ/∂b = c·q·(log q − log p − ℓ).
-      const shift = logSumA - logSumB;
-      const loss = dot * invQ * invT + shift;
-      if (grad !== null) {
-        const cq = c * invQ;
-        const base = shift - loss;
-        for (let v = 0; v < vocab; v++) grad[ob + v] = cq * eQ[v]! * ((b[ob + v]! - maxB - (a[oa + v]! - maxA)) * invT + base);
-      }
-      return loss;
-    }
-    case ROW_KINDS.tvd:
-      return tvdRow(job, scratch, stats);
-    case ROW_KINDS.jsd:
-      return jsdRow(job, scratch, stats);
-    case ROW_KINDS.skewKL:
-      return skewKLRow(job, scratch, stats);
-    case ROW_KINDS.skewReverseKL:
-      return skewReverseKLRow(job, scratch, stats);
-    default:
-      throw new Error(`internal: unknown host row kind ${String(kind)}`);
-  }
-}
+/** Sums a pass returns beside its result (this thread's; every pass writes before it reads). */
+const SUMS = new Float64Array(2);
 
-/** What pass 2 leaves for a rule's own passes: row offsets, maxima, normalisers, c = w/T. */
+/** What the exponentials' pass leaves for a rule's own passes: row offsets, maxima, normalisers, c = w/T. */
 interface RowStats {
   readonly oa: number;
   readonly ob: number;
@@ -224,123 +174,366 @@ interface RowStats {
   readonly c: number;
 }
 
-/** ½Σ|p − q|; h = ½ q sign(q − p), Σh = ½(Σ_{q>p} q − Σ_{q<p} q). */
-function tvdRow(job: RowJob, { eP, eQ }: Scratch, { ob, invP, invQ, c }: RowStats): number {
-  const { vocab, grad } = job;
-  // Branch-free: the sign of p − q is a coin toss per entry, and a mispredicted branch costs
-  // more than the arithmetic (Math.abs and Math.sign compile to selects).
+function computeRow(job: RowJob, scratch: Scratch, i: number): number {
+  const { kind, a, b, vocab, invT } = job;
+  if (kind === ROW_KINDS.zero) return 0;
+  const oa = i * job.widthA;
+  const ob = i * job.widthB;
+  const { eP, eQ } = scratch;
+  // Pass 1: maxima of the raw logits (1/T > 0 keeps the order).
+  const maxA = rowMax(a, oa, vocab);
+  const maxB = rowMax(b, ob, vocab);
+  // Pass 2: e = exp((x − max)/T) and their sums; the KL family's Σ e·(shifted logit difference)
+  // too, one function per family, so that no loop branches on the kind.
+  const dot =
+    kind === ROW_KINDS.forwardKL
+      ? expsDot(a, oa, maxA, b, ob, maxB, invT, eP, eQ, vocab)
+      : kind === ROW_KINDS.reverseKL
+        ? expsDot(b, ob, maxB, a, oa, maxA, invT, eQ, eP, vocab)
+        : kind === ROW_KINDS.softCE
+          ? expsCross(a, oa, maxA, b, ob, maxB, invT, eP, eQ, vocab)
+          : exps(a, oa, maxA, b, ob, maxB, invT, eP, eQ, vocab);
+  // expsDot with the sides swapped (reverse KL) leaves them swapped in SUMS.
+  const swapped = kind === ROW_KINDS.reverseKL;
+  const sumA = swapped ? SUMS[1]! : SUMS[0]!;
+  const sumB = swapped ? SUMS[0]! : SUMS[1]!;
+  const invP = 1 / sumA;
+  const invQ = 1 / sumB;
+  // log p_v = (a_v − maxA)/T − logSumA, log q_v likewise.
+  const logSumA = Math.log(sumA);
+  const logSumB = Math.log(sumB);
+  const c = job.weights[i]! * invT;
+  const grad = job.grad;
+  switch (kind) {
+    case ROW_KINDS.forwardKL:
+    case ROW_KINDS.softCE: {
+      // KL(p ‖ q) = Σ p (sa − sb)/T − logΣA + logΣB; H(p, q) = −Σ p sb/T + logΣB. ∂ℓ/∂b = c·(q − p).
+      if (grad !== null) gradDifference(grad, ob, eQ, c * invQ, eP, c * invP, vocab);
+      return kind === ROW_KINDS.softCE ? logSumB - dot * invP * invT : dot * invP * invT - logSumA + logSumB;
+    }
+    case ROW_KINDS.reverseKL: {
+      // KL(q ‖ p) = Σ q (sb − sa)/T − logΣB + logΣA; ∂ℓ/∂b = c·q·(log q − log p − ℓ).
+      const shift = logSumA - logSumB;
+      const loss = dot * invQ * invT + shift;
+      if (grad !== null) gradReverseKL(grad, ob, eQ, c * invQ, a, oa, maxA, b, maxB, invT, shift - loss, vocab);
+      return loss;
+    }
+    default:
+      return ruleRow(job, scratch, { oa, ob, maxA, maxB, invP, invQ, logSumA, logSumB, c });
+  }
+}
+
+/** The rules whose loss needs a pass of its own after the exponentials. */
+function ruleRow(job: RowJob, scratch: Scratch, stats: RowStats): number {
+  switch (job.kind) {
+    case ROW_KINDS.tvd:
+      return tvdRow(job, scratch, stats);
+    case ROW_KINDS.jsd:
+      return jsdRow(job, scratch, stats);
+    case ROW_KINDS.skewKL:
+      return skewKLRow(job, scratch, stats);
+    case ROW_KINDS.skewReverseKL:
+      return skewReverseKLRow(job, scratch, stats);
+    default:
+      throw new Error(`internal: unknown host row kind ${String(job.kind)}`);
+  }
+}
+
+function rowMax(x: Float32Array, o: number, vocab: number): number {
+  let max = -Infinity;
+  for (let v = 0; v < vocab; v++) {
+    const z = x[o + v]!;
+    if (z > max) max = z;
+  }
+  return max;
+}
+
+/** eX, eY and their sums (into SUMS); returns Σ eX·(sx − sy), sx = x − maxX (the KL's dot). */
+function expsDot(
+  x: Float32Array,
+  ox: number,
+  maxX: number,
+  y: Float32Array,
+  oy: number,
+  maxY: number,
+  invT: number,
+  eX: Float64Array,
+  eY: Float64Array,
+  vocab: number,
+): number {
+  let sumX = 0;
+  let sumY = 0;
+  let dot = 0;
+  for (let v = 0; v < vocab; v++) {
+    const sx = x[ox + v]! - maxX;
+    const sy = y[oy + v]! - maxY;
+    const ex = expNonPositive(sx * invT);
+    const ey = expNonPositive(sy * invT);
+    eX[v] = ex;
+    eY[v] = ey;
+    sumX += ex;
+    sumY += ey;
+    dot += ex * (sx - sy);
+  }
+  SUMS[0] = sumX;
+  SUMS[1] = sumY;
+  return dot;
+}
+
+/** As expsDot, returning soft CE's Σ eP·sb. */
+function expsCross(
+  a: Float32Array,
+  oa: number,
+  maxA: number,
+  b: Float32Array,
+  ob: number,
+  maxB: number,
+  invT: number,
+  eP: Float64Array,
+  eQ: Float64Array,
+  vocab: number,
+): number {
+  let sumA = 0;
+  let sumB = 0;
+  let dot = 0;
+  for (let v = 0; v < vocab; v++) {
+    const sb = b[ob + v]! - maxB;
+    const ea = expNonPositive((a[oa + v]! - maxA) * invT);
+    const eb = expNonPositive(sb * invT);
+    eP[v] = ea;
+    eQ[v] = eb;
+    sumA += ea;
+    sumB += eb;
+    dot += ea * sb;
+  }
+  SUMS[0] = sumA;
+  SUMS[1] = sumB;
+  return dot;
+}
+
+/** The exponentials and their sums only; returns 0. */
+function exps(
+  a: Float32Array,
+  oa: number,
+  maxA: number,
+  b: Float32Array,
+  ob: number,
+  maxB: number,
+  invT: number,
+  eP: Float64Array,
+  eQ: Float64Array,
+  vocab: number,
+): number {
+  let sumA = 0;
+  let sumB = 0;
+  for (let v = 0; v < vocab; v++) {
+    const ea = expNonPositive((a[oa + v]! - maxA) * invT);
+    const eb = expNonPositive((b[ob + v]! - maxB) * invT);
+    eP[v] = ea;
+    eQ[v] = eb;
+    sumA += ea;
+    sumB += eb;
+  }
+  SUMS[0] = sumA;
+  SUMS[1] = sumB;
+  return 0;
+}
+
+/** grad_v = cq·eQ_v − cp·eP_v. */
+function gradDifference(grad: Float32Array, ob: number, eQ: Float64Array, cq: number, eP: Float64Array, cp: number, vocab: number): void {
+  for (let v = 0; v < vocab; v++) grad[ob + v] = cq * eQ[v]! - cp * eP[v]!;
+}
+
+/** grad_v = cq·eQ_v·(x_v − shift): the projection c·(h − q·Σh) of every rule with h = q·(x + const). */
+function gradScaled(grad: Float32Array, ob: number, eQ: Float64Array, cq: number, x: Float64Array, shift: number, vocab: number): void {
+  for (let v = 0; v < vocab; v++) grad[ob + v] = cq * eQ[v]! * (x[v]! - shift);
+}
+
+/** Reverse KL's grad_v = cq·eQ_v·((sb − sa)/T + base). */
+function gradReverseKL(
+  grad: Float32Array,
+  ob: number,
+  eQ: Float64Array,
+  cq: number,
+  a: Float32Array,
+  oa: number,
+  maxA: number,
+  b: Float32Array,
+  maxB: number,
+  invT: number,
+  base: number,
+  vocab: number,
+): void {
+  const offset = maxA - maxB;
+  for (let v = 0; v < vocab; v++) grad[ob + v] = cq * eQ[v]! * ((b[ob + v]! - a[oa + v]! + offset) * invT + base);
+}
+
+/**
+ * ½Σ|p − q|; h = ½ q sign(q − p), Σh = ½ Σ q sign(q − p). One pass after the exponentials for
+ * the loss, Σh and the signs (kept in x1), one for the gradient. Branch-free: the sign of q − p
+ * is a coin toss per entry, and a mispredicted branch (Math.sign, a comparison) costs more than
+ * the arithmetic, so the sign is d / (|d| + 1e-300): exactly ±1 unless |d| < 1e-284, 0 at a tie.
+ */
+function tvdRow(job: RowJob, { eP, eQ, x1 }: Scratch, { ob, invP, invQ, c }: RowStats): number {
+  const abs = tvdSums(eP, invP, eQ, invQ, x1, job.vocab);
+  // c·q·(½ sign − Σh) = ½c·q·(sign − Σ q sign).
+  if (job.grad !== null) gradScaled(job.grad, ob, eQ, 0.5 * c * invQ, x1, SUMS[0]!, job.vocab);
+  return 0.5 * abs;
+}
+
+/** Returns Σ|q − p|; Σ q sign(q − p) into SUMS[0], the signs into `sign`. */
+function tvdSums(eP: Float64Array, invP: number, eQ: Float64Array, invQ: number, sign: Float64Array, vocab: number): number {
   let abs = 0;
   let signed = 0;
   for (let v = 0; v < vocab; v++) {
     const q = eQ[v]! * invQ;
     const d = q - eP[v]! * invP;
-    abs += Math.abs(d);
-    signed += q * Math.sign(d);
+    const ad = Math.abs(d);
+    const s = d / (ad + 1e-300);
+    abs += ad;
+    signed += q * s;
+    sign[v] = s;
   }
-  if (grad !== null) {
-    const sumH = 0.5 * signed;
-    for (let v = 0; v < vocab; v++) {
-      const q = eQ[v]! * invQ;
-      grad[ob + v] = c * q * (0.5 * Math.sign(q - eP[v]! * invP) - sumH);
-    }
-  }
-  return 0.5 * abs;
+  SUMS[0] = signed;
+  return abs;
 }
 
 /**
  * β·KL(p ‖ m) + (1−β)·KL(q ‖ m), m = βp + (1−β)q; h = (1−β) q (log q − log m), so Σh is
  * (1−β)·KL(q ‖ m), the loss's own second term. x1 keeps log q − log m for the gradient pass.
  */
-function jsdRow(job: RowJob, { eP, eQ, x1 }: Scratch, { oa, ob, maxA, maxB, invP, invQ, logSumA, logSumB, c }: RowStats): number {
-  const { vocab, grad, a, b, invT, param: beta } = job;
-  const [lb, lc] = [Math.log(beta), Math.log(1 - beta)];
+function jsdRow(job: RowJob, { eP, eQ, x1 }: Scratch, stats: RowStats): number {
+  const { vocab, grad, param: beta } = job;
+  const klP = jsdSums(job, stats, eP, eQ, x1);
+  const klQ = SUMS[0]!;
+  if (grad !== null) gradScaled(grad, stats.ob, eQ, stats.c * (1 - beta) * stats.invQ, x1, klQ, vocab);
+  return beta * klP + (1 - beta) * klQ;
+}
+
+/**
+ * t_v = log q_v − log p_v from the logits: (b_v − a_v)/T + shift, for the mixtures' softplus.
+ */
+function logRatioShift({ invT }: RowJob, { maxA, maxB, logSumA, logSumB }: RowStats): number {
+  return (maxA - maxB) * invT + logSumA - logSumB;
+}
+
+/**
+ * Returns KL(p ‖ m); KL(q ‖ m) into SUMS[0], log q − log m into x1. With z = t + log((1−β)/β):
+ * log p − log m = −log β − softplus(z), log q − log m = z − log(1−β) − softplus(z).
+ */
+function jsdSums(job: RowJob, stats: RowStats, eP: Float64Array, eQ: Float64Array, x1: Float64Array): number {
+  const { a, b, invT, vocab, param: beta } = job;
+  const { oa, ob, invP, invQ } = stats;
+  const lb = Math.log(beta);
+  const lc = Math.log(1 - beta);
+  const shift = logRatioShift(job, stats) + lc - lb;
   let klP = 0;
   let klQ = 0;
   for (let v = 0; v < vocab; v++) {
-    const p = eP[v]! * invP;
-    const q = eQ[v]! * invQ;
-    const logP = (a[oa + v]! - maxA) * invT - logSumA;
-    const logQ = (b[ob + v]! - maxB) * invT - logSumB;
-    const logM = logMix(beta * p + (1 - beta) * q, logP + lb, logQ + lc);
-    const rq = logQ - logM;
-    klP += p * (logP - logM);
-    klQ += q * rq;
+    const z = (b[ob + v]! - a[oa + v]!) * invT + shift;
+    const sp = softplus(z);
+    const rq = z - lc - sp;
+    klP -= eP[v]! * (lb + sp);
+    klQ += eQ[v]! * rq;
     x1[v] = rq;
   }
-  if (grad !== null) {
-    const cq = c * (1 - beta) * invQ;
-    for (let v = 0; v < vocab; v++) grad[ob + v] = cq * eQ[v]! * (x1[v]! - klQ);
-  }
-  return beta * klP + (1 - beta) * klQ;
+  SUMS[0] = klQ * invQ;
+  return klP * invP;
 }
 
 /**
  * KL(p ‖ m), m = αp + (1−α)q; h = −(1−α) q·(p/m), Σh = −(1−α)·Σ q p/m. x1 keeps p/m.
  */
-function skewKLRow(job: RowJob, { eP, eQ, x1 }: Scratch, { oa, ob, maxA, maxB, invP, invQ, logSumA, logSumB, c }: RowStats): number {
-  const { vocab, grad, a, b, invT, param: alpha } = job;
-  const [lo, lr] = [Math.log(alpha), Math.log(1 - alpha)];
-  let loss = 0;
-  let qpm = 0;
-  for (let v = 0; v < vocab; v++) {
-    const p = eP[v]! * invP;
-    const q = eQ[v]! * invQ;
-    const logP = (a[oa + v]! - maxA) * invT - logSumA;
-    const m = alpha * p + (1 - alpha) * q;
-    let ratio: number;
-    if (m > 1e-300) {
-      loss += p * (logP - Math.log(m));
-      ratio = p / m;
-    } else {
-      // Both sides (nearly) underflow: p/m in logs, p·log(p/m) negligible but kept exact.
-      const logM = logMix(m, logP + lo, (b[ob + v]! - maxB) * invT - logSumB + lr);
-      loss += p * (logP - logM);
-      ratio = Math.exp(logP - logM);
-    }
-    qpm += q * ratio;
-    x1[v] = ratio;
-  }
-  if (grad !== null) {
-    const cq = c * invQ;
-    const k = 1 - alpha;
-    const sumH = -k * qpm;
-    for (let v = 0; v < vocab; v++) grad[ob + v] = cq * eQ[v]! * (-k * x1[v]! - sumH);
-  }
+function skewKLRow(job: RowJob, { eP, eQ, x1 }: Scratch, stats: RowStats): number {
+  const loss = skewKLSums(job, stats, eP, eQ, x1);
+  // c·h_v − c·q_v·Σh = −(1−α)·c·q_v·(p_v/m_v − Σ q p/m).
+  if (job.grad !== null) gradScaled(job.grad, stats.ob, eQ, -(1 - job.param) * stats.c * stats.invQ, x1, SUMS[0]!, job.vocab);
   return loss;
 }
 
 /**
- * KL(q ‖ m), m = αq + (1−α)p; h = q (log q − log m − α q/m), Σh = ℓ − α Σ q²/m. x1 keeps
- * log q − log m, x2 keeps q/m.
+ * Returns KL(p ‖ m); Σ q p/m into SUMS[0], p/m into x1. With z = t + log((1−α)/α):
+ * log(p/m) = −log α − softplus(z) and p/m = e^−softplus(z)/α (never an underflowed mixture).
  */
-function skewReverseKLRow(job: RowJob, { eP, eQ, x1, x2 }: Scratch, { oa, ob, maxA, maxB, invP, invQ, logSumA, logSumB, c }: RowStats): number {
-  const { vocab, grad, a, b, invT, param: alpha } = job;
-  const [lo, lr] = [Math.log(alpha), Math.log(1 - alpha)];
+function skewKLSums(job: RowJob, stats: RowStats, eP: Float64Array, eQ: Float64Array, x1: Float64Array): number {
+  const { a, b, invT, vocab, param: alpha } = job;
+  const { oa, ob } = stats;
+  const la = Math.log(alpha);
+  const invAlpha = 1 / alpha;
+  const shift = logRatioShift(job, stats) + Math.log(1 - alpha) - la;
+  let loss = 0;
+  let qpm = 0;
+  for (let v = 0; v < vocab; v++) {
+    const sp = softplus((b[ob + v]! - a[oa + v]!) * invT + shift);
+    const ratio = invAlpha * expNonPositive(-sp);
+    loss -= eP[v]! * (la + sp);
+    qpm += eQ[v]! * ratio;
+    x1[v] = ratio;
+  }
+  SUMS[0] = qpm * stats.invQ;
+  return loss * stats.invP;
+}
+
+/**
+ * KL(q ‖ m), m = αq + (1−α)p; h = q (log q − log m − α q/m), Σh = ℓ − α Σ q²/m. x1 keeps
+ * log q − log m − α q/m.
+ */
+function skewReverseKLRow(job: RowJob, { eQ, x1 }: Scratch, stats: RowStats): number {
+  const loss = skewReverseKLSums(job, stats, eQ, x1);
+  if (job.grad !== null) gradScaled(job.grad, stats.ob, eQ, stats.c * stats.invQ, x1, loss - job.param * SUMS[0]!, job.vocab);
+  return loss;
+}
+
+/**
+ * Returns KL(q ‖ m); Σ q²/m into SUMS[0], log(q/m) − α q/m into x1. With
+ * z = −t + log((1−α)/α): log(q/m) = −log α − softplus(z), q/m = e^−softplus(z)/α.
+ */
+function skewReverseKLSums(job: RowJob, stats: RowStats, eQ: Float64Array, x1: Float64Array): number {
+  const { a, b, invT, vocab, param: alpha } = job;
+  const { oa, ob } = stats;
+  const la = Math.log(alpha);
+  const invAlpha = 1 / alpha;
+  const shift = -logRatioShift(job, stats) + Math.log(1 - alpha) - la;
   let loss = 0;
   let qqm = 0;
   for (let v = 0; v < vocab; v++) {
-    const p = eP[v]! * invP;
-    const q = eQ[v]! * invQ;
-    const logQ = (b[ob + v]! - maxB) * invT - logSumB;
-    const m = alpha * q + (1 - alpha) * p;
-    let logRatio: number;
-    let ratio: number;
-    if (m > 1e-300) {
-      logRatio = logQ - Math.log(m);
-      ratio = q / m;
-    } else {
-      logRatio = logQ - logMix(m, logQ + lo, (a[oa + v]! - maxA) * invT - logSumA + lr);
-      ratio = Math.exp(logRatio);
-    }
-    loss += q * logRatio;
-    qqm += q * ratio;
-    x1[v] = logRatio;
-    x2[v] = ratio;
+    const sp = softplus((a[oa + v]! - b[ob + v]!) * invT + shift);
+    const ratio = invAlpha * expNonPositive(-sp);
+    const logRatio = -la - sp;
+    const eq = eQ[v]!;
+    loss += eq * logRatio;
+    qqm += eq * ratio;
+    x1[v] = logRatio - alpha * ratio;
   }
-  if (grad !== null) {
-    const cq = c * invQ;
-    const sumH = loss - alpha * qqm;
-    for (let v = 0; v < vocab; v++) grad[ob + v] = cq * eQ[v]! * (x1[v]! - alpha * x2[v]! - sumH);
-  }
-  return loss;
+  SUMS[0] = qqm * stats.invQ;
+  return loss * stats.invQ;
 }
+
+/**
+ * Runs every pass on a few small rows, so that each statement has type feedback before V8 first
+ * optimises a pass. Otherwise the first call of a pass is compiled on-stack in its loop, before
+ * the statements after the loop have run, and that code, kept for the loop, deoptimises on
+ * reaching them in every later call (measured: a deoptimisation per row, half a millisecond each).
+ */
+function warmUp(): void {
+  const vocab = 24;
+  const rows = 16;
+  const a = new Float32Array(rows * vocab);
+  const b = new Float32Array(rows * vocab);
+  // Mostly small logits, one far below the rest in some rows (underflowing exponentials, |z| ≥ 40).
+  for (let k = 0; k < a.length; k++) {
+    a[k] = Math.sin(k * 1.7) * 3 - (k % 23 === 5 ? 800 : 0);
+    b[k] = Math.cos(k * 0.9) * 3 - (k % 19 === 7 ? 900 : 0);
+  }
+  const scratch = scratchFor(vocab);
+  const weights = new Float32Array(rows).fill(1 / rows);
+  for (const kind of Object.values(ROW_KINDS)) {
+    for (const grad of [new Float32Array(rows * vocab), null]) {
+      for (const invT of [1, 0.5]) {
+        const job: RowJob = { kind, param: 0.3, a, b, widthA: vocab, widthB: vocab, vocab, invT, weights, rowLoss: new Float64Array(rows), grad };
+        computeRows(job, scratch, 0, rows);
+      }
+    }
+  }
+}
+warmUp();
