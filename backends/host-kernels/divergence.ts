@@ -12,15 +12,17 @@ import { runRows, threadedFor } from './threads.js';
  * the whole [N, V] block and keeps their outputs for the backward pass.
  *
  * The shipped divergences but AKL have a closed-form row (`rows.ts`): two exponentials per entry
- * (a `log` more for JSD and the skew divergences), the loss and the gradient, log-softmax step
- * included, in float64 in the same sweep, rows shared out between threads (`threads.ts`). AKL,
- * whose head/tail split needs a selection per row, runs its rule's own float64 row here, on the
- * calling thread. The gradient becomes a tensor only when the backward pass asks for it.
+ * (a table-driven softplus more for JSD and the skew divergences), the loss and the gradient,
+ * log-softmax step included, in float64 in the same sweep, rows shared out between threads
+ * (`threads.ts`). AKL, whose head/tail split needs a selection per row, runs its rule's own
+ * float64 row here, on the calling thread.
  *
- * Reading: on wasm the rows are read in place from the module's heap when single-threaded (the
- * heap does not move while the kernel runs: nothing is allocated on it until the loss), and
- * copied once into shared memory when threaded; on cpu `dataSync` returns the backend's own
- * array, copied only when threaded.
+ * Memory: the rows are read where the backend keeps them (on wasm a view of the module's heap,
+ * which does not move while the kernel runs: nothing is allocated on it until the gradient is
+ * handed over; on cpu `dataSync`, the backend's own array), and the gradient is written where its
+ * tensor will live (on wasm straight into a block of the heap that becomes the gradient tensor, on
+ * cpu an array the tensor keeps). Threads add two chunks of shared copies, a few MiB. So a call
+ * holds one [N × V] float array beyond its inputs: the gradient, which the backward pass needs.
  */
 export const hostDivergenceKernel: DivergenceKernel = (op) => {
   const { rule, params, temperature, vocab, weights } = op;
@@ -29,41 +31,29 @@ export const hostDivergenceKernel: DivergenceKernel = (op) => {
   return withGradient<tf.Scalar>(op.student.values, (student) => {
     const [rows, widthB] = student.shape as [number, number];
     const widthA = teacher.shape[1]!;
-    const differentiating = op.ctx.differentiating;
+    // Allocated before the inputs are read: on wasm it may grow the heap, which moves its views.
+    let store: GradientStore | null = op.ctx.differentiating ? gradientStore(rows, widthB, vocab !== widthB || kind?.kind === ROW_KINDS.zero) : null;
+    const grad = store?.view() ?? null;
     let loss = 0;
-    let grad: Float32Array | null = null;
     if (kind === undefined) {
-      grad = differentiating ? new Float32Array(rows * widthB) : null;
       loss = genericRows(op, hostRows(teacher), hostRows(student), rows, widthA, widthB, grad);
-    } else {
-      const threaded = threadedFor(rows, vocab);
-      const floats = (n: number) => (threaded ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n));
-      const rowsOf = (t: tf.Tensor, slot: 0 | 1) => {
-        const view = hostRows(t);
-        if (!threaded) return view;
-        const copy = stagingFloats(slot, view.length);
-        copy.set(view);
-        return copy;
-      };
-      grad = differentiating ? gradBuffer(rows * widthB, threaded, vocab !== widthB || kind.kind === ROW_KINDS.zero) : null;
-      const rowLoss = threaded ? new Float64Array(new SharedArrayBuffer(8 * rows)) : new Float64Array(rows);
-      const shared = threaded ? floats(rows) : weights;
-      if (threaded) shared.set(weights);
+    } else if (kind.kind !== ROW_KINDS.zero) {
+      const rowLoss = new Float64Array(rows);
       const job: RowJob = {
         kind: kind.kind,
         param: kind.param,
-        a: rowsOf(teacher, 0),
-        b: rowsOf(student, 1),
+        a: hostRows(teacher),
+        b: hostRows(student),
         widthA,
         widthB,
         vocab,
         invT: 1 / temperature,
-        weights: shared,
+        weights,
         rowLoss,
         grad,
       };
       scratch = scratchFor(vocab, scratch);
-      runRows(job, rows, scratch, threaded);
+      runRows(job, rows, scratch, threadedFor(rows, vocab));
       // Summed in row order, whatever thread computed each row.
       for (let i = 0; i < rows; i++) loss += weights[i]! * rowLoss[i]!;
     }
@@ -71,14 +61,9 @@ export const hostDivergenceKernel: DivergenceKernel = (op) => {
     return {
       value: tf.scalar(loss),
       gradFunc: (dy) => {
-        if (grad === null) return tf.zerosLike(student);
-        checkHeap(grad.byteLength, [rows, widthB]);
-        const scale = dy.dataSync()[0]!;
-        if (scale !== 1) for (let k = 0; k < grad.length; k++) grad[k]! *= scale;
-        const tensor = tf.tensor2d(grad, [rows, widthB]);
-        // wasm copied the values into its heap: the buffer can serve a later call.
-        if (tf.getBackend() === 'wasm') releaseGradBuffer(grad);
-        grad = null;
+        if (store === null) return tf.zerosLike(student);
+        const tensor = store.tensor(dy.dataSync()[0]!);
+        store = null;
         return tensor;
       },
     };
@@ -89,35 +74,77 @@ export const hostDivergenceKernel: DivergenceKernel = (op) => {
 let scratch: Scratch | undefined;
 
 /**
- * Shared buffers the logits are copied into for the workers, kept and reused (grown as needed):
- * a fresh SharedArrayBuffer per call costs its page faults every step, and the runtime frees
- * them lazily. Read only during a forward pass, so reuse is safe; the gradient, which outlives
- * the call until the backward pass, gets a buffer of its own.
+ * Where a kernel writes the gradient of the student's logits [rows × width] in its forward pass,
+ * and how the backward pass hands it over as a tensor without a copy.
  */
-const staging: SharedArrayBuffer[] = [];
+interface GradientStore {
+  /** The floats, row-major; on wasm a view of the heap, valid until something is allocated on it. */
+  view(): Float32Array;
+  /** The gradient times `scale`, as a tensor; called once. */
+  tensor(scale: number): tf.Tensor;
+}
+
+function gradientStore(rows: number, width: number, clear: boolean): GradientStore {
+  if (tf.getBackend() === 'wasm') {
+    const heap = wasmHeapStore(rows, width, clear);
+    if (heap !== undefined) return heap;
+  }
+  // cpu: a tensor made from an array keeps that array.
+  const values = new Float32Array(rows * width);
+  return {
+    view: () => values,
+    tensor: (scale) => {
+      if (scale !== 1) for (let k = 0; k < values.length; k++) values[k]! *= scale;
+      return tf.tensor2d(values, [rows, width]);
+    },
+  };
+}
+
+/** What the host kernels use of tfjs-backend-wasm's backend object (not part of its typed API). */
+interface WasmBackendInternals {
+  wasm?: { HEAPU8?: Uint8Array; _malloc?: (bytes: number) => number; _free?: (offset: number) => void };
+  makeOutput?: (shape: number[], dtype: 'float32', memoryOffset: number) => tf.TensorInfo;
+  dataIdMap?: { get(id: object): { memoryOffset?: number; dtype?: string } | undefined };
+}
 
 /**
- * Gradient buffers handed back by backward passes on wasm (whose tensors copy their values into
- * the heap), for later calls: a [N × V] buffer per step would otherwise wait for the collector
- * (shared buffers are freed lazily), and the process's memory grow by one per step until it runs.
- * At most two are kept. On cpu the gradient tensor keeps its buffer, so none comes back.
+ * Heap blocks of gradients whose backward pass never came (a forward pass differentiated but not
+ * followed by one): freed when the gradient function holding them is collected.
  */
-const freeGrads: ArrayBufferLike[] = [];
-function gradBuffer(n: number, shared: boolean, clear: boolean): Float32Array {
-  const k = freeGrads.findIndex((b) => b.byteLength >= 4 * n && b instanceof SharedArrayBuffer === shared);
-  if (k < 0) return new Float32Array(shared ? new SharedArrayBuffer(4 * n) : new ArrayBuffer(4 * n));
-  const view = new Float32Array(freeGrads.splice(k, 1)[0]!, 0, n);
-  // Rows write the first `vocab` columns only; the rest must be 0.
-  if (clear) view.fill(0);
-  return view;
-}
-function releaseGradBuffer(grad: Float32Array): void {
-  if (freeGrads.length < 2) freeGrads.push(grad.buffer);
-}
-function stagingFloats(slot: 0 | 1, n: number): Float32Array {
-  const held = staging[slot];
-  if (held === undefined || held.byteLength < 4 * n) staging[slot] = new SharedArrayBuffer(4 * n);
-  return new Float32Array(staging[slot]!, 0, n);
+const unclaimed = new FinalizationRegistry<{ free: (offset: number) => void; offset: number }>(({ free, offset }) => free(offset));
+
+/**
+ * The gradient in a block of wasm's heap, allocated in the forward pass and handed to tfjs as the
+ * gradient tensor's own memory (`makeOutput` with that offset, as a wasm kernel's output is): the
+ * host copy and the copy into the heap that `tf.tensor` would make are both saved. Undefined if
+ * the backend does not expose what this needs.
+ */
+function wasmHeapStore(rows: number, width: number, clear: boolean): GradientStore | undefined {
+  const backend = tf.backend() as unknown as WasmBackendInternals;
+  const module = backend.wasm;
+  const { _malloc: malloc, _free: free } = module ?? {};
+  if (module === undefined || malloc === undefined || free === undefined || backend.makeOutput === undefined) return undefined;
+  const n = rows * width;
+  checkHeap(4 * n, [rows, width]);
+  const offset = malloc(4 * n) >>> 0;
+  if (offset === 0) heapExhausted(4 * n, [rows, width]);
+  // Held by `tensor` below, so alive as long as the gradient function is.
+  const token = {};
+  unclaimed.register(token, { free, offset }, token);
+  const view = () => new Float32Array(module.HEAPU8!.buffer, offset, n);
+  if (clear) view().fill(0);
+  return {
+    view,
+    tensor: (scale) => {
+      unclaimed.unregister(token);
+      if (scale !== 1) {
+        const values = view();
+        for (let k = 0; k < n; k++) values[k]! *= scale;
+      }
+      // The tensor owns the block from here: disposing it frees it.
+      return tf.engine().makeTensorFromTensorInfo(backend.makeOutput!([rows, width], 'float32', offset));
+    },
+  };
 }
 
 /**
@@ -160,10 +187,7 @@ function rowKindOf(rule: DivergenceRule, params: Readonly<Record<string, JsonVal
  */
 function hostRows(t: tf.Tensor): Float32Array {
   if (tf.getBackend() === 'wasm') {
-    const backend = tf.backend() as unknown as {
-      dataIdMap?: { get(id: object): { memoryOffset?: number; dtype?: string } | undefined };
-      wasm?: { HEAPU8?: Uint8Array };
-    };
+    const backend = tf.backend() as unknown as WasmBackendInternals;
     const entry = backend.dataIdMap?.get(t.dataId);
     const heap = backend.wasm?.HEAPU8;
     if (entry?.dtype === 'float32' && typeof entry.memoryOffset === 'number' && heap !== undefined && entry.memoryOffset % 4 === 0) {
@@ -232,15 +256,17 @@ function genericRows(
  * the tensors alive is refused here, naming the sizes and the limit.
  */
 function checkHeap(bytes: number, shape: readonly number[]): void {
-  if (tf.getBackend() !== 'wasm') return;
   const live = tf.memory().numBytes;
-  if (live + bytes > WASM_HEAP_LIMIT) {
-    const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-    throw new InputError(
-      `the gradient of the student's logits [${shape.join(', ')}] needs ${mib(bytes)} of wasm's heap beside ${mib(live)} of tensors alive, ` +
-        `past its limit of 4 GiB (${mib(WASM_HEAP_LIMIT)} usable); use fewer tokens per step, or the cpu backend`,
-    );
-  }
+  if (live + bytes > WASM_HEAP_LIMIT) heapExhausted(bytes, shape);
+}
+
+function heapExhausted(bytes: number, shape: readonly number[]): never {
+  const live = tf.memory().numBytes;
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  throw new InputError(
+    `the gradient of the student's logits [${shape.join(', ')}] needs ${mib(bytes)} of wasm's heap beside ${mib(live)} of tensors alive, ` +
+      `past its limit of 4 GiB (${mib(WASM_HEAP_LIMIT)} usable); use fewer tokens per step, or the cpu backend`,
+  );
 }
 
 /** What tfjs's wasm module can hold: 4 GiB less what it needs for itself. */

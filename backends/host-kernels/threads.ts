@@ -1,15 +1,16 @@
 /**
  * Threads for the host divergence kernels: rows are shared out between the calling thread and a
- * small pool of Node `worker_threads`, all reading the logits from SharedArrayBuffers and
- * writing their rows of the gradient and of the per-row losses into shared ones.
+ * small pool of Node `worker_threads`, all reading chunks of the logits from SharedArrayBuffers
+ * and writing their rows of the gradient and of the per-row losses into shared ones.
  *
  * Kernels are synchronous (tfjs asks for a value and a gradient function, not promises), so the
  * calling thread does not wait for the workers to start: every thread claims the next row from
  * an atomic counter, the caller included, and the caller then blocks (`Atomics.wait`, allowed on
- * Node's main thread) only until the rows that workers claimed are finished. A pool still
- * starting leaves every row to the caller; a row is computed by the same function on the same
- * bytes whichever thread claims it, so results do not depend on the number of threads or on who
- * did what (bit for bit: tested).
+ * Node's main thread) only until the rows that workers claimed are finished. Rows go through
+ * shared memory a chunk at a time (`runRows`), so the shared copies stay a few MiB at any N. A
+ * pool still starting leaves every row to the caller; a row is computed by the same function on
+ * the same bytes whichever thread claims it, so results do not depend on the number of threads
+ * or on who did what (bit for bit: tested).
  *
  * Node only: in a browser (no `process.getBuiltinModule`), or with `MMKD_HOST_THREADS=1`, the
  * caller computes every row itself.
@@ -82,14 +83,58 @@ export function lastWorkerRowCount(): number {
   return lastWorkerRows;
 }
 
-/** Whether a call of `rows × vocab` entries should run threaded (and so needs shared arrays). */
+/** Whether a call of `rows × vocab` entries should run threaded. */
 export function threadedFor(rows: number, vocab: number): boolean {
   return rows > 1 && rows * vocab >= MIN_THREADED_ENTRIES && hostThreads() > 1 && typeof SharedArrayBuffer === 'function';
 }
 
 /**
- * Computes every row of `job` (`rows` of them), on the pool when `threaded` (then every array of
- * the job must live on a SharedArrayBuffer), else on this thread.
+ * Floats per array of one staged chunk (4 MiB): the workers' shared copies of the logits and of
+ * their gradient rows are [chunk × width], never [N × width], so threads cost a few MiB beside the
+ * tensors whatever N is.
+ */
+const CHUNK_ENTRIES = 1 << 20;
+
+/** One chunk's shared arrays. Two are kept, reused from call to call and grown as needed. */
+interface Stage {
+  a: Float32Array;
+  b: Float32Array;
+  grad: Float32Array;
+  weights: Float32Array;
+  rowLoss: Float64Array;
+}
+const stages: Stage[] = [];
+
+function stageFor(slot: 0 | 1, rows: number, widthA: number, widthB: number): Stage {
+  const held = stages[slot];
+  const floats = (n: number, have: Float32Array | undefined) =>
+    have !== undefined && have.length >= n ? have : new Float32Array(new SharedArrayBuffer(4 * n));
+  const stage: Stage = {
+    a: floats(rows * widthA, held?.a),
+    b: floats(rows * widthB, held?.b),
+    grad: floats(rows * widthB, held?.grad),
+    weights: floats(rows, held?.weights),
+    rowLoss: held !== undefined && held.rowLoss.length >= rows ? held.rowLoss : new Float64Array(new SharedArrayBuffer(8 * rows)),
+  };
+  stages[slot] = stage;
+  return stage;
+}
+
+/** A chunk of rows r0 … r0 + rows − 1 staged for the pool, with its own row counter. */
+interface Chunk {
+  readonly job: RowJob;
+  readonly r0: number;
+  readonly rows: number;
+  control?: Int32Array;
+}
+
+/**
+ * Computes every row of `job` (`rows` of them). Single-threaded, or when the pool is missing or
+ * broken, on this thread straight from and into the job's own arrays. Threaded, chunk by chunk:
+ * this thread copies a chunk's logits into shared memory, every thread claims its rows, and this
+ * thread copies the gradient rows and losses out. Two chunks are in flight, so that the copies
+ * in and out overlap the workers' rows: the next chunk is staged while the pool works on this one,
+ * and this one is copied out once the next is posted.
  */
 export function runRows(job: RowJob, rows: number, scratch: Scratch, threaded: boolean): void {
   const p = threaded ? poolFor(hostThreads()) : undefined;
@@ -97,23 +142,56 @@ export function runRows(job: RowJob, rows: number, scratch: Scratch, threaded: b
     computeRows(job, scratch, 0, rows);
     return;
   }
-  const control = new Int32Array(new SharedArrayBuffer(8));
-  const message: JobMessage = { ...job, control, rows };
-  for (const w of p.workers) {
-    w.postMessage(message);
-    w.unref();
-  }
-  const mine = computeClaimedRows(job, scratch, control, NEXT_ROW, rows);
-  Atomics.add(control, ROWS_DONE, mine);
-  let seen = Atomics.load(control, ROWS_DONE);
-  while (seen < rows) {
-    if (Atomics.wait(control, ROWS_DONE, seen, STALL_MS) === 'timed-out' && Atomics.load(control, ROWS_DONE) === seen) {
-      p.broken = true;
-      throw new Error(`internal: a host-kernel worker stopped mid-row (${seen} of ${rows} rows finished)`);
+  const perChunk = Math.max(1, Math.min(rows, Math.floor(CHUNK_ENTRIES / Math.max(job.widthA, job.widthB))));
+  const chunks = Math.ceil(rows / perChunk);
+  const stageIn = (k: number): Chunk => {
+    const r0 = k * perChunk;
+    const n = Math.min(rows, r0 + perChunk) - r0;
+    const s = stageFor((k & 1) as 0 | 1, perChunk, job.widthA, job.widthB);
+    s.a.set(job.a.subarray(r0 * job.widthA, (r0 + n) * job.widthA));
+    s.b.set(job.b.subarray(r0 * job.widthB, (r0 + n) * job.widthB));
+    s.weights.set(job.weights.subarray(r0, r0 + n));
+    return { job: { ...job, a: s.a, b: s.b, weights: s.weights, rowLoss: s.rowLoss, grad: job.grad === null ? null : s.grad }, r0, rows: n };
+  };
+  const post = (chunk: Chunk) => {
+    chunk.control = new Int32Array(new SharedArrayBuffer(8));
+    const message: JobMessage = { ...chunk.job, control: chunk.control, rows: chunk.rows };
+    for (const w of p.workers) {
+      w.postMessage(message);
+      w.unref();
     }
-    seen = Atomics.load(control, ROWS_DONE);
+  };
+  const stageOut = ({ job: staged, r0, rows: n }: Chunk) => {
+    job.rowLoss.set(staged.rowLoss.subarray(0, n), r0);
+    const grad = job.grad;
+    if (grad === null || staged.grad === null) return;
+    const { widthB, vocab } = job;
+    // Rows write their first `vocab` columns only; the rest of the caller's rows stay as they are.
+    if (vocab === widthB) grad.set(staged.grad.subarray(0, n * widthB), r0 * widthB);
+    else for (let i = 0; i < n; i++) grad.set(staged.grad.subarray(i * widthB, i * widthB + vocab), (r0 + i) * widthB);
+  };
+  let workerRows = 0;
+  let current = stageIn(0);
+  post(current);
+  for (let k = 0; k < chunks; k++) {
+    const next = k + 1 < chunks ? stageIn(k + 1) : undefined;
+    const control = current.control!;
+    const mine = computeClaimedRows(current.job, scratch, control, NEXT_ROW, current.rows);
+    Atomics.add(control, ROWS_DONE, mine);
+    let seen = Atomics.load(control, ROWS_DONE);
+    while (seen < current.rows) {
+      if (Atomics.wait(control, ROWS_DONE, seen, STALL_MS) === 'timed-out' && Atomics.load(control, ROWS_DONE) === seen) {
+        p.broken = true;
+        throw new Error(`internal: a host-kernel worker stopped mid-row (${current.r0 + seen} of ${rows} rows finished)`);
+      }
+      seen = Atomics.load(control, ROWS_DONE);
+    }
+    workerRows += current.rows - mine;
+    if (next !== undefined) post(next);
+    stageOut(current);
+    if (next !== undefined) current = next;
   }
-  lastWorkerRows = rows - mine;
+  lastWorkerRows = workerRows;
 }
 
 function poolFor(threads: number): Pool | undefined {
