@@ -1,8 +1,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { HeadRows, LoweringContext, TokenRows } from './definitions.js';
+import type { HeadRows, LoweringContext, TokenRows, TopKRows } from './definitions.js';
 import { InputError } from './errors.js';
 import { type AlignedNode, nodeKey, type TokenExpr, type ViewNode } from './graph.js';
-import { type DistillInputs, hasHead, type SideInputs } from './outputs.js';
+import { type DistillInputs, hasHead, hasTopK, type SideInputs } from './outputs.js';
 import type { Plan } from './plan.js';
 import { selectPositions } from './selection.js';
 import { sourcedRows } from './sourced-rows.js';
@@ -35,6 +35,7 @@ export function evaluationContext(
   const viewRows = (view: ViewNode): TokenRows =>
     once(`rows:${nodeKey(view)}`, () => {
       const side: SideInputs = inputs[view.side];
+      if (view.field === 'topk') return topkRows(view, side);
       if (view.field === 'logits' && hasHead(side)) {
         // The logits are the head's view: the selected rows of the hidden states, and the head.
         const [batch, length] = side.hidden.shape;
@@ -52,12 +53,41 @@ export function evaluationContext(
           head,
         };
       }
-      const source = side[view.field];
+      const source = view.field === 'logits' ? side.logits : side.hidden;
       if (source === undefined) throw new InputError(`${view.side}.${view.field} is not among the inputs`);
       const [batch, length] = source.shape;
       const selection = selectPositions(side.roles, batch, length, view.roles, view.shift);
       return sourcedRows(flatRows(`${view.side}.${view.field}`, source), selection);
     });
+
+  const topkRows = (view: ViewNode, side: SideInputs): TokenRows => {
+    if (!hasTopK(side) || view.missingMass === undefined) throw new InputError(`${view.side}.topk is not among the inputs`);
+    const { ids, logProbs, logTail, shape, vocab, temperature } = side.topk;
+    const [batch, length, k] = shape;
+    const selection = selectPositions(side.roles, batch, length, view.roles, view.shift);
+    const n = selection.positions.length;
+    const topk: TopKRows = {
+      ids: new Int32Array(n * k),
+      logProbs: new Float32Array(n * k),
+      logTail: new Float32Array(n),
+      k,
+      vocab,
+      temperature,
+      missingMass: view.missingMass,
+    };
+    selection.positions.forEach((p, r) => {
+      topk.ids.set(ids.subarray(p * k, (p + 1) * k), r * k);
+      topk.logProbs.set(logProbs.subarray(p * k, (p + 1) * k), r * k);
+      topk.logTail[r] = logTail[p]!;
+    });
+    return {
+      get values(): tf.Tensor2D {
+        throw new Error(`internal: ${view.side}.topk holds top-k signals, not logits rows; this lowering must read TokenRows.topk`);
+      },
+      selection,
+      topk,
+    };
+  };
 
   const alignedRows = (node: AlignedNode): TokenRows =>
     once(`rows:${nodeKey(node)}`, () => {

@@ -3,6 +3,7 @@ import { all, allRecord, type Checked, check, failWith, ok } from './checked.js'
 import type { Registry } from './definitions.js';
 import { type GraphError, graphError, joinPath } from './errors.js';
 import type { AlignedNode, JsonValue, LossNode, MatchNode, ScalarNode, TokenExpr, ViewNode } from './graph.js';
+import { MISSING_MASS } from './outputs.js';
 import { isRole, ROLES } from './roles.js';
 
 /**
@@ -131,7 +132,15 @@ function decodeView(value: unknown, path: string): Checked<ViewNode> {
     const side = v['side'];
     if (side !== 'teacher' && side !== 'student') errors.push(graphError(path, `"side" must be "teacher" or "student", got ${describe(side)}`));
     const field = v['field'];
-    if (field !== 'logits' && field !== 'hidden') errors.push(graphError(path, `"field" must be "logits" or "hidden", got ${describe(field)}`));
+    if (field !== 'logits' && field !== 'hidden' && field !== 'topk') {
+      errors.push(graphError(path, `"field" must be "logits", "hidden" or "topk" (a teacher's offline signals), got ${describe(field)}`));
+    }
+    const missingMass = v['missingMass'];
+    if (field === 'topk' && !(MISSING_MASS as readonly unknown[]).includes(missingMass)) {
+      errors.push(graphError(path, `a "topk" view needs "missingMass": one of ${MISSING_MASS.map((m) => `"${m}"`).join(', ')}, got ${describe(missingMass)}`));
+    } else if (field !== 'topk' && missingMass !== undefined) {
+      errors.push(graphError(path, `"missingMass" belongs to "topk" views only, not to "${String(field)}"`));
+    }
     const shift = v['shift'] ?? 0;
     if (shift !== 0 && shift !== 1) errors.push(graphError(path, `"shift" must be 0 or 1 (1: next-token), got ${describe(shift)}`));
     const roles = v['roles'];
@@ -140,9 +149,9 @@ function decodeView(value: unknown, path: string): Checked<ViewNode> {
     } else {
       for (const r of roles) if (!isRole(r)) errors.push(graphError(path, `unknown role ${describe(r)}: roles are ${ROLES.join(', ')}`));
     }
-    const node = { kind: 'view', side, field, roles, shift } as ViewNode;
+    const node = { kind: 'view', side, field, roles, shift, ...(missingMass === undefined ? {} : { missingMass }) } as ViewNode;
     return check(node, errors);
-  })(fields(value, path, 'a view', ['kind', 'side', 'field', 'roles'], ['shift']));
+  })(fields(value, path, 'a view', ['kind', 'side', 'field', 'roles'], ['shift', 'missingMass']));
 }
 
 function decodeAligned(value: Obj, path: string, registry: Registry): Checked<TokenExpr> {

@@ -1,7 +1,7 @@
 import type { Scalar, Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 import type { GraphError } from './errors.js';
 import type { JsonValue, LossNode, MatchNode, TokenExpr, ViewNode } from './graph.js';
-import type { Field, Side } from './outputs.js';
+import type { Field, MissingMass, Side } from './outputs.js';
 import type { Selection } from './selection.js';
 
 /** What one input of a loss must be: whose tokens, and which field(s) they may come from. */
@@ -30,6 +30,16 @@ export interface SideShapes {
   readonly hidden?: readonly number[];
   /** The logits are an LM head's view (hidden · weightᵀ + bias), never materialised whole. */
   readonly head?: boolean;
+  /** [B, T, V]: offline top-k signals standing for the logits (a teacher's), see `TopKSignals`. */
+  readonly topk?: readonly number[];
+  /** The signals' k and temperature, when `topk` is given. */
+  readonly signals?: SignalShapes;
+}
+
+/** What validation knows of offline top-k signals beyond their [B, T, V]. */
+export interface SignalShapes {
+  readonly k: number;
+  readonly temperature: number;
 }
 
 /** What a loss's shape rule sees: each input's source tensor shape ([B, T, D]) and the params. */
@@ -38,6 +48,8 @@ export interface ShapeContext {
   readonly node: LossNode;
   readonly shapes: Readonly<Record<string, readonly number[]>>;
   readonly labels: boolean;
+  /** The teacher's offline signals' k and temperature, when the teacher is given by them. */
+  readonly signals?: SignalShapes;
 }
 
 /** Selected rows of a token expression, for one evaluation. */
@@ -58,6 +70,20 @@ export interface TokenRows {
    * makes the copy.
    */
   readonly source?: Tensor2D;
+  /** For a `topk` view: the selected positions' offline top-k signals (no logits rows exist). */
+  readonly topk?: TopKRows;
+}
+
+/** The selected positions' offline top-k signals, host-side, row-major [N, k]. */
+export interface TopKRows {
+  readonly ids: Int32Array;
+  readonly logProbs: Float32Array;
+  /** [N] */
+  readonly logTail: Float32Array;
+  readonly k: number;
+  readonly vocab: number;
+  readonly temperature: number;
+  readonly missingMass: MissingMass;
 }
 
 /** The selected rows of an LM head's logits view, as factors. */
@@ -72,6 +98,7 @@ export interface HeadRows {
 
 /** [N, V] of a token expression's rows, materialised or an LM head's view. */
 export function rowsShape(rows: TokenRows): [number, number] {
+  if (rows.topk !== undefined) return [rows.selection.positions.length, rows.topk.vocab];
   if (rows.head !== undefined) return [rows.head.hidden.shape[0], rows.head.weight.shape[0]];
   // A sourced view's shape, without gathering its rows.
   return rows.source === undefined ? rows.values.shape : [rows.selection.positions.length, rows.source.shape[1]];

@@ -26,7 +26,8 @@ export function describeTokens(expr: TokenExpr, registry?: Registry): string {
 
 function describeView(view: ViewNode): string {
   const roles = view.roles.join('|');
-  return `${view.side}.${view.field}[${view.shift === 1 ? `next ${roles}` : roles}]`;
+  const policy = view.missingMass === undefined ? '' : `(${view.missingMass})`;
+  return `${view.side}.${view.field}${policy}[${view.shift === 1 ? `next ${roles}` : roles}]`;
 }
 
 /** Each node's lines, given the name its parent shows it under (padded to line up). */

@@ -1,4 +1,4 @@
-import type { Field, Side } from './outputs.js';
+import type { Field, MissingMass, Side } from './outputs.js';
 import type { Role } from './roles.js';
 
 /**
@@ -14,6 +14,8 @@ import type { Role } from './roles.js';
  *   (next-token), it selects position t when the role of t + 1 is in `roles`: the logits at t
  *   predict token t + 1, so `next(response)` gives the logits that predict response tokens.
  *   Visual logits are read unshifted, as in LLaVA-KD.
+ * - A `topk` view reads a teacher's offline signals (top-k log-probs and tail mass) and carries
+ *   its policy for the missing mass; divergences compare the student with it under that policy.
  * - `aligned`: the teacher's tokens gathered (or, for a soft plan, mixed) to line up with the
  *   student's tokens by a matcher (EM-KD's vision token matching).
  */
@@ -23,6 +25,11 @@ export interface ViewNode<S extends Side = Side, F extends Field = Field> {
   readonly field: F;
   readonly roles: readonly Role[];
   readonly shift: 0 | 1;
+  /**
+   * For a `topk` view (a teacher's offline top-k signals) only: how divergences treat the mass
+   * outside the top k (see `teacher.topk`). Absent on every other view.
+   */
+  readonly missingMass?: MissingMass;
 }
 
 /** A matcher: which teacher token each student token is paired with. Gradient-free. */

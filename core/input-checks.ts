@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { InputShapes, Registry } from './definitions.js';
 import { formatShape, GraphValidationError, InputError } from './errors.js';
-import { type DistillInputs, hasHead, logitsShapeOf, type SideInputs } from './outputs.js';
+import { type DistillInputs, hasHead, hasTopK, logitsShapeOf, type SideInputs, type TopKSignals } from './outputs.js';
 import { IGNORE_LABEL } from './roles.js';
 import { type ValidGraph, validate } from './validate.js';
 
@@ -34,7 +34,7 @@ export function inputChecker(valid: ValidGraph, registry: Registry): (inputs: Di
 export function shapesOf(inputs: DistillInputs): InputShapes {
   checkHeads(inputs);
   const side = (s: SideInputs) => ({
-    logits: logitsShapeOf(s),
+    ...(hasTopK(s) ? { topk: logitsShapeOf(s), signals: { k: s.topk.shape[2], temperature: s.topk.temperature } } : { logits: logitsShapeOf(s) }),
     ...(s.hidden === undefined ? {} : { hidden: s.hidden.shape }),
     ...(hasHead(s) ? { head: true } : {}),
   });
@@ -49,7 +49,13 @@ const shapesKey = (s: InputShapes): string => JSON.stringify([s.teacher, s.stude
  */
 export function checkHeads(inputs: DistillInputs): void {
   for (const side of ['teacher', 'student'] as const) {
-    const s = inputs[side] as SideInputs & { readonly head?: unknown; readonly logits?: unknown };
+    const s = inputs[side] as SideInputs & { readonly head?: unknown; readonly logits?: unknown; readonly topk?: unknown };
+    if (s.topk !== undefined) {
+      if (side === 'student') throw new InputError("student.topk: offline top-k signals stand for a teacher's logits, never the student's");
+      if (s.logits !== undefined || s.head !== undefined) throw new InputError('teacher has top-k signals beside logits or an LM head: give one');
+      checkSignals(s.topk as TopKSignals);
+      continue;
+    }
     if (s.head === undefined) {
       if (s.logits === undefined) throw new InputError(`${side} has neither logits nor an LM head (head: { weight, bias? } with hidden)`);
       continue;
@@ -70,6 +76,25 @@ export function checkHeads(inputs: DistillInputs): void {
       throw new InputError(`${side}.head.bias must be [${weight.shape[0]}] (one entry per row of ${side}.head.weight), got ${formatShape(head.bias.shape)}`);
     }
   }
+}
+
+/** Offline signals' arrays fit their shape: ids and log-probs B·T·k, log tail B·T, 1 ≤ k ≤ V, temperature > 0. */
+function checkSignals(topk: TopKSignals): void {
+  const shape = topk.shape;
+  if (!Array.isArray(shape) || shape.length !== 3 || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new InputError(`teacher.topk.shape must be [B, T, k] of whole numbers, got ${JSON.stringify(shape)}`);
+  }
+  const [batch, length, k] = shape;
+  if (!Number.isInteger(topk.vocab) || k < 1 || k > topk.vocab) throw new InputError(`teacher.topk: k = ${k} must be in [1, V], V = ${topk.vocab}`);
+  if (!(topk.temperature > 0) || !Number.isFinite(topk.temperature))
+    throw new InputError(`teacher.topk.temperature must be a finite number > 0, got ${topk.temperature}`);
+  const expect = (name: string, value: unknown, kind: typeof Int32Array | typeof Float32Array, n: number) => {
+    if (!(value instanceof kind)) throw new InputError(`teacher.topk.${name} must be an ${kind.name}, got ${describeValue(value)}`);
+    if (value.length !== n) throw new InputError(`teacher.topk.${name} has ${value.length} entries, but teacher.topk.shape ${formatShape(shape)} needs ${n}`);
+  };
+  expect('ids', topk.ids, Int32Array, batch * length * k);
+  expect('logProbs', topk.logProbs, Float32Array, batch * length * k);
+  expect('logTail', topk.logTail, Float32Array, batch * length);
 }
 
 function checkHostArrays(inputs: DistillInputs): void {

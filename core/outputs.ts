@@ -40,14 +40,47 @@ export interface LMHead {
   readonly bias?: Tensor1D;
 }
 
-/** One side of the inputs: materialised logits, or an LM head whose logits are a derived view. */
-export type SideInputs = SideOutputs | HeadOutputs;
+/**
+ * A teacher known only by its offline top-k signals (`mmkd teacher-signals`, or a PyTorch
+ * script): per position, the k most probable token ids with their log-probabilities at
+ * `temperature` and the log of the remaining mass. Read through `teacher.topk(policy)` views,
+ * never as logits. Host arrays, row-major over [B, T] positions.
+ */
+export interface TopKSignals {
+  /** [B·T·k] token ids in [0, vocab), most probable first, distinct at each position. */
+  readonly ids: Int32Array;
+  /** [B·T·k] log p of those ids (log softmax(z / temperature)), descending, ≤ 0. */
+  readonly logProbs: Float32Array;
+  /** [B·T] log(1 − Σ top-k p); −Infinity when the top k hold all the mass. */
+  readonly logTail: Float32Array;
+  /** [B, T, k] */
+  readonly shape: readonly [number, number, number];
+  /** V: the vocabulary the ids index. */
+  readonly vocab: number;
+  /** The temperature the log-probs were taken at; an objective must use the same. */
+  readonly temperature: number;
+}
+
+/** A side given by its offline top-k signals (a teacher that does not run beside the student). */
+export interface SignalOutputs {
+  readonly logits?: undefined;
+  readonly topk: TopKSignals;
+  readonly hidden?: Tensor3D;
+  readonly roles: IntegerArray;
+}
+
+/** One side of the inputs: materialised logits, an LM head whose logits are a derived view, or offline top-k signals. */
+export type SideInputs = SideOutputs | HeadOutputs | SignalOutputs;
+
+/** Whether a side is given by offline top-k signals. */
+export const hasTopK = (side: SideInputs): side is SignalOutputs => 'topk' in side && side.topk !== undefined;
 
 /** Whether a side hands over an LM head (its logits are then a view, never materialised). */
 export const hasHead = (side: SideInputs): side is HeadOutputs => 'head' in side && side.head !== undefined;
 
 /** [B, T, V]: a side's logits shape, from its logits or derived from its head without computing them. */
 export function logitsShapeOf(side: SideInputs): [number, number, number] {
+  if (hasTopK(side)) return [side.topk.shape[0], side.topk.shape[1], side.topk.vocab];
   if (!hasHead(side)) return side.logits.shape;
   const [batch, length] = side.hidden.shape;
   return [batch, length, side.head.weight.shape[0]];
@@ -56,6 +89,7 @@ export function logitsShapeOf(side: SideInputs): [number, number, number] {
 /** Every tensor a side holds (logits or head, hidden), e.g. to dispose them. */
 export function tensorsOf(side: SideInputs): Array<Tensor1D | Tensor2D | Tensor3D> {
   if (hasHead(side)) return [side.head.weight, ...(side.head.bias === undefined ? [] : [side.head.bias]), side.hidden];
+  if (hasTopK(side)) return side.hidden === undefined ? [] : [side.hidden];
   return [side.logits, ...(side.hidden === undefined ? [] : [side.hidden])];
 }
 
@@ -81,4 +115,9 @@ export interface DistillInputs {
 /** Whose outputs: the frozen teacher's or the trained student's. */
 export type Side = 'teacher' | 'student';
 /** Which output of a side a view reads: LM-head logits or last hidden states. */
-export type Field = 'logits' | 'hidden';
+export type Field = 'logits' | 'hidden' | 'topk';
+
+/** How the mass outside a teacher's top k is treated when a divergence compares distributions (see `teacher.topk`). */
+export type MissingMass = 'renormalize' | 'tailBucket' | 'uniform';
+
+export const MISSING_MASS: readonly MissingMass[] = ['renormalize', 'tailBucket', 'uniform'];

@@ -3,7 +3,7 @@ import { type Checked, check } from './checked.js';
 import type { InputShapes, Registry } from './definitions.js';
 import { formatShape, type GraphError, GraphValidationError, graphError, joinPath } from './errors.js';
 import type { AlignedNode, LossNode, MatchNode, ScalarNode, TokenExpr, ViewNode } from './graph.js';
-import type { Field, Side } from './outputs.js';
+import { type Field, MISSING_MASS, type Side } from './outputs.js';
 import { isRole, ROLES } from './roles.js';
 import { foldScalar } from './traverse.js';
 
@@ -39,12 +39,12 @@ function checkShapes(shapes: InputShapes): GraphError[] {
   let batch: { size: number; where: string } | undefined;
   for (const side of ['teacher', 'student'] as const) {
     let length: { size: number; where: string } | undefined;
-    for (const field of ['logits', 'hidden'] as const) {
+    for (const field of ['logits', 'hidden', 'topk'] as const) {
       const shape = shapes[side][field];
       if (shape === undefined) continue;
       const name = `${side}.${field}`;
       if (shape.length !== 3 || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-        errors.push(graphError(name, `must have shape [B, T, ${field === 'logits' ? 'V' : 'H'}], got ${formatShape(shape)}`));
+        errors.push(graphError(name, `must have shape [B, T, ${field === 'hidden' ? 'H' : 'V'}], got ${formatShape(shape)}`));
         continue;
       }
       if (batch === undefined) batch = { size: shape[0]!, where: name };
@@ -113,7 +113,15 @@ function checkLoss(node: LossNode, path: string, shapes: InputShapes, registry: 
     errors.push(graphError(path, `${node.loss} needs labels, but the inputs have none`));
   }
   if (errors.length === 0) {
-    errors.push(...definition.shapeRule({ path, node, shapes: inputShapes, labels: shapes.labels }));
+    errors.push(
+      ...definition.shapeRule({
+        path,
+        node,
+        shapes: inputShapes,
+        labels: shapes.labels,
+        ...(shapes.teacher.signals ? { signals: shapes.teacher.signals } : {}),
+      }),
+    );
   }
   return errors;
 }
@@ -130,8 +138,24 @@ function checkView(view: ViewNode, path: string, shapes: InputShapes): GraphErro
     if (!isRole(r)) errors.push(graphError(path, `unknown role "${String(r)}": roles are ${ROLES.join(', ')}`));
   }
   if (view.shift !== 0 && view.shift !== 1) errors.push(graphError(path, `shift must be 0 or 1, got ${String(view.shift)}`));
+  if (view.field === 'topk') {
+    if (view.side !== 'teacher') errors.push(graphError(path, "top-k signals are the teacher's: a topk view must be a teacher view"));
+    if (!(MISSING_MASS as readonly unknown[]).includes(view.missingMass)) {
+      errors.push(
+        graphError(path, `a teacher.topk view needs a policy for the missing mass: one of ${MISSING_MASS.join(', ')}, got ${String(view.missingMass)}`),
+      );
+    }
+  } else if (view.missingMass !== undefined) {
+    errors.push(graphError(path, `missingMass applies to teacher.topk views only, not to ${view.side}.${view.field}`));
+  }
   if (shapes[view.side][view.field] === undefined) {
-    errors.push(graphError(path, `${view.side}.${view.field} is not among the inputs`));
+    const hint =
+      view.side === 'teacher' && view.field === 'logits' && shapes.teacher.topk !== undefined
+        ? ': the teacher is given by offline top-k signals; read them with teacher.topk(policy) in a divergence'
+        : view.field === 'topk'
+          ? ': the teacher is given by its outputs, not by offline signals; read teacher.logits'
+          : '';
+    errors.push(graphError(path, `${view.side}.${view.field} is not among the inputs${hint}`));
   }
   return errors;
 }
@@ -139,6 +163,7 @@ function checkView(view: ViewNode, path: string, shapes: InputShapes): GraphErro
 function checkAligned(node: AlignedNode, path: string, shapes: InputShapes, registry: Registry): GraphError[] {
   const errors = [...checkMatch(node.match, joinPath(path, 'match'), shapes, registry), ...checkView(node.source, joinPath(path, 'source'), shapes)];
   if (node.source.side !== 'teacher') errors.push(graphError(joinPath(path, 'source'), 'the aligned source must be a teacher view'));
+  else if (node.source.field === 'topk') errors.push(topkRefused(joinPath(path, 'source'), 'an aligned source'));
   else if (node.source.field === 'logits' && shapes.teacher.head) errors.push(headRefused(joinPath(path, 'source'), 'teacher', 'an aligned source'));
   const matchRoles = [...node.match.teacher.roles].sort().join(',');
   const sourceRoles = [...node.source.roles].sort().join(',');
@@ -166,6 +191,7 @@ function checkMatch(node: MatchNode, path: string, shapes: InputShapes, registry
     ['student', node.student],
   ] as const) {
     if (view.field === 'logits' && shapes[view.side]?.head) errors.push(headRefused(joinPath(path, key), view.side, `the matcher ${node.method}`));
+    if (view.field === 'topk') errors.push(topkRefused(joinPath(path, key), `the matcher ${node.method}`));
   }
   if (errors.length > 0) return errors;
   const t = shapes.teacher[node.teacher.field]!;
@@ -179,6 +205,10 @@ function checkMatch(node: MatchNode, path: string, shapes: InputShapes, registry
  */
 const headRefused = (path: string, side: Side, reader: string): GraphError =>
   graphError(path, `${side}.logits are an LM head's view (hidden · weightᵀ), which ${reader} cannot read chunk by chunk; give materialised logits`);
+
+/** Top-k signals hold k of V probabilities per position: matchers and aligned sources need whole rows. */
+const topkRefused = (path: string, reader: string): GraphError =>
+  graphError(path, `teacher.topk holds only each position's top k, which ${reader} cannot compare; match on teacher.hidden or materialised logits`);
 
 export const sideOf = (expr: TokenExpr): Side => (expr.kind === 'view' ? expr.side : 'teacher');
 export const fieldOf = (expr: TokenExpr): Field => (expr.kind === 'view' ? expr.field : expr.source.field);

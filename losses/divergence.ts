@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type LossDefinition, type LoweringContext, rowsShape, type TokenRows } from '../core/definitions.js';
+import { type LossDefinition, type LoweringContext, rowsShape, type ShapeContext, type TokenRows } from '../core/definitions.js';
 import { formatShape, type GraphError, graphError, InputError } from '../core/errors.js';
 import { type JsonValue, type LossNode, nodeKey, type TokenExpr } from '../core/graph.js';
 import { type Reduction, reductionWeights } from '../core/selection.js';
@@ -7,9 +7,10 @@ import { addAll, withGradient, zeroDependingOn } from '../core/tensor-ops.js';
 import { chunkedHeadLoss, headChunkRows, logitsChunk } from './head.js';
 import { boolean, describeReduction, paramCodec, positive, tokenReduction } from './params.js';
 import { pairedRows } from './tokens.js';
+import { topkDivergence } from './topk.js';
 
-/** A teacher's logits view, as every divergence takes it. */
-export type TeacherLogits = TokenExpr<'teacher', 'logits'>;
+/** A teacher's logits view, or its offline top-k signals (`teacher.topk(policy)`), as every divergence takes it. */
+export type TeacherLogits = TokenExpr<'teacher', 'logits' | 'topk'>;
 /** A student's logits view, as every divergence takes it. */
 export type StudentLogits = TokenExpr<'student', 'logits'>;
 
@@ -84,14 +85,16 @@ export function divergenceLoss(rule: DivergenceRule): LossDefinition {
   return {
     name: rule.name,
     summary: rule.summary,
-    inputs: { teacher: { side: 'teacher', fields: ['logits'], head: true }, student: { side: 'student', fields: ['logits'], head: true } },
+    inputs: { teacher: { side: 'teacher', fields: ['logits', 'topk'], head: true }, student: { side: 'student', fields: ['logits'], head: true } },
     defaults: { ...divergenceParams.defaults, ...rule.defaults },
     pairing: 'tokens',
     needsLabels: false,
     checkParams: (params, path) => [...divergenceParams.check(params, path), ...rule.checkParams(params, path)],
-    shapeRule: ({ path, node, shapes }) => {
+    shapeRule: ({ path, node, shapes, signals }) => {
       const t = shapes['teacher']!;
       const s = shapes['student']!;
+      const teacherExpr = node.inputs['teacher'];
+      if (teacherExpr?.kind === 'view' && teacherExpr.field === 'topk') return topkShapeRule(path, node, t, s, signals);
       if (t[2] === s[2] || divergenceParams.decode(node.params).truncateVocab) return [];
       return [
         graphError(
@@ -111,6 +114,34 @@ export function divergenceLoss(rule: DivergenceRule): LossDefinition {
     },
     lower: lowerDivergenceWith(rule, tfjsDivergenceKernel),
   };
+}
+
+/**
+ * Shape checks of a divergence whose teacher is offline top-k signals: the signals' vocabulary
+ * must be the student's (truncation does not apply) and their temperature the divergence's.
+ */
+function topkShapeRule(path: string, node: LossNode, t: readonly number[], s: readonly number[], signals: ShapeContext['signals']): GraphError[] {
+  const { temperature, truncateVocab } = divergenceParams.decode(node.params);
+  const errors: GraphError[] = [];
+  if (t[2] !== s[2]) {
+    errors.push(
+      graphError(
+        path,
+        `vocabularies differ: teacher.topk signals over V = ${t[2]} ${formatShape(t)} vs student.logits ${formatShape(s)}; signals must be over the student's vocabulary`,
+      ),
+    );
+  } else if (truncateVocab) {
+    errors.push(graphError(path, "truncateVocab does not apply to teacher.topk signals (their vocabulary is the student's); leave it off"));
+  }
+  if (signals !== undefined && signals.temperature !== temperature) {
+    errors.push(
+      graphError(
+        path,
+        `the teacher's signals are log-probs at temperature ${signals.temperature}, this divergence's temperature is ${temperature}; write the signals at ${temperature} or set temperature: ${signals.temperature}`,
+      ),
+    );
+  }
+  return errors;
 }
 
 /** What a divergence kernel computes: Σ_i w_i ℓ_i(teacher row i, student row i), differentiable in the student. */
@@ -147,6 +178,8 @@ export function lowerDivergenceWith(rule: DivergenceRule, kernel: DivergenceKern
     if (student!.selection.positions.length === 0) return zeroDependingOn(student!.head?.hidden ?? student!.values);
     const { temperature, scaleT2, reduction } = divergenceParams.decode(node.params);
     const scale = scaleT2 ? temperature * temperature : 1;
+    const weights = reductionWeights(student!.selection, reduction).map((w) => w * scale);
+    if (teacher!.topk !== undefined) return topkDivergence(rule, teacher!.topk, student!, temperature, weights, node.params, path);
     const viaHead = teacher!.head !== undefined || student!.head !== undefined;
     return (viaHead && !chunkedKernels.has(kernel) ? tfjsDivergenceKernel : kernel)({
       rule,
@@ -157,7 +190,7 @@ export function lowerDivergenceWith(rule: DivergenceRule, kernel: DivergenceKern
       studentExpr: node.inputs['student'] as TokenExpr,
       temperature,
       vocab: Math.min(rowsShape(teacher!)[1], rowsShape(student!)[1]),
-      weights: reductionWeights(student!.selection, reduction).map((w) => w * scale),
+      weights,
       params: node.params,
     });
   };

@@ -1,0 +1,100 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as E from 'fp-ts/lib/Either.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBackend } from '../backends/index.js';
+import { compile, standardRegistry } from '../compile/index.js';
+import { formatGraphError } from '../core/errors.js';
+import { explain } from '../core/explain.js';
+import { graphFromJson, graphToJson } from '../core/json.js';
+import type { DistillInputs } from '../core/outputs.js';
+import { student as s, teacher as t } from '../core/views.js';
+import { jsd, kl, objective, relation, weighted } from '../index.js';
+import { match } from '../matching/index.js';
+import { topKOfLogits } from '../recipes/signals/format.js';
+
+const [B, T, V, k] = [2, 3, 6, 3];
+const roles = Int32Array.from([1, 2, 3, 1, 2, 3]);
+const logits = Float32Array.from({ length: B * T * V }, (_, i) => Math.sin(i * 1.7) * 3);
+
+function inputs(temperature = 1, vocab = V): DistillInputs {
+  const sig = topKOfLogits(logits, B * T, V, k, temperature);
+  return {
+    teacher: { topk: { ...sig, shape: [B, T, k], vocab: V, temperature }, roles },
+    student: {
+      logits: tf.tensor3d(
+        Float32Array.from({ length: B * T * vocab }, (_, i) => Math.cos(i) * 2),
+        [B, T, vocab],
+      ),
+      roles,
+    },
+  };
+}
+
+beforeAll(() => useBackend('cpu'));
+
+describe('teacher.topk views', () => {
+  it('compile, explain and JSON: the policy is part of the view and of the formula', async () => {
+    const graph = objective({
+      res: kl.forward(t.topk('tailBucket').next('response'), s.logits.next('response')),
+      vis: weighted(0.5, jsd(t.topk('renormalize').at('visual'), s.logits.at('visual'), { beta: 0.3 })),
+    });
+    expect(explain(graph, standardRegistry)).toMatch(
+      /├─ res = KL\(p ‖ q\); p from teacher\.topk\(tailBucket\)\[next response\], q from student\.logits\[next response\]/,
+    );
+    const back = graphFromJson(graphToJson(graph), standardRegistry);
+    expect(E.isRight(back) && graphToJson(back.right)).toBe(graphToJson(graph));
+    const given = inputs();
+    const { loss, terms } = await compile(graph, given).evaluate(given);
+    expect(Number.isFinite(loss) && loss > 0).toBe(true);
+    expect(Object.keys(terms)).toEqual(['res', 'vis']);
+  });
+
+  it('every misuse is a validation error naming the path, both shapes or temperatures and the fix', () => {
+    const wrong = objective({
+      dense: kl.forward(t.logits.next('response'), s.logits.next('response')),
+      temp: kl.reverse(t.topk('uniform').next('response'), s.logits.next('response'), { temperature: 2 }),
+      trunc: kl.forward(t.topk('uniform').next('response'), s.logits.next('response'), { truncateVocab: true }),
+      rel: relation(t.topk('uniform').at('visual') as never, s.logits.at('visual')),
+      match: kl.forward(match.hungarian(t.topk('uniform').at('visual') as never, s.logits.at('visual')).teacher as never, s.logits.at('visual')),
+    });
+    const given = inputs();
+    expect(() => compile(wrong, given)).toThrow(
+      new RegExp(
+        [
+          'objective.dense.teacher: teacher.logits is not among the inputs: the teacher is given by offline top-k signals; read them with teacher.topk\\(policy\\) in a divergence',
+          "objective.temp: the teacher's signals are log-probs at temperature 1, this divergence's temperature is 2; write the signals at 2 or set temperature: 1",
+          'objective.trunc: truncateVocab does not apply to teacher.topk signals',
+          'objective.rel.teacher: relation takes logits or hidden here, got topk',
+          "objective.match.teacher.match.teacher: teacher.topk holds only each position's top k, which the matcher hungarian cannot compare",
+        ]
+          .map((line) => `[\\s\\S]*${line}`)
+          .join(''),
+      ),
+    );
+    const vocab = inputs(1, V + 2);
+    expect(() => compile(objective({ res: kl.forward(t.topk('uniform').next('response'), s.logits.next('response')) }), vocab)).toThrow(
+      /objective.res: vocabularies differ: teacher.topk signals over V = 6 \[2, 3, 6\] vs student.logits \[2, 3, 8\]/,
+    );
+    // A policy is required (JSON written by hand, or JavaScript without types).
+    const text = graphToJson(objective({ a: kl.forward(t.topk('uniform').next('response'), s.logits.next('response')) })).replace(
+      /"missingMass":\s*"uniform"/,
+      '"missingMass": "ghost"',
+    );
+    const decoded = graphFromJson(text, standardRegistry);
+    expect(E.isLeft(decoded) && decoded.left.map(formatGraphError)).toEqual([
+      'objective.a.teacher: a "topk" view needs "missingMass": one of "renormalize", "tailBucket", "uniform", got "ghost"',
+    ]);
+  });
+
+  it('signals whose arrays do not fit their shape are an input error', () => {
+    const given = inputs();
+    const teacher = given.teacher as { topk: { logTail: Float32Array } };
+    const bad: DistillInputs = {
+      ...given,
+      teacher: { ...given.teacher, topk: { ...(given.teacher as never as { topk: object }).topk, logTail: teacher.topk.logTail.subarray(1) } } as never,
+    };
+    expect(() => compile(objective({ a: kl.forward(t.topk('uniform').next('response'), s.logits.next('response')) }), bad)).toThrow(
+      'teacher.topk.logTail has 5 entries, but teacher.topk.shape [2, 3, 3] needs 6',
+    );
+  });
+});
