@@ -203,7 +203,7 @@ export function renderContinuousScene(scene: ContinuousScene, r: Rng, noise: num
   return out;
 }
 
-const clamp01 = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);
+const clamp01 = (v: number): number => Math.min(Math.max(v, 0), 1);
 
 /** Quadrant of a centre: row 0 = top, col 0 = left. */
 export function regionOf(o: Pick<ContinuousObject, 'cx' | 'cy'>, imageSize: number): { row: number; col: number } {
