@@ -1,13 +1,13 @@
 import type { Scalar, Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 import type { GraphError } from './errors.js';
 import type { JsonValue, LossNode, MatchNode, TokenExpr, ViewNode } from './graph.js';
-import type { Field, MissingMass, Side } from './outputs.js';
+import type { MissingMass, Side, ViewField } from './outputs.js';
 import type { Selection } from './selection.js';
 
 /** What one input of a loss must be: whose tokens, and which field(s) they may come from. */
 export interface InputSpec {
   readonly side: Side;
-  readonly fields: readonly Field[];
+  readonly fields: readonly ViewField[];
   /**
    * Whether the lowering reads a logits input given as an LM head (`TokenRows.head`) chunk by
    * chunk. Validation refuses a head's logits view for inputs without it: their lowering would

@@ -1,4 +1,4 @@
-import type { Field, MissingMass, Side } from './outputs.js';
+import type { MissingMass, Side, ViewField } from './outputs.js';
 import type { Role } from './roles.js';
 
 /**
@@ -19,7 +19,7 @@ import type { Role } from './roles.js';
  * - `aligned`: the teacher's tokens gathered (or, for a soft plan, mixed) to line up with the
  *   student's tokens by a matcher (EM-KD's vision token matching).
  */
-export interface ViewNode<S extends Side = Side, F extends Field = Field> {
+export interface ViewNode<S extends Side = Side, F extends ViewField = ViewField> {
   readonly kind: 'view';
   readonly side: S;
   readonly field: F;
@@ -42,14 +42,14 @@ export interface MatchNode {
 }
 
 /** The teacher's rows of `source`, arranged to line up with the student's side of `match`. */
-export interface AlignedNode<F extends Field = Field> {
+export interface AlignedNode<F extends ViewField = ViewField> {
   readonly kind: 'aligned';
   readonly match: MatchNode;
   readonly source: ViewNode<'teacher', F>;
 }
 
 /** A token expression whose rows belong to side S and come from field F. */
-export type TokenExpr<S extends Side = Side, F extends Field = Field> = ViewNode<S, F> | (S extends 'teacher' ? AlignedNode<F> : never);
+export type TokenExpr<S extends Side = Side, F extends ViewField = ViewField> = ViewNode<S, F> | (S extends 'teacher' ? AlignedNode<F> : never);
 
 /** A scalar loss named `loss`, applied to named token inputs, with its parameters. */
 export interface LossNode {

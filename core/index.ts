@@ -30,6 +30,7 @@ export type {
   SideOutputs,
   SignalOutputs,
   TopKSignals,
+  ViewField,
 } from './outputs.js';
 export { hasHead, hasTopK, logitsShapeOf, MISSING_MASS } from './outputs.js';
 export { type Alignment, emptyPlan, type Plan } from './plan.js';

@@ -46,7 +46,7 @@ export function studentFieldsOf(valid: ValidGraph, registry: Registry): Field[] 
   for (const { node } of lossesOf(valid.graph)) {
     if (registry.losses[node.loss] === undefined) continue;
     for (const expr of Object.values(node.inputs) as TokenExpr[]) {
-      if (expr.kind === 'view' && expr.side === 'student') fields.add(expr.field);
+      if (expr.kind === 'view' && expr.side === 'student' && expr.field !== 'topk') fields.add(expr.field);
     }
   }
   return [...fields].sort();

@@ -179,7 +179,6 @@ function studentSources(inputs: DistillInputs, fields: readonly Field[]): { name
   const s = inputs.student;
   const out = new Map<string, tf.Tensor>();
   for (const field of fields) {
-    if (field === 'topk') continue; // a teacher's signals: never a student source
     if (field === 'logits' && hasHead(s)) {
       out.set('student.hidden', s.hidden);
       out.set('student.head.weight', s.head.weight);

@@ -115,7 +115,10 @@ export interface DistillInputs {
 /** Whose outputs: the frozen teacher's or the trained student's. */
 export type Side = 'teacher' | 'student';
 /** Which output of a side a view reads: LM-head logits or last hidden states. */
-export type Field = 'logits' | 'hidden' | 'topk';
+export type Field = 'logits' | 'hidden';
+
+/** What a view reads: a field of a side's outputs, or (the teacher's) offline top-k signals. */
+export type ViewField = Field | 'topk';
 
 /** How the mass outside a teacher's top k is treated when a divergence compares distributions (see `teacher.topk`). */
 export type MissingMass = 'renormalize' | 'tailBucket' | 'uniform';

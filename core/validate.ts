@@ -3,7 +3,7 @@ import { type Checked, check } from './checked.js';
 import type { InputShapes, Registry } from './definitions.js';
 import { formatShape, type GraphError, GraphValidationError, graphError, joinPath } from './errors.js';
 import type { AlignedNode, LossNode, MatchNode, ScalarNode, TokenExpr, ViewNode } from './graph.js';
-import { type Field, MISSING_MASS, type Side } from './outputs.js';
+import { MISSING_MASS, type Side, type ViewField } from './outputs.js';
 import { isRole, ROLES } from './roles.js';
 import { foldScalar } from './traverse.js';
 
@@ -211,4 +211,4 @@ const topkRefused = (path: string, reader: string): GraphError =>
   graphError(path, `teacher.topk holds only each position's top k, which ${reader} cannot compare; match on teacher.hidden or materialised logits`);
 
 export const sideOf = (expr: TokenExpr): Side => (expr.kind === 'view' ? expr.side : 'teacher');
-export const fieldOf = (expr: TokenExpr): Field => (expr.kind === 'view' ? expr.field : expr.source.field);
+export const fieldOf = (expr: TokenExpr): ViewField => (expr.kind === 'view' ? expr.field : expr.source.field);

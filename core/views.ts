@@ -1,9 +1,9 @@
 import type { ViewNode } from './graph.js';
-import type { Field, MissingMass, Side } from './outputs.js';
+import type { MissingMass, Side, ViewField } from './outputs.js';
 import type { Role } from './roles.js';
 
 /** Selects positions of one field of one side by token role. */
-export interface FieldViews<S extends Side, F extends Field> {
+export interface FieldViews<S extends Side, F extends ViewField> {
   /** Positions whose role is one of `roles` (no shift: visual logits, hidden states). */
   at(...roles: readonly [Role, ...Role[]]): ViewNode<S, F>;
   /**
@@ -19,7 +19,7 @@ export interface SideViews<S extends Side> {
   readonly hidden: FieldViews<S, 'hidden'>;
 }
 
-function fieldViews<S extends Side, F extends Field>(side: S, field: F, missingMass?: MissingMass): FieldViews<S, F> {
+function fieldViews<S extends Side, F extends ViewField>(side: S, field: F, missingMass?: MissingMass): FieldViews<S, F> {
   const make = (roles: readonly Role[], shift: 0 | 1): ViewNode<S, F> =>
     Object.freeze({ kind: 'view', side, field, roles: Object.freeze([...roles]), shift, ...(missingMass === undefined ? {} : { missingMass }) });
   return {
