@@ -45,6 +45,18 @@ export { type Progress, type ProgressStream, progressTo, silentProgress } from '
 export type { Recipe, Stage } from './recipes/recipe.js';
 export { type ResolvedTeacher, resolveTeacher, type TeacherChoice } from './recipes/resolve-teacher.js';
 export { type RunOptions, type RunResult, readResult, runRecipe, type TeacherHandle } from './recipes/runner.js';
+export {
+  LOGPROB_DTYPES,
+  type LogprobDtype,
+  SignalsError,
+  type SignalsManifest,
+  type SignalsSettings,
+  type TopKBlock,
+  topKOfLogits,
+  vocabularyHash,
+} from './recipes/signals/format.js';
+export { openRecipeSignals, signalsRecipe, writeRecipeSignals } from './recipes/signals/recipe-signals.js';
+export { openSignalsWriter, openTeacherSignals, type SignalsWriter, type TeacherSignals } from './recipes/signals/store.js';
 export { loadTeacher, SHIPPED_TEACHER } from './recipes/teacher.js';
 export { proceduralData, type TrainingData } from './recipes/training-data.js';
 export { llavaJsonData } from './recipes/user-data.js';

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { expectClose, toleranceFor } from '../properties/tolerances.js';
 import { QUICK_SCALE, recipes } from '../recipes/catalog.js';
 import { openRecipeSignals } from '../recipes/signals/recipe-signals.js';
 import { worldEnvironment } from '../recipes/world.js';
@@ -59,6 +60,69 @@ describe('mmkd teacher-signals', () => {
     // … and not of another seed's.
     await expect(openRecipeSignals(recipes(QUICK_SCALE).get('llava-kd')!, 1, environment, whole)).rejects.toThrow(
       /do not fit this run:\n {2}- .*dpt\/manifest.json: the signals are of data [0-9a-f]+, this run reads [0-9a-f]+ \(write them for this recipe, seed and data\)/,
+    );
+  });
+
+  it('mmkd run --teacher-signals: with k = V the losses of the online run within the tolerance table, without running the teacher', async () => {
+    const signals = join(root, 'minillm-full');
+    const cache = join(root, 'cache');
+    const written = await mmkd('teacher-signals', 'minillm', '--quick', '--backend', 'wasm', '--k', '47', '--dtype', 'float32', '--out', signals);
+    expect(written.stdout).toMatch(/^rkd: 48 sequences × \d+ positions, k = 47 of V = 47/);
+    const dense = await mmkd('run', 'minillm', '--quick', '--backend', 'wasm', '--cache', cache, '--out', join(root, 'dense'));
+    expect(dense.code).toBe(0);
+    const offline = await mmkd(
+      'run',
+      'minillm',
+      '--quick',
+      '--backend',
+      'wasm',
+      '--cache',
+      cache,
+      '--out',
+      join(root, 'offline'),
+      '--teacher-signals',
+      signals,
+    );
+    expect(offline.stderr).toMatch(/teacher signals: .*minillm-full \(rkd: k = 47 of 47, T = 1\), missing mass: tailBucket/);
+    expect(offline.stderr).toMatch(/its vision encoder only; it is not run/);
+    // The stages before the first that reads the signals are the online run's, from the cache.
+    expect(offline.stderr).toMatch(/lm → pt → sft: reused from the stage cache/);
+    expect(offline.code).toBe(0);
+    const steps = async (dir: string) =>
+      (await readFile(join(dir, 'metrics.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; stage: string; loss: number; terms: Record<string, number> })
+        .filter((r) => r.type === 'step' && r.stage === 'rkd');
+    const [a, b] = [await steps(join(root, 'dense')), await steps(join(root, 'offline'))];
+    expect(b.length).toBe(6);
+    b.forEach((r, i) => {
+      expectClose(r.loss, a[i]!.loss, toleranceFor('wasm', 'value'), `rkd step ${i}: loss`);
+      expectClose([r.terms['ce']!, r.terms['rkl']!], [a[i]!.terms['ce']!, a[i]!.terms['rkl']!], toleranceFor('wasm', 'value'), `rkd step ${i}: terms`);
+    });
+  });
+
+  it('a run from signals refuses, before training, signals at another temperature, a corrupt shard and a teacher term no signal can serve', async () => {
+    const hot = join(root, 'minillm-t2');
+    expect((await mmkd('teacher-signals', 'minillm', '--quick', '--backend', 'wasm', '--k', '8', '--temperature', '2', '--out', hot)).code).toBe(0);
+    const out = join(root, 'refused');
+    const hotRun = await mmkd('run', 'minillm', '--quick', '--backend', 'wasm', '--no-cache', '--out', out, '--teacher-signals', hot);
+    expectCleanFailure(
+      hotRun,
+      /do not fit this run:\n {2}- rkd: objective.rkl: the teacher's signals are log-probs at temperature 2, this divergence's temperature is 1/,
+    );
+    await expect(readdir(out)).rejects.toThrow(/ENOENT/); // nothing started
+    const shard = join(hot, 'rkd', 'shard-00000.safetensors');
+    const bytes = await readFile(shard);
+    bytes[100] = bytes[100]! ^ 0xff;
+    await writeFile(shard, bytes);
+    expectCleanFailure(
+      await mmkd('run', 'minillm', '--quick', '--backend', 'wasm', '--no-cache', '--out', out, '--teacher-signals', hot),
+      /shard-00000.safetensors is corrupt or was replaced/,
+    );
+    expectCleanFailure(
+      await mmkd('run', 'llava-kd', '--quick', '--backend', 'wasm', '--no-cache', '--out', out, '--teacher-signals', hot),
+      /recipe 'llava-kd' cannot train from top-k teacher signals: only divergences read them, and\n {2}- dpt: objective.rel.teacher reads the teacher's logits through relation/,
     );
   });
 

@@ -19,6 +19,8 @@ import {
   saveCheckpoint,
   writeResult,
 } from './run-folder.js';
+import { signalsFingerprint } from './signals/recipe-signals.js';
+import type { TeacherSignals } from './signals/store.js';
 import { cacheStage, restoreFromCache } from './stage-cache.js';
 import { type StageLoopOptions, type StageStart, trainStage } from './stage-loop.js';
 
@@ -53,6 +55,12 @@ export interface RunOptions {
   readonly deviceLoss?: DeviceLossWatch;
   /** Called with each checkpoint's path once it is written (tests use it to stop a run there). */
   readonly afterCheckpoint?: (path: string) => void | Promise<void>;
+  /**
+   * Offline teacher signals by stage name (`openRecipeSignals`), read instead of running the
+   * teacher; the recipe's objectives must read them (`signalsRecipe`). A `teacher` is then needed
+   * only when the recipe starts from its vision encoder.
+   */
+  readonly signals?: ReadonlyMap<string, TeacherSignals>;
 }
 
 /** Where a run starts: a stage, and how far into it (with what a checkpoint restores). */
@@ -71,10 +79,16 @@ interface Start extends StageStart {
 export async function runRecipe(options: RunOptions): Promise<RunResult> {
   const started = performance.now();
   const { recipe, seed, environment } = options;
-  if ((recipe.needsTeacher || recipe.visionFromTeacher) && options.teacher === undefined) {
+  if ((recipe.visionFromTeacher || (recipe.needsTeacher && options.signals === undefined)) && options.teacher === undefined) {
     throw new Error(`recipe '${recipe.name}' needs a teacher checkpoint`);
   }
   const config = environment.configs[recipe.model];
+  // From the first stage that reads signals on, a run differs from one with the teacher in the
+  // loop: its fingerprint says which signals. Stages before it are shared with the teacher's runs.
+  const plainTeacher = options.teacher?.fingerprint ?? null;
+  const signals = options.signals;
+  const teacherId = signals === undefined ? plainTeacher : `${plainTeacher ?? 'no teacher'}+signals:${signalsFingerprint(signals)}`;
+  const teacherFor = (stages: number) => (recipe.stages.slice(0, stages).some((s) => signals?.has(s.name)) ? teacherId : plainTeacher);
   const fingerprint = (stages: number) =>
     prefixFingerprint({
       config,
@@ -82,14 +96,14 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
       stages,
       seed,
       backend: options.backend,
-      teacher: options.teacher?.fingerprint ?? null,
+      teacher: teacherFor(stages),
       data: environment.data.fingerprint,
     });
   const header: RunHeader = {
     recipe: recipe.name,
     seed,
     backend: options.backend,
-    teacher: options.teacher?.fingerprint ?? null,
+    teacher: teacherId,
     stages: recipe.stages.map((s) => s.name),
     ...dataFileOf(environment),
   };

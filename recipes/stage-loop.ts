@@ -1,4 +1,5 @@
 import type { DeviceLossWatch } from '../backends/device-loss.js';
+import type { SignalOutputs } from '../core/outputs.js';
 import { type HostTensor, hostTensor } from '../io/index.js';
 import type { AssignmentPool } from '../matching/assignment/pool/worker-pool.js';
 import type { LlavaModel } from '../models/index.js';
@@ -7,8 +8,10 @@ import type { MetricRecord } from './metrics.js';
 import { float32Entries, modelWeights, variableValues } from './model-state.js';
 import { restoreAdamW, saveAdamW } from './optim/index.js';
 import type { Progress } from './progress.js';
-import type { Recipe } from './recipe.js';
+import type { Recipe, Stage } from './recipe.js';
 import { dataFileOf, type RunFolder, saveCheckpoint } from './run-folder.js';
+import { signalOutputsAt } from './signals/recipe-signals.js';
+import type { TeacherSignals } from './signals/store.js';
 import { type StageTrainer, stageTrainer } from './stage-trainer.js';
 
 /** What the loop of every stage of one run shares. */
@@ -25,6 +28,8 @@ export interface StageLoopOptions {
   readonly deviceLoss?: DeviceLossWatch;
   /** Called with each checkpoint's path once it is written (tests use it to kill the process there). */
   readonly afterCheckpoint?: (path: string) => void | Promise<void>;
+  /** Offline teacher signals by stage name, read instead of running the teacher (`signalsRecipe`). */
+  readonly signals?: ReadonlyMap<string, TeacherSignals>;
 }
 
 /** Where a stage starts: the steps of it already done, and what a checkpoint restores with them. */
@@ -47,6 +52,8 @@ export async function trainStage(loop: StageLoopOptions, model: LlavaModel, inde
   const { recipe, progress, folder } = loop;
   const stage = recipe.stages[index]!;
   const source = start.source ?? folder.dir;
+  const signals = loop.signals?.get(stage.name);
+  const signalsSource = signals === undefined ? undefined : signalSource(signals, loop, stage);
   const trainer = stageTrainer({
     environment: loop.environment,
     kind: recipe.model,
@@ -58,6 +65,7 @@ export async function trainStage(loop: StageLoopOptions, model: LlavaModel, inde
     ...(start.objective && start.objective.size > 0 ? { parameters: float32Entries(start.objective, source) } : {}),
     ...(loop.pool ? { pool: loop.pool } : {}),
     ...(loop.deviceLoss ? { deviceLoss: loop.deviceLoss } : {}),
+    ...(signalsSource ? { signals: { probe: await signalsSource(0), at: signalsSource } } : {}),
   });
   const resumed = start.step > 0;
   const stageStarted = performance.now();
@@ -97,6 +105,12 @@ export async function trainStage(loop: StageLoopOptions, model: LlavaModel, inde
       : `${stage.steps} steps in ${seconds.toFixed(1)} s`,
   );
 }
+
+/** Step `step`'s teacher side from the stage's signals. */
+const signalSource =
+  (signals: TeacherSignals, loop: StageLoopOptions, stage: Stage) =>
+  (step: number): Promise<SignalOutputs> =>
+    signalOutputsAt(signals, loop.environment, stage, loop.seed, step);
 
 function stageRecord(name: string, steps: number, started: number, resumedAt: number): MetricRecord {
   const seconds = (performance.now() - started) / 1000;

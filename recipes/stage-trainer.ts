@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DeviceLossWatch } from '../backends/device-loss.js';
 import { compile } from '../compile/compile.js';
-import { type DistillInputs, type SideInputs, type SideOutputs, tensorsOf } from '../core/outputs.js';
+import { type DistillInputs, type SideInputs, type SideOutputs, type SignalOutputs, tensorsOf } from '../core/outputs.js';
 import { emptyPlan } from '../core/plan.js';
 import type { AssignmentPool } from '../matching/assignment/pool/worker-pool.js';
 import { matchesOf } from '../matching/planner.js';
@@ -48,6 +48,17 @@ export interface StageTrainerOptions {
   readonly parameters?: ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array }>;
   readonly pool?: AssignmentPool;
   readonly deviceLoss?: DeviceLossWatch;
+  /**
+   * The teacher's side from offline top-k signals instead of running `teacher` (whose objective
+   * reads `teacher.topk` views): step 0's for compiling, and any step's.
+   */
+  readonly signals?: StageSignalSource;
+}
+
+/** A stage's teacher signals, step by step (see `signalOutputsAt`). */
+export interface StageSignalSource {
+  readonly probe: SignalOutputs;
+  at(step: number): Promise<SignalOutputs>;
 }
 
 /**
@@ -60,7 +71,8 @@ export interface StageTrainerOptions {
 export function stageTrainer(options: StageTrainerOptions): StageTrainer {
   const { environment, kind, seed, stage, model } = options;
   const withTeacher = readsTeacher(stage.objective);
-  if (withTeacher && options.teacher === undefined) throw new Error(`stage '${stage.name}' reads the teacher, but none was given`);
+  if (withTeacher && options.teacher === undefined && options.signals === undefined)
+    throw new Error(`stage '${stage.name}' reads the teacher, but none was given`);
   const matching = matchesOf(stage.objective).size > 0;
   // The student's forward: with `fusedHead`, hidden states and a transposed copy of `llm.head`.
   const forward: (inputs: ModelInputs) => SideInputs = stage.fusedHead === true ? headForwardFor(model, stage.data) : forwardFor(model, stage.data);
@@ -68,7 +80,7 @@ export function stageTrainer(options: StageTrainerOptions): StageTrainer {
   const schedule = cosineWithWarmup({ peak: stage.lr, warmupSteps: warmupStepsFor(stage.steps, stage.warmupRatio), totalSteps: stage.steps });
   let state = options.state ?? initAdamW();
   const teacherAt = (step: number): SideOutputs | undefined =>
-    withTeacher ? teacherForward!(trainingBatch(environment, stage.data, 'teacher', seed, step, stage.batchSize)) : undefined;
+    withTeacher && !options.signals ? teacherForward!(trainingBatch(environment, stage.data, 'teacher', seed, step, stage.batchSize)) : undefined;
   // A head side's weight is the transposed copy `headForwardFor` made (never the variable itself).
   const release = (out: SideInputs | undefined) => {
     if (out) tf.dispose(tensorsOf(out));
@@ -77,7 +89,7 @@ export function stageTrainer(options: StageTrainerOptions): StageTrainer {
   // Compiled once, on the shapes of the stage's first batch (every batch of a stage has them).
   const probe = trainingBatch(environment, stage.data, kind, seed, 0, stage.batchSize);
   const probeStudent = forward(probe);
-  const probeTeacher = teacherAt(0);
+  const probeTeacher: SideInputs | undefined = options.signals && withTeacher ? options.signals.probe : teacherAt(0);
   let compiled: ReturnType<typeof compile>;
   try {
     compiled = compile(
@@ -107,7 +119,7 @@ export function stageTrainer(options: StageTrainerOptions): StageTrainer {
     async step(step) {
       options.deviceLoss?.throwIfLost({ stage: stage.name, step });
       const batch = trainingBatch(environment, stage.data, kind, seed, step, stage.batchSize);
-      const teacherOut = teacherAt(step);
+      const teacherOut: SideInputs | undefined = options.signals && withTeacher ? await options.signals.at(step) : teacherAt(step);
       try {
         const inputsWith = (student: SideInputs): DistillInputs => ({ teacher: teacherOut ?? student, student, labels: batch.labels });
         let plan = emptyPlan;

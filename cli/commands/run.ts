@@ -1,11 +1,13 @@
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
+import { MISSING_MASS, type MissingMass } from '../../core/outputs.js';
 import { createAssignmentPool } from '../../matching/assignment/index.js';
 import { DEFAULT_SCALE, QUICK_SCALE, recipes } from '../../recipes/catalog.js';
 import { runEnvironment } from '../../recipes/environment.js';
 import { progressTo } from '../../recipes/progress.js';
 import { resolveTeacher } from '../../recipes/resolve-teacher.js';
 import { runRecipe } from '../../recipes/runner.js';
+import { openRecipeSignals, signalsRecipe } from '../../recipes/signals/recipe-signals.js';
 import { llavaJsonData } from '../../recipes/user-data.js';
 import { DEFAULT_WORLD, scaleFor, WORLDS, type World, worldEnvironment } from '../../recipes/world.js';
 import { backendFlag, chooseBackend } from '../backend.js';
@@ -23,6 +25,8 @@ interface RunOptions {
   readonly data?: string;
   readonly imageRoot?: string;
   readonly world: string;
+  readonly teacherSignals?: string;
+  readonly missingMass?: string;
 }
 
 export function runCommand(program: Command): void {
@@ -52,13 +56,23 @@ export function runCommand(program: Command): void {
       `the procedural world: ${WORLDS.join(' or ')} (grid: objects centred in a 2×2 grid's patches; continuous: continuous positions and sizes, near hues, occlusion, noise)`,
       DEFAULT_WORLD,
     )
+    .option(
+      '--teacher-signals <dir>',
+      "train from offline top-k teacher signals (`mmkd teacher-signals`) instead of running the teacher; the recipe's teacher terms must be divergences",
+    )
+    .option('--missing-mass <policy>', `with --teacher-signals: how divergences treat the mass outside the top k: ${MISSING_MASS.join(', ')}`, 'tailBucket')
     .action(async (name: string, options: RunOptions) => {
       const seed = wholeNumber(options.seed, '--seed');
       const checkpointEvery = wholeNumber(options.checkpointEvery, '--checkpoint-every', 1);
       const world = worldOption(options.world);
       const catalog = recipes(options.quick ? QUICK_SCALE : scaleFor(world, DEFAULT_SCALE));
-      const recipe = catalog.get(name);
-      if (recipe === undefined) throw new CliError(`unknown recipe '${name}': choose one of ${[...catalog.keys()].join(', ')}`);
+      const named = catalog.get(name);
+      if (named === undefined) throw new CliError(`unknown recipe '${name}': choose one of ${[...catalog.keys()].join(', ')}`);
+      const missingMass = options.missingMass ?? 'tailBucket';
+      if (!(MISSING_MASS as readonly string[]).includes(missingMass))
+        throw new CliError(`--missing-mass must be one of ${MISSING_MASS.join(', ')}, got '${missingMass}'`);
+      // From signals: the recipe's divergences read the teacher's top k (an error names any other teacher term).
+      const recipe = options.teacherSignals === undefined ? named : signalsRecipe(named, missingMass as MissingMass);
       const selection = await chooseBackend(options.backend);
       const environment = await environmentFor(options);
       const progress = progressTo(process.stderr);
@@ -66,8 +80,13 @@ export function runCommand(program: Command): void {
       const cacheRoot = options.cache === false ? join(process.cwd(), 'runs', '.cache') : options.cache;
       let teacher: Awaited<ReturnType<typeof resolveTeacher>> | undefined;
       try {
+        const signals = options.teacherSignals === undefined ? undefined : await openRecipeSignals(recipe, seed, environment, options.teacherSignals);
+        if (signals)
+          progress.note(
+            `teacher signals: ${options.teacherSignals} (${[...signals].map(([stage, s]) => `${stage}: k = ${s.manifest.k} of ${s.manifest.vocabulary.size}, T = ${s.manifest.temperature}`).join('; ')}), missing mass: ${missingMass}`,
+          );
         teacher =
-          recipe.needsTeacher || recipe.visionFromTeacher
+          (recipe.needsTeacher && !signals) || recipe.visionFromTeacher
             ? await resolveTeacher({
                 ...(options.teacher ? { path: options.teacher } : {}),
                 environment,
@@ -78,7 +97,7 @@ export function runCommand(program: Command): void {
                 pool,
               })
             : undefined;
-        if (teacher) progress.note(`teacher: ${teacher.source}`);
+        if (teacher) progress.note(signals ? `teacher: ${teacher.source} (its vision encoder only; it is not run)` : `teacher: ${teacher.source}`);
         const dir = options.out ?? join('runs', `${recipe.name}${options.quick ? '-quick' : ''}-seed${seed}`);
         const result = await runRecipe({
           recipe,
@@ -88,6 +107,7 @@ export function runCommand(program: Command): void {
           environment,
           backend: selection.backend.name,
           ...(teacher ? { teacher } : {}),
+          ...(signals ? { signals } : {}),
           ...(options.cache === false ? {} : { cacheDir: options.cache }),
           checkpointEvery,
           progress,

@@ -6,6 +6,11 @@
  */
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { standardRegistry } from '../../compile/standard-registry.js';
+import type { Registry } from '../../core/definitions.js';
+import type { LossNode, ScalarNode } from '../../core/graph.js';
+import type { MissingMass, SignalOutputs } from '../../core/outputs.js';
+import { foldScalar, lossesOf } from '../../core/traverse.js';
 import type { LlavaModel } from '../../models/index.js';
 import { numVisionTokens } from '../../models/index.js';
 import { readsTeacher } from '../catalog.js';
@@ -163,17 +168,102 @@ export async function openRecipeSignals(recipe: Recipe, seed: number, environmen
   const out = new Map<string, TeacherSignals>();
   const student = environment.configs[recipe.model].llm.vocabSize;
   for (const plan of signalStages(recipe, seed, environment, dir)) {
-    out.set(
-      plan.stage.name,
-      await openTeacherSignals(plan.dir, {
-        expect: {
-          dataFingerprint: plan.fingerprint,
-          sequences: plan.sequences,
-          sequenceLength: plan.sequenceLength,
-          vocabulary: { size: student, hash: vocabularyHash(environment.tokenizer.vocab) },
-        },
-      }),
-    );
+    const signals = await openTeacherSignals(plan.dir, {
+      expect: {
+        dataFingerprint: plan.fingerprint,
+        sequences: plan.sequences,
+        sequenceLength: plan.sequenceLength,
+        vocabulary: { size: student, hash: vocabularyHash(environment.tokenizer.vocab) },
+      },
+    });
+    // Checked here too (validation would say it when the stage starts), so that nothing trains first.
+    const hot = lossesOf(plan.stage.objective).flatMap(({ node, path }) => {
+      const readsSignals = Object.values(node.inputs).some((e) => e.kind === 'view' && e.field === 'topk');
+      const temperature = node.params['temperature'] ?? 1;
+      return readsSignals && temperature !== signals.manifest.temperature
+        ? [
+            `${plan.stage.name}: ${path}: the teacher's signals are log-probs at temperature ${signals.manifest.temperature}, this divergence's temperature is ${String(temperature)}`,
+          ]
+        : [];
+    });
+    if (hot.length > 0) throw new SignalsError(`the teacher signals in ${plan.dir} do not fit this run:\n  - ${hot.join('\n  - ')}`);
+    out.set(plan.stage.name, signals);
   }
   return out;
+}
+
+/**
+ * `recipe` trained from offline signals: in every stage's objective, each divergence's teacher
+ * logits view becomes the same view of the teacher's top-k signals with `missingMass` as its
+ * policy. A term that reads the teacher's logits any other way (relation, features, a matcher or
+ * an aligned source) cannot be served by top k of V probabilities: an error lists each such term
+ * by its path and names the recipes that can.
+ */
+export function signalsRecipe(recipe: Recipe, missingMass: MissingMass, registry: Registry = standardRegistry): Recipe {
+  const problems: string[] = [];
+  const stages = recipe.stages.map((stage) => {
+    if (!readsTeacher(stage.objective)) return stage;
+    const rewritten = foldScalar<ScalarNode>(stage.objective, {
+      objective: (node, terms) => ({ ...node, terms: Object.fromEntries(terms) }),
+      weighted: (node, term) => ({ ...node, term }),
+      loss: (node, site) => {
+        const definition = registry.losses[node.loss];
+        const inputs = Object.fromEntries(
+          Object.entries(node.inputs).map(([name, expr]) => {
+            const readsTeacherLogits =
+              (expr.kind === 'view' && expr.side === 'teacher' && expr.field === 'logits') ||
+              (expr.kind === 'aligned' && (expr.source.field === 'logits' || expr.match.teacher.field === 'logits'));
+            if (!readsTeacherLogits) return [name, expr];
+            if (expr.kind === 'view' && definition?.inputs[name]?.fields.includes('topk')) return [name, { ...expr, field: 'topk', missingMass }];
+            problems.push(`${stage.name}: ${site.path}.${name} reads the teacher's logits through ${expr.kind === 'aligned' ? 'a matcher' : node.loss}`);
+            return [name, expr];
+          }),
+        );
+        return { ...node, inputs } as LossNode;
+      },
+    });
+    return { ...stage, objective: rewritten };
+  });
+  if (problems.length > 0) {
+    throw new SignalsError(
+      `recipe '${recipe.name}' cannot train from top-k teacher signals: only divergences read them, and\n  - ${problems.join('\n  - ')}\n` +
+        'recipes whose teacher terms are all divergences can (minillm, llava-kd-dpt-mdist-sft, llava-kd-dft-mdist); or run it with its teacher',
+    );
+  }
+  return { ...recipe, stages };
+}
+
+/** What identifies the signals a run reads (each stage's teacher, settings and shard hashes), for fingerprints. */
+export function signalsFingerprint(signals: ReadonlyMap<string, TeacherSignals>): string {
+  return fingerprintOf({
+    stages: [...signals].map(([stage, s]) => ({
+      stage,
+      teacher: s.manifest.teacher.fingerprint,
+      k: s.manifest.k,
+      temperature: s.manifest.temperature,
+      dtype: s.manifest.logprobDtype,
+      shards: s.manifest.shards.map((x) => x.sha256),
+    })),
+  });
+}
+
+/**
+ * The teacher's side of a stage's step from its signals: step `step`'s B sequences, with the
+ * roles of the teacher batch the step draws (the layout the signals were written for).
+ */
+export async function signalOutputsAt(signals: TeacherSignals, environment: RunEnvironment, stage: Stage, seed: number, step: number): Promise<SignalOutputs> {
+  const block = await signals.read(step * stage.batchSize, stage.batchSize);
+  const roles = trainingBatch(environment, stage.data, 'teacher', seed, step, stage.batchSize).roles;
+  const { manifest } = signals;
+  return {
+    topk: {
+      ids: block.ids,
+      logProbs: block.logProbs,
+      logTail: block.logTail,
+      shape: [stage.batchSize, block.length, block.k],
+      vocab: manifest.vocabulary.size,
+      temperature: manifest.temperature,
+    },
+    roles,
+  };
 }
