@@ -227,7 +227,7 @@ export function signalsRecipe(recipe: Recipe, missingMass: MissingMass, registry
   if (problems.length > 0) {
     throw new SignalsError(
       `recipe '${recipe.name}' cannot train from top-k teacher signals: only divergences read them, and\n  - ${problems.join('\n  - ')}\n` +
-        'recipes whose teacher terms are all divergences can (minillm, llava-kd-dpt-mdist-sft, llava-kd-dft-mdist); or run it with its teacher',
+        'recipes whose teacher terms are all divergences can (minillm, llava-kd-dpt-mdist-sft); or run it with its teacher',
     );
   }
   return { ...recipe, stages };
