@@ -6,6 +6,7 @@ import { type LossNode, type MatchNode, nodeKey, type ScalarNode, type TokenExpr
 import { foldScalar, lossesOf } from '../../core/traverse.js';
 import { fieldOf, sideOf, validate } from '../../core/validate.js';
 import { divergenceRules } from '../../losses/index.js';
+import { matchesOf } from '../../matching/planner.js';
 import { standardRegistry } from '../standard-registry.js';
 import { pyBool, pyDict, pyDocstring, pyFloat, pyInt, pyString, pyValue } from './python.js';
 import { RUNTIME_CORE } from './runtime-core.js';
@@ -45,10 +46,10 @@ const LOWERED_LOSSES: ReadonlySet<string> = new Set([...DIVERGENCES, 'supervised
  */
 export function exportTorch(graph: ScalarNode, options: TorchExportOptions = {}): string {
   const registry = options.registry ?? standardRegistry;
-  const checked = validate(graph, SHAPES_THAT_FIT_ANY_OBJECTIVE, registry);
-  if (E.isLeft(checked)) throw new GraphValidationError(checked.left);
   const missing = unlowered(graph);
   if (missing.length > 0) throw new GraphValidationError(missing, 'the objective cannot be exported to PyTorch');
+  const checked = validate(graph, SHAPES_THAT_FIT_ANY_OBJECTIVE, registry);
+  if (E.isLeft(checked)) throw new GraphValidationError(checked.left);
   return new Writer(graph, registry, options).module();
 }
 
@@ -69,6 +70,14 @@ function unlowered(graph: ScalarNode): GraphError[] {
       );
     }
     for (const [name, expr] of Object.entries(node.inputs)) {
+      if (expr.kind === 'view' && expr.field === 'topk') {
+        errors.push(
+          graphError(
+            joinPath(path, name),
+            'teacher.topk views (offline teacher signals) have no PyTorch lowering yet; export the objective with teacher.logits, and run the teacher beside the student',
+          ),
+        );
+      }
       if (expr.kind === 'aligned' && !(expr.match.method in MATCHERS)) {
         errors.push(
           graphError(
@@ -106,6 +115,8 @@ class Writer {
       loss: (node, site) => this.report(this.loss(node, site.path), site.term, terms),
     });
     for (const { node, path } of lossesOf(this.graph)) this.validation(node, path);
+    // mmkd plans every matcher (in the order the losses first use them) before any loss runs.
+    const matches = [...matchesOf(this.graph).values()].map(({ node, path }) => this.match(node, path));
     const hungarian = this.matchers.has('hungarian');
     const parts = [
       this.header(),
@@ -128,7 +139,7 @@ class Writer {
       ...this.constants,
       '',
       this.validateFunction(),
-      this.moduleClass(root, terms),
+      this.moduleClass(root, terms, matches),
     ];
     return `${parts
       .join('\n')
@@ -209,10 +220,11 @@ class Writer {
     if (DIVERGENCES.has(node.loss)) {
       this.losses.add('divergence');
       this.rules.add(node.loss);
-      const own = Object.entries(p).filter(([k]) => !['temperature', 'scaleT2', 'reduction', 'truncateVocab'].includes(k));
+      const own = Object.entries(p).filter(([k]) => !COMMON_DIVERGENCE_PARAMS.includes(k));
       return (
         `_loss_divergence(run, ${at}, _rule_${node.loss}, ${input('teacher')}, ${input('student')}, ${pyFloat(p['temperature'] as number)}, ` +
-        `${pyBool(p['scaleT2'] as boolean)}, ${pyString(p['reduction'] as string)}, ${pyBool(p['truncateVocab'] as boolean)}, ${pyDict(own.map(([k, v]) => [k, pyValue(v)] as const))})`
+        `${pyBool(p['scaleT2'] as boolean)}, ${pyString(p['reduction'] as string)}, ${pyBool(p['truncateVocab'] as boolean)}, ${paddedVocab(node)}, ` +
+        `${pyDict(own.map(([k, v]) => [k, pyValue(v)] as const))})`
       );
     }
     this.losses.add(node.loss);
@@ -312,7 +324,7 @@ class Writer {
     ].join('\n');
   }
 
-  private moduleClass(root: string, terms: readonly string[]): string {
+  private moduleClass(root: string, terms: readonly string[], matches: readonly string[]): string {
     return (
       String.raw`
 class Objective(nn.Module):
@@ -334,6 +346,7 @@ class Objective(nn.Module):
         run = _Run(self, (teacher, student), checked_labels, num_items_in_batch)
         run.counted = {} if counting else None
 ` +
+      matches.map((m) => `        run.alignment(${m})\n`).join('') +
       `${this.body.map((l) => l.replace(/^ {8}/, '        ')).join('\n')}\n` +
       String.raw`        return run, ${root}, {${terms.join(', ')}}
 
@@ -370,6 +383,15 @@ class Objective(nn.Module):
   }
 }
 
+/** The parameters every divergence has; the rest are the rule's own (β, α, μ). */
+const COMMON_DIVERGENCE_PARAMS = ['temperature', 'scaleT2', 'reduction', 'truncateVocab', 'paddedVocab'];
+
+/** A divergence's real vocabulary size V₀ of padded heads (`paddedVocab`), or None. */
+const paddedVocab = (node: LossNode): string => {
+  const v = node.params['paddedVocab'];
+  return typeof v === 'number' ? pyInt(v) : 'None';
+};
+
 /** The paths of the losses whose reduction divides by a count (what `items_in_batch` reports). */
 function counted(graph: ScalarNode): string[] {
   return lossesOf(graph)
@@ -385,7 +407,7 @@ function counted(graph: ScalarNode): string[] {
 function shapeRule(node: LossNode, path: string, shapes: Readonly<Record<string, string>>): string | undefined {
   const at = pyString(path);
   if (DIVERGENCES.has(node.loss)) {
-    return node.params['truncateVocab'] === true ? undefined : `_v_vocab(e, ${at}, ${shapes['teacher']}, ${shapes['student']})`;
+    return `_v_vocab(e, ${at}, ${shapes['teacher']}, ${shapes['student']}, ${pyBool(node.params['truncateVocab'] === true)}, ${paddedVocab(node)})`;
   }
   switch (node.loss) {
     case 'relation':
@@ -419,10 +441,18 @@ def _v_same_width(sides, e, path, method, teacher_field, student_field):
                   + teacher_field + " " + _shape(t) + " vs student." + student_field + " " + _shape(s)))
 
 
-def _v_vocab(e, path, t, s):
-    if t[2] != s[2]:
+def _v_vocab(e, path, t, s, truncate_vocab, padded_vocab):
+    if padded_vocab is not None:
+        if truncate_vocab:
+            e.append((path, "set paddedVocab or truncateVocab, not both (paddedVocab names the real vocabulary size; truncateVocab takes min(V))"))
+        if padded_vocab > t[2] or padded_vocab > s[2]:
+            e.append((path, "paddedVocab " + str(padded_vocab) + " is larger than a side's vocabulary: teacher.logits " + _shape(t)
+                      + ", student.logits " + _shape(s) + "; it must be at most " + str(min(t[2], s[2]))))
+        return
+    if t[2] != s[2] and not truncate_vocab:
         e.append((path, "vocabularies differ: teacher.logits " + _shape(t) + " vs student.logits " + _shape(s)
-                  + "; set truncateVocab to compare the first min(V) logits, if the extra rows are padding"))
+                  + "; set truncateVocab to compare the first min(V) logits, if the extra rows are padding, or paddedVocab to the real"
+                  + " vocabulary size (at most " + str(min(t[2], s[2])) + ") to mask both heads' padding rows"))
 
 
 def _v_relation(e, path, t, s):

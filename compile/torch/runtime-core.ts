@@ -422,9 +422,10 @@ class _Run:
     def alignment(self, match):
         key = ("alignment", match.key)
         if key not in self.memo:
+            # The rows outside no_grad: they are memoised, and a loss may read the same view.
+            teacher = self.rows(match.teacher)
+            student = self.rows(match.student)
             with torch.no_grad():
-                teacher = self.rows(match.teacher)
-                student = self.rows(match.student)
                 self.memo[key] = _MATCHERS[match.method](match, teacher, student)
         return self.memo[key]
 

@@ -95,16 +95,17 @@ export const RULE_USES: Readonly<Record<string, readonly string[]>> = {
 /** The divergence loss (every rule), supervised CE, relation, affinity and the feature losses. */
 export const LOSSES: Readonly<Record<string, string>> = {
   divergence: String.raw`
-def _loss_divergence(run, path, rule, teacher, student, temperature, scale_t2, reduction, truncate_vocab, params):
-    """Σ_i w_i ℓ_i over paired tokens, ℓ the rule on log softmax(a/T), log softmax(b/T); rows in
-    chunks of at most chunk_bytes of logits, so no [N × V] temporary is kept."""
+def _loss_divergence(run, path, rule, teacher, student, temperature, scale_t2, reduction, truncate_vocab, padded_vocab, params):
+    """Σ_i w_i ℓ_i over paired tokens, ℓ the rule on log softmax(a/T), log softmax(b/T) over the
+    first min(V) columns (truncate_vocab) or the first padded_vocab (the rest are padding rows);
+    rows in chunks of at most chunk_bytes of logits, so no [N × V] temporary is kept."""
     t = run.rows(teacher)
     s = run.rows(student)
     run.same_counts(t, s, teacher, student, path + "")
     n = s.selection.size
     if n == 0:
         return _zero_of(s.anchor())
-    vocab = min(t.width, s.width)
+    vocab = padded_vocab if padded_vocab is not None else min(t.width, s.width)
     dtype = _compute_dtype(s.anchor())
     scale = temperature * temperature if scale_t2 else 1.0
     weights = (_reduction_weights(run, path, s.selection, reduction, s.anchor().device) * scale).to(dtype)

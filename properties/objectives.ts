@@ -1,0 +1,185 @@
+/**
+ * fast-check arbitraries for whole objectives and inputs they can run on: every loss mmkd ships,
+ * views of either field with any roles and shift, every reduction, temperature and T² option,
+ * weighted and nested named terms, and every matcher with aligned teacher tokens. The inputs are
+ * LLaVA-like role layouts (the same text on both sides; the student may keep fewer vision tokens)
+ * with logits, hidden states and labels. Some generated pairs do not fit (unequal token counts
+ * for a paired loss, a grid that does not pool): those are errors mmkd reports, and a test may
+ * compare them rather than discard them.
+ */
+import fc from 'fast-check';
+import { objective, weighted } from '../core/combinators.js';
+import type { ScalarNode, ViewNode } from '../core/graph.js';
+import type { Field, Side } from '../core/outputs.js';
+import { ROLES, type Role } from '../core/roles.js';
+import { type FieldViews, student as s, teacher as t } from '../core/views.js';
+import { affinity, akl, feature, jsd, kl, relation, skewKL, skewReverseKL, softCE, supervisedCE, tvd } from '../losses/index.js';
+import { match } from '../matching/builders.js';
+import { float32Values, LIMITS, labelsFor, type RoleBatch, rolesOf, type SequenceLayout, temperature, unitInterval } from './arbitraries.js';
+
+const roles = fc.subarray([...ROLES] as Role[], { minLength: 1 }) as fc.Arbitrary<[Role, ...Role[]]>;
+
+/** Which positions a view selects, to be taken on one side or both: roles and shift. */
+export interface Selector {
+  readonly roles: readonly [Role, ...Role[]];
+  readonly shift: 0 | 1;
+}
+
+export const selector: fc.Arbitrary<Selector> = fc.record({ roles, shift: fc.constantFrom(0 as const, 1 as const) });
+
+export function viewOf<S extends Side, F extends Field>(side: S, field: F, sel: Selector): ViewNode<S, F> {
+  const views = (side === 'teacher' ? t : s)[field] as unknown as FieldViews<S, F>;
+  return sel.shift === 1 ? views.next(...sel.roles) : views.at(...sel.roles);
+}
+
+const divergenceOptions = fc.record({
+  temperature,
+  scaleT2: fc.boolean(),
+  reduction: fc.constantFrom('mean' as const, 'sum' as const, 'sampleMean' as const),
+  truncateVocab: fc.boolean(),
+});
+
+const reduction = fc.constantFrom('mean' as const, 'sum' as const, 'sampleMean' as const);
+const field = fc.constantFrom('logits' as const, 'hidden' as const);
+
+/** A teacher expression paired token by token with `student` views of `sel`: the same view, or the teacher's tokens aligned by a matcher. */
+const pairedTeacher = <F extends Field>(f: F, sel: Selector) =>
+  fc.oneof(
+    { weight: 3, arbitrary: fc.constant(viewOf('teacher', f, sel)) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(
+          fc.constantFrom('hungarian', 'nearest', 'identity', 'pool', 'sinkhorn'),
+          field,
+          fc.constantFrom('l1' as const, 'l2' as const, 'cosine' as const),
+          fc.boolean(),
+        )
+        // L2 between probability rows is left out: near one-hot rows make it √(cancellation) in
+        // float32, which two float32 implementations round differently (a conditioning limit).
+        .filter(([, , cost, probabilities]) => !(cost === 'l2' && probabilities))
+        .map(([method, by, cost, probabilities]) => {
+          const tv = viewOf('teacher', by, sel);
+          const sv = viewOf('student', by, sel);
+          const m =
+            method === 'hungarian'
+              ? match.hungarian(tv, sv, { cost, probabilities })
+              : method === 'nearest'
+                ? match.nearest(tv, sv, { cost, probabilities })
+                : method === 'identity'
+                  ? match.identity(tv, sv)
+                  : method === 'pool'
+                    ? match.pool(tv, sv)
+                    : match.sinkhorn(tv, sv, { cost, probabilities, epsilon: 0.5, iterations: 30 });
+          return m.of(viewOf('teacher', f, sel));
+        }),
+    },
+  );
+
+/** Any loss node mmkd ships, with inputs that may fit a batch of `pairedBatch`. */
+export const lossNode: fc.Arbitrary<ScalarNode> = selector.chain((sel) => {
+  const tl = pairedTeacher('logits', sel);
+  const sl = viewOf('student', 'logits', sel);
+  return fc.oneof(
+    fc.tuple(tl, divergenceOptions).map(([a, o]) => kl.forward(a, sl, o)),
+    fc.tuple(tl, divergenceOptions).map(([a, o]) => kl.reverse(a, sl, o)),
+    fc.tuple(tl, divergenceOptions, unitInterval).map(([a, o, beta]) => jsd(a, sl, { ...o, beta })),
+    fc.tuple(tl, divergenceOptions, unitInterval).map(([a, o, alpha]) => skewKL(a, sl, { ...o, alpha })),
+    fc.tuple(tl, divergenceOptions, unitInterval).map(([a, o, alpha]) => skewReverseKL(a, sl, { ...o, alpha })),
+    fc.tuple(tl, divergenceOptions).map(([a, o]) => tvd(a, sl, o)),
+    fc.tuple(tl, divergenceOptions, fc.constantFrom(0, 0.3, 0.5, 1)).map(([a, o, mu]) => akl(a, sl, { ...o, mu })),
+    fc.tuple(tl, divergenceOptions).map(([a, o]) => softCE(a, sl, o)),
+    fc.tuple(temperature, reduction).map(([temp, r]) => supervisedCE(sl, { temperature: temp, reduction: r })),
+    fc
+      .tuple(field, fc.constantFrom('perSample' as const, 'batch' as const))
+      .chain(([f, mode]) => pairedTeacher(f, sel).map((a) => relation(a, viewOf('student', f, sel), { mode }))),
+    fc
+      .tuple(field, selector, fc.constantFrom(0.25, 1, 2), fc.constantFrom('mean' as const, 'sampleMean' as const))
+      .chain(([f, text, beta, r]) =>
+        pairedTeacher(f, sel).map((vision) =>
+          affinity(
+            { teacher: { vision, text: viewOf('teacher', f, text) }, student: { vision: viewOf('student', f, sel), text: viewOf('student', f, text) } },
+            { beta, reduction: r },
+          ),
+        ),
+      ),
+    fc
+      .tuple(field, reduction, fc.boolean())
+      .chain(([f, r, cosine]) => pairedTeacher(f, sel).map((a) => (cosine ? feature.cosine : feature.mse)(a, viewOf('student', f, sel), { reduction: r }))),
+  );
+});
+
+const termName = fc.stringMatching(/^[a-z_][a-z0-9_-]{0,6}$/);
+
+/** Objectives: a loss, weighted terms and named (nested) objectives of them. */
+export const objectiveGraph: fc.Arbitrary<ScalarNode> = fc.letrec<{ node: ScalarNode }>((tie) => ({
+  node: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true, maxDepth: 3 },
+    lossNode,
+    fc.tuple(fc.constantFrom(0.5, 2, -1, 0.125, 25), tie('node')).map(([w, n]) => weighted(w, n)),
+    fc.dictionary(termName, tie('node'), { minKeys: 1, maxKeys: 3 }).map((terms) => objective(terms)),
+  ),
+})).node;
+
+/** One side of a generated batch: roles, logits [B, T, V] and hidden states [B, T, H]. */
+export interface GeneratedSide extends RoleBatch {
+  readonly logits: Float32Array;
+  readonly hidden: Float32Array;
+}
+
+/** Teacher and student outputs for one batch, with the student's labels. */
+export interface GeneratedBatch {
+  readonly V: number;
+  readonly H: number;
+  readonly teacher: GeneratedSide;
+  readonly student: GeneratedSide;
+  readonly labels: Int32Array;
+}
+
+/**
+ * Vision token counts (teacher, student) per sample: mostly equal, sometimes a student that keeps
+ * fewer (a 2×2 grid pooled to one token, or fewer tokens than a non-square teacher).
+ */
+const visualPair = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 0, max: 4 }).map((v) => [v, v] as const) },
+  { weight: 1, arbitrary: fc.constantFrom([4, 1] as const, [3, 2] as const, [2, 1] as const) },
+);
+
+/** Batches of 1..3 samples, V in 2..7, H in 2..5, logits and hidden states in [−bound, bound + 1/16]. */
+export function generatedBatch(bound = 8): fc.Arbitrary<GeneratedBatch> {
+  const layout = fc.tuple(
+    fc.record({
+      prefix: fc.integer({ min: 0, max: 2 }),
+      question: fc.integer({ min: 0, max: 2 }),
+      response: fc.integer({ min: 0, max: 4 }),
+    }),
+    visualPair,
+  );
+  return fc
+    .tuple(
+      fc.array(layout, { minLength: 1, maxLength: LIMITS.maxBatch }),
+      fc.integer({ min: 0, max: 1 }),
+      fc.integer({ min: 2, max: 7 }),
+      fc.integer({ min: 2, max: 5 }),
+    )
+    .chain(([layouts, pad, V, H]) => {
+      const side = (pick: 0 | 1): RoleBatch => {
+        const ls: SequenceLayout[] = layouts.map(([l, v]) => ({ ...l, visual: v[pick] }));
+        const T = Math.max(1, Math.max(...ls.map((l) => l.prefix + l.visual + l.question + l.response)) + pad);
+        return { roles: rolesOf(ls, T), B: ls.length, T, layouts: ls };
+      };
+      const [teacher, student] = [side(0), side(1)];
+      // Generated arrays often repeat a value (0, the bounds); a small distinct offset per entry
+      // keeps rows apart, so that matchings are unique (tied costs have several optimal assignments).
+      const values = (r: RoleBatch, width: number) => float32Values(r.B * r.T * width, bound).map((xs) => xs.map((x, i) => x + ((i * 0.6180339887) % 1) / 16));
+      return fc
+        .tuple(values(teacher, V), values(teacher, H), values(student, V), values(student, H), labelsFor(student, V))
+        .map(([tl, th, sl, sh, labels]) => ({
+          V,
+          H,
+          teacher: { ...teacher, logits: tl, hidden: th },
+          student: { ...student, logits: sl, hidden: sh },
+          labels,
+        }));
+    });
+}
