@@ -105,7 +105,9 @@ function decodeParams(value: unknown, path: string, owner: string, defaults: Rea
   if (!isObject(value)) return failWith([graphError(path, `the params of ${owner} must be an object, got ${describe(value)}`)]);
   return E.chain((v: Obj) => {
     const errors: GraphError[] = [];
-    const out: Record<string, JsonValue> = { ...defaults };
+    // A null default is an option that is off when absent (`paddedVocab`): left out, so a graph
+    // decoded from JSON equals the one its builders made.
+    const out: Record<string, JsonValue> = Object.fromEntries(Object.entries(defaults).filter(([, d]) => d !== null));
     for (const [key, given] of Object.entries(v)) {
       if (!(key in defaults)) {
         errors.push(graphError(path, `${owner} has no parameter "${key}" (its parameters: ${Object.keys(defaults).join(', ') || 'none'})`));

@@ -129,7 +129,7 @@ describe('graph JSON', () => {
       'objective.b.teacher: unknown role "image": roles are pad, prompt, visual, response',
       'objective.b.student: "roles" must be a non-empty array of pad, prompt, visual, response, got []',
       'objective.b: parameter "temperature" of forwardKL must be a number, got "2"',
-      'objective.b: forwardKL has no parameter "beta" (its parameters: temperature, scaleT2, reduction, truncateVocab)',
+      'objective.b: forwardKL has no parameter "beta" (its parameters: temperature, scaleT2, reduction, truncateVocab, paddedVocab)',
       'objective.c: unknown node kind "sum": expected "loss", "weighted" or "objective"',
     ]);
   });

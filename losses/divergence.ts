@@ -5,7 +5,7 @@ import { type JsonValue, type LossNode, nodeKey, type TokenExpr } from '../core/
 import { type Reduction, reductionWeights } from '../core/selection.js';
 import { addAll, withGradient, zeroDependingOn } from '../core/tensor-ops.js';
 import { chunkedHeadLoss, headChunkRows, logitsChunk } from './head.js';
-import { boolean, describeReduction, paramCodec, positive, tokenReduction } from './params.js';
+import { boolean, describeReduction, optionalWhole, paramCodec, positive, tokenReduction } from './params.js';
 import { pairedRows } from './tokens.js';
 import { topkDivergence } from './topk.js';
 
@@ -75,10 +75,24 @@ export interface DivergenceOptions {
    * only by padding rows. Off by default: a vocabulary mismatch is a validation error.
    */
   readonly truncateVocab?: boolean;
+  /**
+   * The real vocabulary size V₀ of heads padded beyond it (Qwen2.5: 151936 and 152064 rows for
+   * 151665 tokens): logits from V₀ on are padding rows on both sides, masked out of both
+   * softmaxes (their gradient is zero), so vocabularies that differ only in padding validate. Off
+   * by default; V₀ must be at most both sides' V. With `teacher.topk` signals, every id must be
+   * below V₀.
+   */
+  readonly paddedVocab?: number;
 }
 
 /** The parameters every divergence has (see `DivergenceOptions`), checked and decoded in one place. */
-export const divergenceParams = paramCodec({ temperature: positive(1), scaleT2: boolean(false), reduction: tokenReduction(), truncateVocab: boolean(false) });
+export const divergenceParams = paramCodec({
+  temperature: positive(1),
+  scaleT2: boolean(false),
+  reduction: tokenReduction(),
+  truncateVocab: boolean(false),
+  paddedVocab: optionalWhole(1, 'the real vocabulary size'),
+});
 
 /** The loss definition of one divergence rule. */
 export function divergenceLoss(rule: DivergenceRule): LossDefinition {
@@ -94,21 +108,34 @@ export function divergenceLoss(rule: DivergenceRule): LossDefinition {
       const t = shapes['teacher']!;
       const s = shapes['student']!;
       const teacherExpr = node.inputs['teacher'];
+      const { truncateVocab, paddedVocab } = divergenceParams.decode(node.params);
+      const padding = paddedRule(
+        path,
+        truncateVocab,
+        paddedVocab,
+        t,
+        s,
+        teacherExpr?.kind === 'view' && teacherExpr.field === 'topk' ? 'teacher.topk signals' : 'teacher.logits',
+      );
+      if (padding !== undefined)
+        return [...padding, ...(teacherExpr?.kind === 'view' && teacherExpr.field === 'topk' ? topkShapeRule(path, node, t, s, signals, true) : [])];
       if (teacherExpr?.kind === 'view' && teacherExpr.field === 'topk') return topkShapeRule(path, node, t, s, signals);
-      if (t[2] === s[2] || divergenceParams.decode(node.params).truncateVocab) return [];
+      if (t[2] === s[2] || truncateVocab) return [];
       return [
         graphError(
           path,
           `vocabularies differ: teacher.logits ${formatShape(t)} vs student.logits ${formatShape(s)}; ` +
-            'set truncateVocab to compare the first min(V) logits, if the extra rows are padding',
+            'set truncateVocab to compare the first min(V) logits, if the extra rows are padding' +
+            `, or paddedVocab to the real vocabulary size (at most ${Math.min(t[2]!, s[2]!)}) to mask both heads' padding rows`,
         ),
       ];
     },
     explain: (node, inputs) => {
-      const { temperature, scaleT2, truncateVocab, reduction } = divergenceParams.decode(node.params);
+      const { temperature, scaleT2, truncateVocab, paddedVocab, reduction } = divergenceParams.decode(node.params);
       const notes = [`T=${temperature}`];
       if (scaleT2) notes.push('×T²');
       if (truncateVocab) notes.push('vocabulary truncated to min(V)');
+      if (paddedVocab !== null) notes.push(`rows from ${paddedVocab} on are padding, masked on both sides`);
       notes.push(describeReduction(reduction));
       return `${rule.formula(node.params)}; p from ${inputs['teacher']}, q from ${inputs['student']}   (${notes.join(', ')})`;
     },
@@ -120,14 +147,23 @@ export function divergenceLoss(rule: DivergenceRule): LossDefinition {
  * Shape checks of a divergence whose teacher is offline top-k signals: the signals' vocabulary
  * must be the student's (truncation does not apply) and their temperature the divergence's.
  */
-function topkShapeRule(path: string, node: LossNode, t: readonly number[], s: readonly number[], signals: ShapeContext['signals']): GraphError[] {
+function topkShapeRule(
+  path: string,
+  node: LossNode,
+  t: readonly number[],
+  s: readonly number[],
+  signals: ShapeContext['signals'],
+  padded = false,
+): GraphError[] {
   const { temperature, truncateVocab } = divergenceParams.decode(node.params);
   const errors: GraphError[] = [];
-  if (t[2] !== s[2]) {
+  if (padded) {
+    // Vocabularies checked by the padding rule.
+  } else if (t[2] !== s[2]) {
     errors.push(
       graphError(
         path,
-        `vocabularies differ: teacher.topk signals over V = ${t[2]} ${formatShape(t)} vs student.logits ${formatShape(s)}; signals must be over the student's vocabulary`,
+        `vocabularies differ: teacher.topk signals over V = ${t[2]} ${formatShape(t)} vs student.logits ${formatShape(s)}; signals must be over the student's vocabulary, or set paddedVocab to the real vocabulary size (at most ${Math.min(t[2]!, s[2]!)}) if the extra rows are padding`,
       ),
     );
   } else if (truncateVocab) {
@@ -144,6 +180,33 @@ function topkShapeRule(path: string, node: LossNode, t: readonly number[], s: re
   return errors;
 }
 
+/**
+ * With `paddedVocab` V₀: both sides need at least V₀ rows, and `truncateVocab` says the same
+ * thing less precisely (one or the other). Undefined when the option is off.
+ */
+function paddedRule(
+  path: string,
+  truncateVocab: boolean,
+  paddedVocab: number | null,
+  t: readonly number[],
+  s: readonly number[],
+  teacherName: string,
+): GraphError[] | undefined {
+  if (paddedVocab === null) return undefined;
+  const errors: GraphError[] = [];
+  if (truncateVocab)
+    errors.push(graphError(path, 'set paddedVocab or truncateVocab, not both (paddedVocab names the real vocabulary size; truncateVocab takes min(V))'));
+  if (paddedVocab > t[2]! || paddedVocab > s[2]!) {
+    errors.push(
+      graphError(
+        path,
+        `paddedVocab ${paddedVocab} is larger than a side's vocabulary: ${teacherName} ${formatShape(t)}, student.logits ${formatShape(s)}; it must be at most ${Math.min(t[2]!, s[2]!)}`,
+      ),
+    );
+  }
+  return errors;
+}
+
 /** What a divergence kernel computes: Σ_i w_i ℓ_i(teacher row i, student row i), differentiable in the student. */
 export interface DivergenceOperands {
   readonly rule: DivergenceRule;
@@ -153,7 +216,7 @@ export interface DivergenceOperands {
   readonly teacherExpr: TokenExpr;
   readonly studentExpr: TokenExpr;
   readonly temperature: number;
-  /** Columns compared: min(V_teacher, V_student). */
+  /** Columns compared: min(V_teacher, V_student), or `paddedVocab`. */
   readonly vocab: number;
   /** Reduction weights, T² scaling included. */
   readonly weights: Float32Array;
@@ -176,10 +239,10 @@ export function lowerDivergenceWith(rule: DivergenceRule, kernel: DivergenceKern
   return (ctx, node, path) => {
     const { teacher, student } = pairedRows(ctx, node.inputs, 'teacher', 'student', path);
     if (student!.selection.positions.length === 0) return zeroDependingOn(student!.head?.hidden ?? student!.values);
-    const { temperature, scaleT2, reduction } = divergenceParams.decode(node.params);
+    const { temperature, scaleT2, reduction, paddedVocab } = divergenceParams.decode(node.params);
     const scale = scaleT2 ? temperature * temperature : 1;
     const weights = reductionWeights(student!.selection, reduction).map((w) => w * scale);
-    if (teacher!.topk !== undefined) return topkDivergence(rule, teacher!.topk, student!, temperature, weights, node.params, path);
+    if (teacher!.topk !== undefined) return topkDivergence(rule, teacher!.topk, student!, temperature, weights, node.params, path, paddedVocab ?? undefined);
     const viaHead = teacher!.head !== undefined || student!.head !== undefined;
     return (viaHead && !chunkedKernels.has(kernel) ? tfjsDivergenceKernel : kernel)({
       rule,
@@ -189,7 +252,7 @@ export function lowerDivergenceWith(rule: DivergenceRule, kernel: DivergenceKern
       teacherExpr: node.inputs['teacher'] as TokenExpr,
       studentExpr: node.inputs['student'] as TokenExpr,
       temperature,
-      vocab: Math.min(rowsShape(teacher!)[1], rowsShape(student!)[1]),
+      vocab: paddedVocab ?? Math.min(rowsShape(teacher!)[1], rowsShape(student!)[1]),
       weights,
       params: node.params,
     });
@@ -392,6 +455,8 @@ export function divergenceNode(
     scaleT2: options.scaleT2 ?? d.scaleT2,
     reduction: options.reduction ?? d.reduction,
     truncateVocab: options.truncateVocab ?? d.truncateVocab,
+    // Written only when given, so graphs without it serialise (and fingerprint) as before.
+    ...(options.paddedVocab === undefined ? {} : { paddedVocab: options.paddedVocab }),
     ...own,
   };
   return Object.freeze({ kind: 'loss', loss: rule.name, inputs: Object.freeze({ teacher, student }), params: Object.freeze(params) });

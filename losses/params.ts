@@ -86,6 +86,17 @@ export const unitInterval = (symbol: string, fallback: number): ParamSpec<number
     (key, got) => `${symbol} (${key}) must be in [0, 1], got ${got}`,
   )(fallback);
 
+/** A whole number ≥ `min`, or null (absent: the option is off). */
+export const optionalWhole = (min: number, what: string): ParamSpec<number | null> => ({
+  default: null,
+  read: (v, key) =>
+    v === undefined || v === null
+      ? { value: null }
+      : typeof v === 'number' && Number.isInteger(v) && v >= min
+        ? { value: v }
+        : { problem: `${key} must be ${what} (a whole number ≥ ${min}) or absent, got ${JSON.stringify(v)}` },
+});
+
 export const boolean = (fallback: boolean): ParamSpec<boolean> => ({
   default: fallback,
   read: (v, key) => (typeof v === 'boolean' ? { value: v } : { problem: `${key} must be true or false, got ${JSON.stringify(v)}` }),

@@ -30,18 +30,31 @@ export function topkDivergence(
   weights: Float32Array,
   params: Readonly<Record<string, JsonValue>>,
   path: string,
+  paddedVocab?: number,
 ): tf.Scalar {
   if (student.head !== undefined) {
     throw new InputError(
       `${path}: a teacher.topk view with the student's logits as an LM head's view is not supported; give the student's materialised logits`,
     );
   }
-  const b = student.values;
-  const [n, width] = b.shape;
-  const { k, vocab } = teacher;
-  if (width !== vocab) throw new Error(`internal: top-k signals over V = ${vocab} met student logits of width ${width} unvalidated`);
+  const [n, width] = student.values.shape;
+  const { k } = teacher;
+  // With padded heads, the first V₀ columns: padding rows get no mass and a zero gradient (the slice's).
+  const vocab = paddedVocab ?? teacher.vocab;
+  if (paddedVocab === undefined && width !== vocab)
+    throw new Error(`internal: top-k signals over V = ${vocab} met student logits of width ${width} unvalidated`);
+  if (paddedVocab !== undefined) {
+    const bad = teacher.ids.findIndex((id) => id >= paddedVocab);
+    if (bad >= 0) {
+      throw new InputError(
+        `${path}: teacher.topk id ${teacher.ids[bad]} (entry ${bad % k} of selected token ${Math.floor(bad / k)}) is a padding row: paddedVocab is ${paddedVocab}, the real vocabulary`,
+      );
+    }
+  }
+  const b = vocab === width ? student.values : tf.slice(student.values, [0, 0], [n, vocab]);
   const z = temperature === 1 ? b : tf.div(b, temperature);
   const zTop = gatherTop(z as tf.Tensor2D, teacher);
+  const rows: TopKRows = { ...teacher, vocab };
   const lp = tf.tensor2d(teacher.logProbs, [n, k]);
   const floor = Math.log(MASS_FLOOR);
   const logTail = tf.tensor2d(
@@ -57,13 +70,13 @@ export function topkDivergence(
       break;
     case 'tailBucket': {
       const lse = tf.logSumExp(z, 1, true);
-      const rest = tf.sum(tf.mul(tf.sub(1, topMask(teacher, n)), tf.exp(tf.sub(z, lse))), 1, true);
+      const rest = tf.sum(tf.mul(tf.sub(1, topMask(rows, n)), tf.exp(tf.sub(z, lse))), 1, true);
       logP = tf.concat([lp, logTail], 1) as tf.Tensor2D;
       logQ = tf.concat([tf.sub(zTop, lse), tf.log(tf.maximum(rest, MASS_FLOOR))], 1) as tf.Tensor2D;
       break;
     }
     case 'uniform': {
-      const mask = topMask(teacher, n);
+      const mask = topMask(rows, n);
       const share = Float32Array.from(teacher.logTail, (v) => (k === vocab ? 0 : Math.max(v - Math.log(vocab - k), floor)));
       const scattered = tf.scatterND(tf.tensor2d(scatterIndices(teacher, n), [n * k, 2], 'int32'), tf.reshape(lp, [n * k]), [n, vocab]);
       logP = tf.add(scattered, tf.mul(tf.sub(1, mask), tf.tensor2d(share, [n, 1]))) as tf.Tensor2D;
