@@ -15,6 +15,7 @@ export {
   useBackend,
 } from './backends/index.js';
 export { type CompileOptions, compile, standardRegistry } from './compile/index.js';
+export { exportTorch, type TorchExportOptions } from './compile/torch/export.js';
 export * from './core/index.js';
 export { type HostTensor, readNpy, readSafetensors, readTensorFile, TensorFileError, writeNpy, writeSafetensors, writeTensorFile } from './io/index.js';
 export * from './losses/index.js';
