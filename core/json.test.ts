@@ -123,7 +123,7 @@ describe('graph JSON', () => {
     const fixed = text.replace('"bad name":{"kind":"sum"}', '"c":{"kind":"sum"}').replace(',"c":{"kind":"sum"}', ',"c":{"kind":"sum","x":1}');
     const again = graphFromJson(fixed, standardRegistry);
     expect(E.isLeft(again) && again.left.map(formatGraphError)).toEqual([
-      'objective.a: unknown loss "klDiv": known losses are forwardKL, reverseKL, jsd, skewKL, skewReverseKL, tvd, akl, softCE, supervisedCE, relation, affinity, featureMSE, featureCosine',
+      'objective.a: unknown loss "klDiv": known losses are forwardKL, reverseKL, jsd, skewKL, skewReverseKL, tvd, akl, softCE, supervisedCE, relation, affinity, featureMSE, featureCosine, uld',
       'objective.b: "weight" must be a finite number, got "2"',
       'objective.b.teacher: "field" must be "logits", "hidden" or "topk" (a teacher\'s offline signals), got "logit"',
       'objective.b.teacher: unknown role "image": roles are pad, prompt, visual, response',

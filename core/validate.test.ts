@@ -89,7 +89,7 @@ describe('validate', () => {
     expect(messages(g, { ...shapes, teacher: { logits: [10, 32] } })).toEqual([
       'teacher.logits: must have shape [B, T, V], got [10, 32]',
       'objective.w: weight must be a finite number, got NaN',
-      'objective.w: unknown loss "klDivergence": known losses are forwardKL, reverseKL, jsd, skewKL, skewReverseKL, tvd, akl, softCE, supervisedCE, relation, affinity, featureMSE, featureCosine',
+      'objective.w: unknown loss "klDivergence": known losses are forwardKL, reverseKL, jsd, skewKL, skewReverseKL, tvd, akl, softCE, supervisedCE, relation, affinity, featureMSE, featureCosine, uld',
     ]);
   });
 });

@@ -17,6 +17,7 @@ import { skewReverseKLRule } from './skew-reverse-kl.js';
 import { softCERule } from './soft-ce.js';
 import { supervisedCELoss } from './supervised-ce.js';
 import { tvdRule } from './tvd.js';
+import { uldLoss } from './uld.js';
 
 export { type AffinityInputs, affinity, smoothL1 } from './affinity.js';
 export { akl } from './akl.js';
@@ -33,6 +34,7 @@ export { skewReverseKL } from './skew-reverse-kl.js';
 export { softCE } from './soft-ce.js';
 export { type SupervisedCEOptions, supervisedCE } from './supervised-ce.js';
 export { tvd } from './tvd.js';
+export { type ULDOptions, uld } from './uld.js';
 
 /** Every divergence rule mmkd ships, by name. */
 export const divergenceRules: readonly DivergenceRule[] = [forwardKLRule, reverseKLRule, jsdRule, skewKLRule, skewReverseKLRule, tvdRule, aklRule, softCERule];
@@ -40,7 +42,7 @@ export const divergenceRules: readonly DivergenceRule[] = [forwardKLRule, revers
 /** The losses mmkd ships, as a registry value for `decode`, `validate`, `explain` and `lower`. */
 export const standardLosses: Readonly<Record<string, LossDefinition>> = Object.freeze(
   Object.fromEntries(
-    [...divergenceRules.map(divergenceLoss), supervisedCELoss, relationLoss, affinityLoss, featureMSELoss, featureCosineLoss].map((d) => [d.name, d]),
+    [...divergenceRules.map(divergenceLoss), supervisedCELoss, relationLoss, affinityLoss, featureMSELoss, featureCosineLoss, uldLoss].map((d) => [d.name, d]),
   ),
 );
 
