@@ -86,6 +86,26 @@ describe('teacher.topk views', () => {
     ]);
   });
 
+  it('leaves no tensor behind: evaluate, valueAndGrad and a training step under each policy', async () => {
+    for (const policy of ['renormalize', 'tailBucket', 'uniform'] as const) {
+      const given = inputs();
+      const compiled = compile(objective({ a: jsd(t.topk(policy).next('response', 'visual'), s.logits.next('response', 'visual'), { beta: 0.4 }) }), given);
+      const before = tf.memory().numTensors;
+      await compiled.evaluate(given);
+      (await compiled.valueAndGrad(given)).dispose();
+      const plan = await compiled.prepare(given);
+      const variable = tf.variable(given.student.logits!);
+      const { value, grads } = tf.variableGrads(
+        () => compiled.loss({ ...given, student: { ...given.student, logits: variable as tf.Tensor3D } }, plan).loss,
+        [variable],
+      );
+      tf.dispose([value, ...Object.values(grads), variable]);
+      expect(tf.memory().numTensors).toBe(before);
+      compiled.dispose();
+      given.student.logits!.dispose();
+    }
+  });
+
   it('signals whose arrays do not fit their shape are an input error', () => {
     const given = inputs();
     const teacher = given.teacher as { topk: { logTail: Float32Array } };
