@@ -330,4 +330,41 @@ describe.skipIf(missing !== undefined)(`mmkd export --to torch${missing ? ` (ski
     if ('error' in torch!) throw new Error(torch.error);
     expect(Object.keys(torch!.terms)).toEqual([name, 'plain']);
   });
+
+  it('num_items_in_batch: items_in_batch counts by loss path, and a mean divides by the count given (a dict, or one number)', async () => {
+    const q = s.logits.next('response');
+    const graph = objective({
+      res: weighted(2, kl.forward(t.logits.next('response'), q)),
+      sup: supervisedCE(q, { reduction: 'sampleMean' }),
+      sum: tvd(t.logits.next('response'), q, { reduction: 'sum' }),
+    });
+    const module = exported('items', graph);
+    const data = inputs('items.safetensors');
+    const [plain] = await runPython(dir, [{ module, inputs: data }]);
+    if (plain === undefined || 'error' in plain) throw new Error('the plain run failed');
+    // 5 next-token response positions (2 + 3), 2 samples with kept labels; a sum counts nothing.
+    expect(plain.items).toEqual({ 'objective.res': 5, 'objective.sup': 2 });
+    const [doubled, single, batchRelation] = await runPython(dir, [
+      { module, inputs: data, numItems: { 'objective.res': 10, 'objective.sup': 4 } },
+      { module, inputs: data, numItems: 4 },
+      {
+        module: exported('items-relation', objective({ rel: relation(t.hidden.at('prompt'), s.hidden.at('prompt'), { mode: 'batch' }) })),
+        inputs: data,
+        numItems: 3,
+      },
+    ]);
+    if (doubled === undefined || 'error' in doubled || single === undefined || 'error' in single) throw new Error('a counted run failed');
+    for (const [name, scale] of [
+      ['res', 0.5],
+      ['sup', 0.5],
+      ['sum', 1],
+    ] as const) {
+      expect(doubled.terms[name]).toBeCloseTo(plain.terms[name]! * scale, 6);
+    }
+    expect(single.terms['res']).toBeCloseTo((plain.terms['res']! * 5) / 4, 6);
+    expect(single.terms['sup']).toBeCloseTo((plain.terms['sup']! * 2) / 4, 6);
+    expect(batchRelation !== undefined && 'error' in batchRelation && batchRelation.error).toMatch(
+      /^objective\.rel: relation in batch mode is one cosine over the whole batch, which no count makes exact across ranks/,
+    );
+  });
 });
