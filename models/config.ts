@@ -10,6 +10,13 @@ export interface VisionConfig {
   readonly imageSize: number;
   /** Square patches; `imageSize` must be a multiple. Vision tokens: (imageSize / patchSize)². */
   readonly patchSize: number;
+  /**
+   * Pixels of context each patch takes from around its cell, on every side (default 0): a token
+   * embeds a (patchSize + 2·overlap)² window centred on its cell, zero outside the image (an
+   * overlapping patch embedding, a stride-p convolution with a wider kernel, as PVTv2's and
+   * CvT's). Token count and grid are unchanged.
+   */
+  readonly patchOverlap?: number;
   readonly channels: number;
   readonly width: number;
   readonly layers: number;
@@ -50,6 +57,9 @@ export interface ModelConfig {
 /** Side of the vision-token grid before pooling. */
 export const visionGridSide = (v: VisionConfig): number => v.imageSize / v.patchSize;
 
+/** Side in pixels of the window each vision token embeds: its patch and the overlap around it. */
+export const patchWindow = (v: VisionConfig): number => v.patchSize + 2 * (v.patchOverlap ?? 0);
+
 /** Number of vision tokens the LM sees: (imageSize / patchSize / pool)². */
 export function numVisionTokens(config: ModelConfig): number {
   const side = visionGridSide(config.vision) / config.projector.pool;
@@ -66,7 +76,10 @@ export function configErrors(config: ModelConfig): string[] {
     if (!Number.isInteger(value) || value < 1) at(field, `must be a positive integer, got ${value}`);
   };
   const { vision: v, projector: p, llm: l } = config;
-  for (const [k, value] of Object.entries(v)) positiveInt(`vision.${k}`, value);
+  for (const [k, value] of Object.entries(v)) if (k !== 'patchOverlap') positiveInt(`vision.${k}`, value);
+  if (v.patchOverlap !== undefined && (!Number.isInteger(v.patchOverlap) || v.patchOverlap < 0)) {
+    at('vision.patchOverlap', `must be a non-negative integer, got ${v.patchOverlap}`);
+  }
   for (const [k, value] of Object.entries(p)) positiveInt(`projector.${k}`, value);
   for (const [k, value] of Object.entries(l)) positiveInt(`llm.${k}`, value);
   if (v.imageSize % v.patchSize !== 0) {

@@ -1,5 +1,5 @@
 import type { ModelConfig } from './config.js';
-import { visionGridSide } from './config.js';
+import { patchWindow, visionGridSide } from './config.js';
 import { hashKey, normalArray } from './random.js';
 
 /** The parameter groups that training stages freeze or train (LLaVA-KD §3.2–3.3). */
@@ -73,7 +73,7 @@ function transformerSpecs(prefix: string, group: ParamGroup, width: number, laye
  */
 export function paramSpecs(config: ModelConfig): ParamSpec[] {
   const { vision: v, projector: p, llm: l } = config;
-  const patchDim = v.patchSize * v.patchSize * v.channels;
+  const patchDim = patchWindow(v) ** 2 * v.channels;
   const tokens = visionGridSide(v) ** 2;
   return [
     { name: 'vision.patch.w', shape: [patchDim, v.width], group: 'vision', init: fanIn(patchDim) },

@@ -110,10 +110,17 @@ export function gridPresets(o: PresetOptions): WorldPresets {
  * efficient student pools them 2×2 to 3 × 3 = 9). 36 rather than 64 tokens (32-pixel images) was
  * chosen by measured cost: on this machine's wasm backend, under load, a teacher training step at
  * batch 32 took 1.46 s with 36 vision tokens and 2.77 s with 64 (models/README.md).
+ *
+ * Each token embeds the 8 × 8 window around its 4 × 4 cell (`patchOverlap: 2`). With plain 4 × 4
+ * patches an object (6 to 10 pixels across) is cut into pieces no token sees whole, and the
+ * teacher's shape answers stayed at chance (30 % at SFT step 1700, 28 % at 500) while colour and
+ * position climbed; a small convolutional network told the four shapes of single objects apart on
+ * 99.5 % of held-out images after two epochs, so the shapes are visible in the pixels.
  */
 export const CONTINUOUS_VISION: VisionConfig = {
   imageSize: 24,
   patchSize: 4,
+  patchOverlap: 2,
   channels: 3,
   width: 64,
   layers: 2,

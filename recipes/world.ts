@@ -41,9 +41,10 @@ export function parseWorld(name: string): World {
 
 /**
  * Recipe steps per world. The grid world's recipes take `DEFAULT_SCALE` as it is. The continuous
- * teacher trains 5000 SFT steps rather than the grid's 8000: on this project's 2-core machine a
- * continuous teacher step costs about twice a grid one (models/README.md), and 8000 steps (about
- * 90 minutes idle) did not fit beside the study in one sitting. Every other step count is shared.
+ * teacher trains 3000 SFT steps rather than the grid's 8000: on this project's 2-core machine a
+ * continuous teacher step costs about twice a grid one (models/README.md), and under the load of
+ * other work it ran at 0.85 steps/s, so 8000 steps (about 2.6 hours) could not be trained beside
+ * the study in one sitting. Every other step count is shared.
  */
 export function scaleFor(world: World, base: RecipeScale = DEFAULT_SCALE): RecipeScale {
   if (world === 'continuous' && base === DEFAULT_SCALE) return { ...base, teacherSteps: CONTINUOUS_TEACHER_STEPS };
@@ -51,7 +52,7 @@ export function scaleFor(world: World, base: RecipeScale = DEFAULT_SCALE): Recip
 }
 
 /** SFT steps of the continuous world's teacher at the default scale. */
-export const CONTINUOUS_TEACHER_STEPS = 5000;
+export const CONTINUOUS_TEACHER_STEPS = 3000;
 
 /**
  * The demo's steps per world (`mmkd demo`, the README's main job, which must finish in about 15
