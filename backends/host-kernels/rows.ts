@@ -94,10 +94,11 @@ const SOFTPLUS_WIDTH = SOFTPLUS_DEGREE + 1;
 const SOFTPLUS_TAYLOR = softplusTable();
 
 function softplusTail(y: number): number {
-  if (!(y < SOFTPLUS_END)) return 0;
-  const j = (y * SOFTPLUS_STEPS) | 0;
-  const d = y - (j + 0.5) * (1 / SOFTPLUS_STEPS);
-  const o = j * SOFTPLUS_WIDTH;
+  // Literals, not the constants above: V8 does not fold module constants into this hot path.
+  if (!(y < 40)) return 0;
+  const j = (y * 8) | 0;
+  const d = y - (j + 0.5) * 0.125;
+  const o = j * 9;
   const c = SOFTPLUS_TAYLOR;
   const d2 = d * d;
   const d4 = d2 * d2;
@@ -453,7 +454,7 @@ function skewKLRow(job: RowJob, { eP, eQ, x1 }: Scratch, stats: RowStats): numbe
 
 /**
  * Returns KL(p ‖ m); Σ q p/m into SUMS[0], p/m into x1. With z = t + log((1−α)/α):
- * log(p/m) = −log α − softplus(z) and p/m = e^−softplus(z)/α (never an underflowed mixture).
+ * log(p/m) = −log α − softplus(z) (never the log of an underflowed mixture).
  */
 function skewKLSums(job: RowJob, stats: RowStats, eP: Float64Array, eQ: Float64Array, x1: Float64Array): number {
   const { a, b, invT, vocab, param: alpha } = job;
@@ -461,13 +462,19 @@ function skewKLSums(job: RowJob, stats: RowStats, eP: Float64Array, eQ: Float64A
   const la = Math.log(alpha);
   const invAlpha = 1 / alpha;
   const shift = logRatioShift(job, stats) + Math.log(1 - alpha) - la;
+  // p/m = eP/(α·eP + (1−α)·(ΣA/ΣB)·eQ), one division, where that denominator is a normal float64
+  // (else e^−softplus(z)/α, as exact; an exponential costs more than the division).
+  const kq = (1 - alpha) * (stats.invQ / stats.invP);
   let loss = 0;
   let qpm = 0;
   for (let v = 0; v < vocab; v++) {
     const sp = softplus((b[ob + v]! - a[oa + v]!) * invT + shift);
-    const ratio = invAlpha * expNonPositive(-sp);
-    loss -= eP[v]! * (la + sp);
-    qpm += eQ[v]! * ratio;
+    const ep = eP[v]!;
+    const eq = eQ[v]!;
+    const m = alpha * ep + kq * eq;
+    const ratio = m > 1e-290 ? ep / m : invAlpha * expNonPositive(-sp);
+    loss -= ep * (la + sp);
+    qpm += eq * ratio;
     x1[v] = ratio;
   }
   SUMS[0] = qpm * stats.invQ;
@@ -478,17 +485,17 @@ function skewKLSums(job: RowJob, stats: RowStats, eP: Float64Array, eQ: Float64A
  * KL(q ‖ m), m = αq + (1−α)p; h = q (log q − log m − α q/m), Σh = ℓ − α Σ q²/m. x1 keeps
  * log q − log m − α q/m.
  */
-function skewReverseKLRow(job: RowJob, { eQ, x1 }: Scratch, stats: RowStats): number {
-  const loss = skewReverseKLSums(job, stats, eQ, x1);
+function skewReverseKLRow(job: RowJob, { eP, eQ, x1 }: Scratch, stats: RowStats): number {
+  const loss = skewReverseKLSums(job, stats, eP, eQ, x1);
   if (job.grad !== null) gradScaled(job.grad, stats.ob, eQ, stats.c * stats.invQ, x1, loss - job.param * SUMS[0]!, job.vocab);
   return loss;
 }
 
 /**
  * Returns KL(q ‖ m); Σ q²/m into SUMS[0], log(q/m) − α q/m into x1. With
- * z = −t + log((1−α)/α): log(q/m) = −log α − softplus(z), q/m = e^−softplus(z)/α.
+ * z = −t + log((1−α)/α): log(q/m) = −log α − softplus(z); q/m as p/m in skewKLSums.
  */
-function skewReverseKLSums(job: RowJob, stats: RowStats, eQ: Float64Array, x1: Float64Array): number {
+function skewReverseKLSums(job: RowJob, stats: RowStats, eP: Float64Array, eQ: Float64Array, x1: Float64Array): number {
   const { a, b, invT, vocab, param: alpha } = job;
   const { oa, ob } = stats;
   const la = Math.log(alpha);
@@ -496,11 +503,13 @@ function skewReverseKLSums(job: RowJob, stats: RowStats, eQ: Float64Array, x1: F
   const shift = -logRatioShift(job, stats) + Math.log(1 - alpha) - la;
   let loss = 0;
   let qqm = 0;
+  const kp = (1 - alpha) * (stats.invP / stats.invQ);
   for (let v = 0; v < vocab; v++) {
     const sp = softplus((a[oa + v]! - b[ob + v]!) * invT + shift);
-    const ratio = invAlpha * expNonPositive(-sp);
-    const logRatio = -la - sp;
     const eq = eQ[v]!;
+    const m = alpha * eq + kp * eP[v]!;
+    const ratio = m > 1e-290 ? eq / m : invAlpha * expNonPositive(-sp);
+    const logRatio = -la - sp;
     loss += eq * logRatio;
     qqm += eq * ratio;
     x1[v] = logRatio - alpha * ratio;
