@@ -3,10 +3,19 @@ import { mkdtempSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
+import { useBackend } from '../backends/index.js';
+import { objective } from '../core/combinators.js';
+import { student as s, teacher as t } from '../core/views.js';
+import { feature, kl } from '../losses/index.js';
 import { expectClose, toleranceFor } from '../properties/tolerances.js';
 import { QUICK_SCALE, recipes } from '../recipes/catalog.js';
-import { openRecipeSignals } from '../recipes/signals/recipe-signals.js';
+import { trainingBatch } from '../recipes/environment.js';
+import type { Recipe } from '../recipes/recipe.js';
+import { openRecipeSignals, signalOutputsAt, signalsRecipe } from '../recipes/signals/recipe-signals.js';
+import { loadTeacher, SHIPPED_TEACHER } from '../recipes/teacher.js';
 import { worldEnvironment } from '../recipes/world.js';
 import { expectCleanFailure, runCli } from './testing/run-cli.js';
 
@@ -123,6 +132,49 @@ describe('mmkd teacher-signals', () => {
     expectCleanFailure(
       await mmkd('run', 'llava-kd', '--quick', '--backend', 'wasm', '--no-cache', '--out', out, '--teacher-signals', hot),
       /recipe 'llava-kd' cannot train from top-k teacher signals: only divergences read them, and\n {2}- dpt: objective.rel.teacher reads the teacher's logits through relation/,
+    );
+  });
+
+  it("--hidden stores the teacher's hidden states, which a run reads for terms on teacher.hidden; signals without them are refused for such terms", async () => {
+    const dir = join(root, 'minillm-hidden');
+    const written = await mmkd('teacher-signals', 'minillm', '--quick', '--backend', 'wasm', '--k', '8', '--hidden', '--out', dir);
+    expect(written.stdout).toMatch(/^rkd: 48 sequences × \d+ positions, k = 8 of V = 47, T = 1, float16, hidden states 128 wide →/);
+    await useBackend('wasm');
+    const environment = worldEnvironment('grid');
+    const minillm = recipes(QUICK_SCALE).get('minillm')!;
+    const rkd = minillm.stages.at(-1)!;
+    // A stage of one's own that also matches hidden states to the teacher's.
+    const withFeatures: Recipe = {
+      ...minillm,
+      stages: [
+        ...minillm.stages.slice(0, -1),
+        {
+          ...rkd,
+          objective: objective({
+            rkl: kl.reverse(t.logits.next('response'), s.logits.next('response')),
+            feat: feature.mse(t.hidden.at('visual'), s.hidden.at('visual'), { projection: true }),
+          }),
+        },
+      ],
+    };
+    const offline = signalsRecipe(withFeatures, 'tailBucket');
+    const signals = await openRecipeSignals(offline, 0, environment, dir);
+    const side = await signalOutputsAt(signals.get('rkd')!, environment, rkd, 0, 3);
+    const teacher = await loadTeacher(fileURLToPath(SHIPPED_TEACHER), environment.configs.teacher);
+    const online = teacher.model.forward(trainingBatch(environment, rkd.data, 'teacher', 0, 3, rkd.batchSize));
+    try {
+      const [got, want] = [await side.hidden!.data(), await online.hidden!.data()];
+      expect(side.hidden!.shape).toEqual(online.hidden!.shape);
+      got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThanOrEqual(Math.abs(want[i]!) * 2 ** -11 + 1e-6));
+      expect(Array.from(side.roles)).toEqual(Array.from(online.roles));
+    } finally {
+      tf.dispose([side.hidden!, online.logits, online.hidden!]);
+      teacher.model.dispose();
+    }
+    const plain = join(root, 'minillm-plain');
+    expect((await mmkd('teacher-signals', 'minillm', '--quick', '--backend', 'wasm', '--k', '8', '--out', plain)).code).toBe(0);
+    await expect(openRecipeSignals(offline, 0, environment, plain)).rejects.toThrow(
+      /minillm-plain\/rkd: stage rkd reads the teacher's hidden states \(objective.feat\), which these signals do not hold; write them with mmkd teacher-signals --hidden/,
     );
   });
 

@@ -57,14 +57,15 @@ describe.skipIf(missing !== undefined)(`examples/teacher_signals.py writes what 
     got.logTail.forEach((v, i) => expect(Math.abs(v - want.logTail[i]!)).toBeLessThan(1e-5));
   });
 
-  it('from a .safetensors file, float16 log-probs, k = V (tail −∞): read back within float16 rounding', async () => {
+  it('from a .safetensors file, float16 log-probs, k = V (tail −∞), with hidden states (.npy): read back within float16 rounding', async () => {
     const [sequences, length, vocab] = [3, 4, 16];
     const x = logits(sequences * length * vocab, 9);
     const input = join(root, 'logits.safetensors');
     await writeTensorFile(input, { logits: hostTensor('float32', [sequences, length, vocab], x) });
     const out = join(root, 'st-signals');
-    await run('python3', [
-      'examples/teacher_signals.py',
+    const hidden = Float32Array.from({ length: sequences * length * 5 }, (_, i) => Math.cos(i) * 3);
+    await writeTensorFile(join(root, 'hidden.npy'), { hidden: hostTensor('float32', [sequences, length, 5], hidden) });
+    const args = [
       '--logits',
       input,
       '--out',
@@ -75,7 +76,10 @@ describe.skipIf(missing !== undefined)(`examples/teacher_signals.py writes what 
       't',
       '--data-fingerprint',
       'd',
-    ]);
+      '--hidden',
+      join(root, 'hidden.npy'),
+    ];
+    await run('python3', ['examples/teacher_signals.py', ...args]);
     const signals = await openTeacherSignals(out);
     expect(signals.manifest.logprobDtype).toBe('float16');
     expect(signals.manifest.bytesPerToken).toBeGreaterThanOrEqual(6 * vocab + 4);
@@ -84,5 +88,7 @@ describe.skipIf(missing !== undefined)(`examples/teacher_signals.py writes what 
     expect(Array.from(got.ids)).toEqual(Array.from(want.ids));
     got.logProbs.forEach((v, i) => expect(Math.abs(v - want.logProbs[i]!)).toBeLessThanOrEqual(Math.abs(want.logProbs[i]!) * 2 ** -11 + 1e-7));
     expect(Array.from(got.logTail).every((v) => v === Number.NEGATIVE_INFINITY)).toBe(true);
+    expect(signals.manifest.hidden).toEqual({ width: 5, dtype: 'float16' });
+    got.hidden!.forEach((v, i) => expect(Math.abs(v - hidden[i]!)).toBeLessThanOrEqual(Math.abs(hidden[i]!) * 2 ** -11 + 1e-7));
   });
 });

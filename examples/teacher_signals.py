@@ -8,6 +8,8 @@ shard-NNNNN.safetensors holding, for S sequences of T positions,
     topk.ids       int32   [S, T, k]  the teacher's k most probable token ids, most probable first
     topk.logprobs  float16 [S, T, k]  (or float32) their log softmax(logits / temperature), <= 0
     tail.logmass   float32 [S, T]     log(1 - sum of the top-k probabilities); -inf if it is 0
+    hidden         float16 [S, T, H]  optional (hidden_width=H): the last hidden states, for
+                                      feature, affinity or matching terms on teacher.hidden
 
 From a Hugging Face model, in your own loop (sequences in the order your data defines, every
 sequence padded to the same length T):
@@ -102,7 +104,7 @@ class SignalsWriter:
     """Writes sequences in order, one shard per `add` call; `finish` marks the folder complete."""
 
     def __init__(self, out_dir, *, vocab_size, k, sequence_length, sequences, teacher_fingerprint,
-                 data_fingerprint, temperature=1.0, dtype="float16", vocabulary=None):
+                 data_fingerprint, temperature=1.0, dtype="float16", vocabulary=None, hidden_width=None):
         if dtype not in ("float16", "float32"):
             raise ValueError("dtype must be float16 or float32")
         if not 1 <= k <= vocab_size:
@@ -121,6 +123,7 @@ class SignalsWriter:
             "logprobDtype": dtype,
             "sequenceLength": sequence_length,
             "data": {"fingerprint": data_fingerprint, "sequences": sequences},
+            **({} if hidden_width is None else {"hidden": {"width": hidden_width, "dtype": dtype}}),
             "shards": self.shards,
             "complete": False,
         }
@@ -131,9 +134,12 @@ class SignalsWriter:
     def next(self):
         return sum(s["count"] for s in self.shards)
 
-    def add(self, logits):
-        """Adds the next sequences' logits [S, T, V] (numpy, any float dtype) as one shard."""
+    def add(self, logits, hidden=None):
+        """Adds the next sequences' logits [S, T, V] (numpy, any float dtype) as one shard, with
+        their last hidden states [S, T, H] when the writer was made with hidden_width=H."""
         m = self.manifest
+        if ("hidden" in m) != (hidden is not None):
+            raise ValueError("hidden states must be given exactly when hidden_width was")
         logits = np.asarray(logits)
         if logits.ndim != 3 or logits.shape[1] != m["sequenceLength"] or logits.shape[2] != m["vocabulary"]["size"]:
             raise ValueError(f"logits must be [S, {m['sequenceLength']}, {m['vocabulary']['size']}], got {list(logits.shape)}")
@@ -145,6 +151,11 @@ class SignalsWriter:
             "topk.logprobs": np.ascontiguousarray(log_probs, dtype=np.float16 if m["logprobDtype"] == "float16" else np.float32),
             "tail.logmass": np.ascontiguousarray(log_tail, dtype=np.float32),
         }
+        if hidden is not None:
+            hidden = np.asarray(hidden)
+            if hidden.shape != (logits.shape[0], logits.shape[1], m["hidden"]["width"]):
+                raise ValueError(f"hidden must be [S, T, {m['hidden']['width']}], got {list(hidden.shape)}")
+            tensors["hidden"] = np.ascontiguousarray(hidden, dtype=np.float16 if m["hidden"]["dtype"] == "float16" else np.float32)
         name = f"shard-{len(self.shards):05d}.safetensors"
         path = os.path.join(self.dir, name)
         _atomic_write(path, lambda p: save_file(tensors, p, metadata={"format": FORMAT}))
@@ -171,13 +182,13 @@ class SignalsWriter:
         _atomic_write(os.path.join(self.dir, "manifest.json"), write)
 
 
-def _load_logits(path):
+def _load(path, name):
     if path.endswith(".npy"):
         return np.load(path)
     tensors = load_file(path)
-    if "logits" not in tensors:
-        raise SystemExit(f"{path}: no tensor 'logits' (has {', '.join(tensors)})")
-    return tensors["logits"]
+    if name not in tensors:
+        raise SystemExit(f"{path}: no tensor '{name}' (has {', '.join(tensors)})")
+    return tensors[name]
 
 
 def main():
@@ -191,8 +202,10 @@ def main():
     parser.add_argument("--teacher-fingerprint", required=True)
     parser.add_argument("--data-fingerprint", required=True)
     parser.add_argument("--vocab", help="JSON list of the tokens in id order")
+    parser.add_argument("--hidden", help="the last hidden states [S, T, H]: .npy, or .safetensors with tensor 'hidden'")
     args = parser.parse_args()
-    logits = _load_logits(args.logits)
+    logits = _load(args.logits, "logits")
+    hidden = None if args.hidden is None else _load(args.hidden, "hidden")
     vocabulary = None
     if args.vocab:
         with open(args.vocab, encoding="utf-8") as f:
@@ -200,9 +213,11 @@ def main():
     writer = SignalsWriter(args.out, vocab_size=logits.shape[2], k=args.k, sequence_length=logits.shape[1],
                            sequences=logits.shape[0], teacher_fingerprint=args.teacher_fingerprint,
                            data_fingerprint=args.data_fingerprint, temperature=args.temperature,
-                           dtype=args.dtype, vocabulary=vocabulary)
+                           dtype=args.dtype, vocabulary=vocabulary,
+                           hidden_width=None if hidden is None else hidden.shape[2])
     for first in range(0, logits.shape[0], args.shard_sequences):
-        writer.add(logits[first:first + args.shard_sequences])
+        part = slice(first, first + args.shard_sequences)
+        writer.add(logits[part], None if hidden is None else hidden[part])
     m = writer.finish()
     print(f"{m['data']['sequences']} sequences x {m['sequenceLength']} positions, k = {m['k']}: "
           f"{len(m['shards'])} shards, {m['bytesPerToken']:.1f} bytes per token -> {args.out}")

@@ -25,6 +25,7 @@ interface SignalsOptions {
   readonly data?: string;
   readonly imageRoot?: string;
   readonly world: string;
+  readonly hidden?: boolean;
 }
 
 export function teacherSignalsCommand(program: Command): void {
@@ -44,6 +45,7 @@ export function teacherSignalsCommand(program: Command): void {
     .option('--k <n>', 'token log-probs kept per position (default 64, or V when the vocabulary is smaller)')
     .option('--temperature <t>', 'the temperature of the log-probs (the objective must use the same)', '1')
     .option('--dtype <dtype>', `log-prob precision: ${LOGPROB_DTYPES.join(' or ')} (float16: 6 bytes per kept token)`, 'float16')
+    .option('--hidden', "also store the teacher's last hidden states (in --dtype), for feature, affinity or matching terms on teacher.hidden")
     .option('--shard-steps <n>', 'training steps per shard (a kill loses at most one shard)', '10')
     .option('--data <conversations.json>', 'LLaVA-format conversations instead of the procedural data')
     .option('--image-root <dir>', "folder the --data file's image paths are relative to")
@@ -90,6 +92,7 @@ export function teacherSignalsCommand(program: Command): void {
           temperature,
           dtype: options.dtype as LogprobDtype,
           shardSteps,
+          ...(options.hidden ? { hidden: options.dtype as LogprobDtype } : {}),
           write: (text) => process.stderr.write(text),
           tty: process.stderr.isTTY === true,
           ...(kill ? { afterShard: (path: string) => (basename(path) === kill ? process.kill(process.pid, 'SIGKILL') : undefined) } : {}),
@@ -97,7 +100,7 @@ export function teacherSignalsCommand(program: Command): void {
         for (const [stage, m] of manifests) {
           const bytes = m.shards.reduce((n, s) => n + s.bytes, 0);
           process.stdout.write(
-            `${stage}: ${m.data.sequences} sequences × ${m.sequenceLength} positions, k = ${m.k} of V = ${m.vocabulary.size}, T = ${m.temperature}, ${m.logprobDtype} → ${join(dir, stage)} ` +
+            `${stage}: ${m.data.sequences} sequences × ${m.sequenceLength} positions, k = ${m.k} of V = ${m.vocabulary.size}, T = ${m.temperature}, ${m.logprobDtype}${m.hidden ? `, hidden states ${m.hidden.width} wide` : ''} → ${join(dir, stage)} ` +
               `(${m.shards.length} shards, ${(bytes / 2 ** 20).toFixed(2)} MiB, ${(m.bytesPerToken ?? 0).toFixed(1)} bytes per token)\n`,
           );
         }

@@ -148,6 +148,37 @@ describe('teacher signals: the format', () => {
   });
 });
 
+describe('teacher signals: hidden states', () => {
+  it('are stored when the settings ask (float16 here), read back across shards, and a non-finite one is named', async () => {
+    const dir = folder();
+    const s = settings({ hidden: { width: 3, dtype: 'float16' } });
+    const writer = await openSignalsWriter(dir, s);
+    const hiddenOf = (first: number, count: number) => Float32Array.from({ length: count * 6 * 3 }, (_, i) => Math.sin(first * 100 + i) * 4);
+    for (const [first, count] of [
+      [0, 2],
+      [2, 3],
+    ] as const) {
+      const rows = count * 6;
+      await writer.write({ sequences: count, length: 6, ...topKOfLogits(logits(rows, 50, first + 1), rows, 50, 8, 1), hidden: hiddenOf(first, count) });
+    }
+    await writer.finish();
+    const signals = await openTeacherSignals(dir);
+    expect(signals.manifest.hidden).toEqual({ width: 3, dtype: 'float16' });
+    const block = await signals.read(1, 2);
+    const want = [...hiddenOf(0, 2).subarray(18), ...hiddenOf(2, 3).subarray(0, 18)];
+    block.hidden!.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThanOrEqual(Math.abs(want[i]!) * 2 ** -11 + 1e-7));
+    // A shard without them, for a manifest that promises them; a NaN among them.
+    const rows = 12;
+    const base = { sequences: 2, length: 6, ...topKOfLogits(logits(rows, 50, 1), rows, 50, 8, 1) };
+    await replaceShard(dir, 'shard-00000.safetensors', encodeShard(base, 'float32'));
+    await expect(openTeacherSignals(dir)).rejects.toThrow(/shard-00000.safetensors: no tensor "hidden"/);
+    const nan = hiddenOf(0, 2);
+    nan[22] = Number.NaN;
+    await replaceShard(dir, 'shard-00000.safetensors', encodeShard({ ...base, hidden: nan }, 'float32', { width: 3, dtype: 'float16' }));
+    await expect(openTeacherSignals(dir)).rejects.toThrow(/sequence 1 \(row 1 of the shard\), position 1: hidden state entry 1 is NaN/);
+  });
+});
+
 describe('teacher signals: bad input names the file, the shard and the position', () => {
   const written = async (over: Partial<SignalsSettings> = {}) => {
     const dir = folder();

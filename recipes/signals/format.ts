@@ -11,6 +11,7 @@
  * | `topk.ids`      | [S, T, k] | I32 (I64 read)   | the teacher's k most probable token ids at each position       |
  * | `topk.logprobs` | [S, T, k] | F16 or F32       | their log-probabilities log softmax(z / τ), sorted descending, ≤ 0 |
  * | `tail.logmass`  | [S, T]    | F32              | log(1 − Σ top-k probabilities) (−∞ when the top k hold it all)  |
+ * | `hidden`        | [S, T, H] | F16 or F32       | optional (`hidden` in the manifest): the teacher's last hidden states, for feature, affinity or matching terms |
  *
  * The manifest states the schema version, the teacher's fingerprint, the vocabulary's size and
  * hash (SHA-256 of the tokens in id order as compact JSON), the temperature τ, k, the log-probs'
@@ -31,7 +32,7 @@ export const LOGPROB_DTYPES = ['float16', 'float32'] as const;
 export type LogprobDtype = (typeof LOGPROB_DTYPES)[number];
 
 /** Tensor names in a shard. */
-export const SHARD_TENSORS = { ids: 'topk.ids', logprobs: 'topk.logprobs', logTail: 'tail.logmass' } as const;
+export const SHARD_TENSORS = { ids: 'topk.ids', logprobs: 'topk.logprobs', logTail: 'tail.logmass', hidden: 'hidden' } as const;
 
 /** A bad signals folder, manifest or shard; the message names the file, the shard and the position. */
 export class SignalsError extends UserError {
@@ -64,6 +65,8 @@ export interface SignalsSettings {
   readonly sequenceLength: number;
   /** What sequence n is (see the file's header), and how many there are. */
   readonly data: { readonly fingerprint: string; readonly sequences: number };
+  /** The teacher's hidden states are stored too, H wide (absent: they are not). */
+  readonly hidden?: { readonly width: number; readonly dtype: LogprobDtype };
 }
 
 export interface SignalsManifest extends SignalsSettings {
@@ -84,6 +87,8 @@ export interface TopKBlock {
   readonly ids: Int32Array;
   readonly logProbs: Float32Array;
   readonly logTail: Float32Array;
+  /** [S·T·H], when the signals hold hidden states. */
+  readonly hidden?: Float32Array;
 }
 
 /** SHA-256 of a vocabulary: its tokens in id order as compact JSON (`json.dumps(tokens, ensure_ascii=False, separators=(',', ':'))`). */
@@ -181,21 +186,24 @@ function topIndices(z: Float64Array, k: number, scratch: Int32Array): Int32Array
 }
 
 /** A shard's bytes: the block's tensors in the format (log-probs in `dtype`). */
-export function encodeShard(block: TopKBlock, dtype: LogprobDtype): Uint8Array {
+export function encodeShard(block: TopKBlock, dtype: LogprobDtype, hidden?: SignalsSettings['hidden']): Uint8Array {
   const { sequences: s, length: t, k } = block;
-  const logprobs: HostTensor =
-    dtype === 'float32'
-      ? hostTensor('float32', [s, t, k], block.logProbs)
+  const floats = (values: Float32Array, shape: number[], as: LogprobDtype): HostTensor =>
+    as === 'float32'
+      ? hostTensor('float32', shape, values)
       : hostTensor(
           'float16',
-          [s, t, k],
-          Uint16Array.from(block.logProbs, (x) => numberToFloat16Bits(x)),
+          shape,
+          Uint16Array.from(values, (x) => numberToFloat16Bits(x)),
         );
+  if ((hidden === undefined) !== (block.hidden === undefined))
+    throw new Error('internal: hidden states given for signals without them, or missing for signals with them');
   return writeSafetensors(
     {
       [SHARD_TENSORS.ids]: hostTensor('int32', [s, t, k], block.ids),
-      [SHARD_TENSORS.logprobs]: logprobs,
+      [SHARD_TENSORS.logprobs]: floats(block.logProbs, [s, t, k], dtype),
       [SHARD_TENSORS.logTail]: hostTensor('float32', [s, t], block.logTail),
+      ...(hidden && block.hidden ? { [SHARD_TENSORS.hidden]: floats(block.hidden, [s, t, hidden.width], hidden.dtype) } : {}),
     },
     { format: SIGNALS_FORMAT },
   );
@@ -235,6 +243,21 @@ export function decodeShard(bytes: Uint8Array, path: string, entry: ShardEntry, 
   const tailTensor = tensor(SHARD_TENSORS.logTail, [s, t]);
   if (tailTensor.dtype !== 'float32' && tailTensor.dtype !== 'float64')
     throw new SignalsError(`${path}: tensor "${SHARD_TENSORS.logTail}" must be F32, got ${tailTensor.dtype}`);
+  let hidden: Float32Array | undefined;
+  if (manifest.hidden !== undefined) {
+    const h = tensor(SHARD_TENSORS.hidden, [s, t, manifest.hidden.width]);
+    if (h.dtype !== manifest.hidden.dtype)
+      throw new SignalsError(`${path}: tensor "${SHARD_TENSORS.hidden}" is ${h.dtype}, the manifest says ${manifest.hidden.dtype}`);
+    hidden = toFloat32(h, SHARD_TENSORS.hidden, path);
+    const bad = hidden.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      const token = Math.floor(bad / manifest.hidden.width);
+      const row = Math.floor(token / t);
+      throw new SignalsError(
+        `${path}: sequence ${entry.first + row} (row ${row} of the shard), position ${token % t}: hidden state entry ${bad % manifest.hidden.width} is ${hidden[bad]}`,
+      );
+    }
+  }
   const ids = toInt32(idsTensor, SHARD_TENSORS.ids, path);
   const logProbs = toFloat32(lpTensor, SHARD_TENSORS.logprobs, path);
   const logTail = toFloat32(tailTensor, SHARD_TENSORS.logTail, path);
@@ -273,7 +296,7 @@ export function decodeShard(bytes: Uint8Array, path: string, entry: ShardEntry, 
       }
     }
   }
-  return { sequences: s, length: t, k, ids, logProbs, logTail };
+  return { sequences: s, length: t, k, ids, logProbs, logTail, ...(hidden ? { hidden } : {}) };
 }
 
 /** The manifest's JSON, checked field by field; `path` names it in errors. */
@@ -330,6 +353,15 @@ export function parseManifest(text: string, path: string): SignalsManifest {
     if (next > sequences) fail(`shards[${i}] (${file}) ends at sequence ${next}, past data.sequences = ${sequences}`);
     return { file, first, count, sha256: digest, bytes: whole(s['bytes'], `shards[${i}].bytes`, 0) };
   });
+  const hiddenValue = value['hidden'];
+  let hidden: SignalsSettings['hidden'];
+  if (hiddenValue !== undefined && hiddenValue !== null) {
+    if (!isRecord(hiddenValue)) fail('"hidden" must be an object with "width" and "dtype", or absent');
+    const h = hiddenValue as Record<string, unknown>;
+    if (!(LOGPROB_DTYPES as readonly unknown[]).includes(h['dtype']))
+      fail(`"hidden.dtype" must be one of ${LOGPROB_DTYPES.join(', ')}, got ${JSON.stringify(h['dtype'])}`);
+    hidden = { width: whole(h['width'], 'hidden.width', 1), dtype: h['dtype'] as LogprobDtype };
+  }
   const complete = value['complete'] === true;
   if (complete && next !== sequences) fail(`"complete" is true, but the shards cover ${next} of ${sequences} sequences`);
   return {
@@ -345,6 +377,7 @@ export function parseManifest(text: string, path: string): SignalsManifest {
     logprobDtype: dtype as LogprobDtype,
     sequenceLength: whole(value['sequenceLength'], 'sequenceLength', 1),
     data: { fingerprint: text_(data['fingerprint'], 'data.fingerprint'), sequences },
+    ...(hidden ? { hidden } : {}),
     shards,
     complete,
     ...(typeof value['bytesPerToken'] === 'number' ? { bytesPerToken: value['bytesPerToken'] } : {}),

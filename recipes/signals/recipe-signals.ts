@@ -65,6 +65,8 @@ export interface WriteSignalsOptions {
   readonly k: number;
   readonly temperature: number;
   readonly dtype: LogprobDtype;
+  /** Also store the teacher's last hidden states, in this precision (for feature, affinity or matching terms on teacher.hidden). */
+  readonly hidden?: LogprobDtype;
   /** Steps per shard (a killed writer loses at most one shard's work). */
   readonly shardSteps: number;
   /** Progress lines (a bar per stage). */
@@ -96,6 +98,7 @@ export async function writeRecipeSignals(options: WriteSignalsOptions): Promise<
       logprobDtype: options.dtype,
       sequenceLength: plan.sequenceLength,
       data: { fingerprint: plan.fingerprint, sequences: plan.sequences },
+      ...(options.hidden ? { hidden: { width: environment.configs.teacher.llm.width, dtype: options.hidden } } : {}),
     };
     const writer = await openSignalsWriter(plan.dir, settings, (m) => options.write(`${m}\n`));
     const forward = forwardFor(teacher.model, stage.data);
@@ -110,12 +113,17 @@ export async function writeRecipeSignals(options: WriteSignalsOptions): Promise<
     for (let step = firstStep; step < stage.steps; ) {
       const steps = Math.min(options.shardSteps, stage.steps - step);
       const parts: Array<ReturnType<typeof topKOfLogits>> = [];
+      const hiddenParts: Float32Array[] = [];
       for (let s = step; s < step + steps; s++) {
         const batch = trainingBatch(environment, stage.data, 'teacher', seed, s, stage.batchSize);
         const outputs = forward(batch);
         try {
           const rows = stage.batchSize * plan.sequenceLength;
           parts.push(topKOfLogits((await outputs.logits.data()) as Float32Array, rows, vocab, k, temperature));
+          if (options.hidden) {
+            if (outputs.hidden === undefined) throw new Error("internal: the teacher's forward pass gave no hidden states");
+            hiddenParts.push((await outputs.hidden.data()) as Float32Array);
+          }
         } finally {
           tf.dispose([outputs.logits, ...(outputs.hidden ? [outputs.hidden] : [])]);
         }
@@ -136,6 +144,7 @@ export async function writeRecipeSignals(options: WriteSignalsOptions): Promise<
           Float32Array,
           parts.map((p) => p.logTail),
         ),
+        ...(options.hidden ? { hidden: concat(Float32Array, hiddenParts) } : {}),
       });
       step += steps;
       options.write(options.tty ? `\r\x1b[2K${bar(step)}` : `${bar(step)}\n`);
@@ -176,6 +185,20 @@ export async function openRecipeSignals(recipe: Recipe, seed: number, environmen
         vocabulary: { size: student, hash: vocabularyHash(environment.tokenizer.vocab) },
       },
     });
+    const hiddenTerms = lossesOf(plan.stage.objective).flatMap(({ node, path }) =>
+      Object.entries(node.inputs).some(
+        ([, e]) =>
+          (e.kind === 'view' && e.side === 'teacher' && e.field === 'hidden') ||
+          (e.kind === 'aligned' && (e.source.field === 'hidden' || e.match.teacher.field === 'hidden')),
+      )
+        ? [path]
+        : [],
+    );
+    if (hiddenTerms.length > 0 && signals.manifest.hidden === undefined) {
+      throw new SignalsError(
+        `${plan.dir}: stage ${plan.stage.name} reads the teacher's hidden states (${hiddenTerms.join(', ')}), which these signals do not hold; write them with mmkd teacher-signals --hidden`,
+      );
+    }
     // Checked here too (validation would say it when the stage starts), so that nothing trains first.
     const hot = lossesOf(plan.stage.objective).flatMap(({ node, path }) => {
       const readsSignals = Object.values(node.inputs).some((e) => e.kind === 'view' && e.field === 'topk');
@@ -256,6 +279,7 @@ export async function signalOutputsAt(signals: TeacherSignals, environment: RunE
   const roles = trainingBatch(environment, stage.data, 'teacher', seed, step, stage.batchSize).roles;
   const { manifest } = signals;
   return {
+    ...(block.hidden && manifest.hidden ? { hidden: tf.tensor3d(block.hidden, [stage.batchSize, block.length, manifest.hidden.width]) } : {}),
     topk: {
       ids: block.ids,
       logProbs: block.logProbs,

@@ -100,6 +100,7 @@ export async function openTeacherSignals(dir: string, options: OpenOptions = {})
         ids: new Int32Array(count * t * k),
         logProbs: new Float32Array(count * t * k),
         logTail: new Float32Array(count * t),
+        ...(manifest.hidden ? { hidden: new Float32Array(count * t * manifest.hidden.width) } : {}),
       };
       for (let n = first; n < first + count; ) {
         const entry = manifest.shards.find((s) => n >= s.first && n < s.first + s.count)!;
@@ -110,6 +111,10 @@ export async function openTeacherSignals(dir: string, options: OpenOptions = {})
         out.ids.set(block.ids.subarray(from * t * k, (from + take) * t * k), to * t * k);
         out.logProbs.set(block.logProbs.subarray(from * t * k, (from + take) * t * k), to * t * k);
         out.logTail.set(block.logTail.subarray(from * t, (from + take) * t), to * t);
+        if (out.hidden && block.hidden) {
+          const h = manifest.hidden!.width;
+          out.hidden.set(block.hidden.subarray(from * t * h, (from + take) * t * h), to * t * h);
+        }
         n += take;
       }
       return out;
@@ -211,7 +216,7 @@ export async function openSignalsWriter(dir: string, settings: SignalsSettings, 
       if (first + block.sequences > settings.data.sequences) {
         throw new SignalsError(`${dir}: sequences ${first}–${first + block.sequences - 1} are past the ${settings.data.sequences} the signals hold`);
       }
-      const bytes = encodeShard(block, settings.logprobDtype);
+      const bytes = encodeShard(block, settings.logprobDtype, settings.hidden);
       const entry: ShardEntry = { file: shardName(shards.length), first, count: block.sequences, sha256: sha256(bytes), bytes: bytes.length };
       await atomicWrite(join(dir, entry.file), bytes);
       shards.push(entry);
@@ -239,6 +244,7 @@ function settingsDiffer(a: SignalsSettings, b: SignalsSettings): string[] {
     ['log-prob dtype', a.logprobDtype, b.logprobDtype],
     ['sequence length', a.sequenceLength, b.sequenceLength],
     ['data', a.data.fingerprint, b.data.fingerprint],
+    ['hidden states', a.hidden ? `${a.hidden.width} ${a.hidden.dtype}` : 'none', b.hidden ? `${b.hidden.width} ${b.hidden.dtype}` : 'none'],
     ['sequences', a.data.sequences, b.data.sequences],
   ];
   return pairs.filter(([, x, y]) => x !== y).map(([name, x, y]) => `${name}: ${String(x)} there, ${String(y)} here`);
