@@ -126,7 +126,8 @@ export function divergenceLoss(rule: DivergenceRule): LossDefinition {
           path,
           `vocabularies differ: teacher.logits ${formatShape(t)} vs student.logits ${formatShape(s)}; ` +
             'set truncateVocab to compare the first min(V) logits, if the extra rows are padding' +
-            `, or paddedVocab to the real vocabulary size (at most ${Math.min(t[2]!, s[2]!)}) to mask both heads' padding rows`,
+            `, or paddedVocab to the real vocabulary size (at most ${Math.min(t[2]!, s[2]!)}) to mask both heads' padding rows; ` +
+            'for a teacher with another tokenizer, use the uld loss',
         ),
       ];
     },

@@ -132,7 +132,7 @@ for (const target of targets()) {
       const given = inputs(8, 6);
       const sv = s.logits.next('response');
       expect(() => compileOn(kl.forward(t.logits.next('response'), sv), given)).toThrow(
-        "vocabularies differ: teacher.logits [1, 3, 8] vs student.logits [1, 3, 6]; set truncateVocab to compare the first min(V) logits, if the extra rows are padding, or paddedVocab to the real vocabulary size (at most 6) to mask both heads' padding rows",
+        "vocabularies differ: teacher.logits [1, 3, 8] vs student.logits [1, 3, 6]; set truncateVocab to compare the first min(V) logits, if the extra rows are padding, or paddedVocab to the real vocabulary size (at most 6) to mask both heads' padding rows; for a teacher with another tokenizer, use the uld loss",
       );
       expect(() => compileOn(kl.forward(t.logits.next('response'), sv, { paddedVocab: 7 }), given)).toThrow(
         "paddedVocab 7 is larger than a side's vocabulary: teacher.logits [1, 3, 8], student.logits [1, 3, 6]; it must be at most 6",
