@@ -31,7 +31,7 @@ const SHAPES_THAT_FIT_ANY_OBJECTIVE: InputShapes = {
 };
 
 const DIVERGENCES: ReadonlySet<string> = new Set(divergenceRules.map((r) => r.name));
-const LOWERED_LOSSES: ReadonlySet<string> = new Set([...DIVERGENCES, 'supervisedCE', 'relation', 'affinity', 'featureMSE', 'featureCosine']);
+const LOWERED_LOSSES: ReadonlySet<string> = new Set([...DIVERGENCES, 'supervisedCE', 'uld', 'relation', 'affinity', 'featureMSE', 'featureCosine']);
 
 /**
  * The objective as one self-contained Python module (PyTorch; scipy only when it matches tokens
@@ -231,6 +231,11 @@ class Writer {
     switch (node.loss) {
       case 'supervisedCE':
         return `_loss_supervisedCE(run, ${at}, ${input('student')}, ${pyFloat(p['temperature'] as number)}, ${pyString(p['reduction'] as string)})`;
+      case 'uld':
+        return (
+          `_loss_uld(run, ${at}, ${input('teacher')}, ${input('student')}, ${pyFloat(p['temperature'] as number)}, ` +
+          `${pyBool(p['scaleT2'] as boolean)}, ${pyString(p['reduction'] as string)})`
+        );
       case 'relation':
         return `_loss_relation(run, ${at}, ${input('teacher')}, ${input('student')}, ${pyString(p['mode'] as string)})`;
       case 'affinity':
@@ -411,6 +416,7 @@ function shapeRule(node: LossNode, path: string, shapes: Readonly<Record<string,
   }
   switch (node.loss) {
     case 'relation':
+    case 'uld':
       return `_v_relation(e, ${at}, ${shapes['teacher']}, ${shapes['student']})`;
     case 'affinity':
       return `_v_affinity(e, ${at}, ${shapes['teacherVision']}, ${shapes['teacherText']}, ${shapes['studentVision']}, ${shapes['studentText']})`;

@@ -153,6 +153,36 @@ def _loss_supervisedCE(run, path, student, temperature, reduction):
     spec = _StudentRowsSpec(s, vocab, chunk, per_chunk)
     return _ChunkedRowsLoss.apply(spec, *spec.tensors())
 `,
+  uld: String.raw`
+def _loss_uld(run, path, teacher, student, temperature, scale_t2, reduction):
+    """Σ_i |p↓_i − q↓_i| per token, the two distributions sorted in decreasing order and the
+    smaller vocabulary padded with zeros (the gradient flows through the sort's values)."""
+    t = run.rows(teacher)
+    s = run.rows(student)
+    run.same_counts(t, s, teacher, student, path)
+    n = s.selection.size
+    if n == 0:
+        return _zero_of(s.anchor())
+    dtype = _compute_dtype(s.anchor())
+    scale = temperature * temperature if scale_t2 else 1.0
+    weights = (_reduction_weights(run, path, s.selection, reduction, s.anchor().device) * scale).to(dtype)
+    width = max(t.width, s.width)
+    chunk = _chunk_rows(width, 4, run.module.chunk_bytes, n)
+
+    def padded(x):
+        return x if x.shape[1] == width else torch.cat([x, x.new_zeros((x.shape[0], width - x.shape[1]))], 1)
+
+    def per_chunk(z, r0, r1):
+        q = torch.softmax(z.to(dtype) / temperature, dim=1)
+        with torch.no_grad():
+            p = torch.softmax(t.logits(r0, r1, t.width).detach().to(dtype) / temperature, dim=1)
+            p_sorted = padded(torch.sort(p, dim=1, descending=True).values)
+        q_sorted = padded(torch.sort(q, dim=1, descending=True).values)
+        return ((q_sorted - p_sorted).abs().sum(1) * weights[r0:r1]).sum()
+
+    spec = _StudentRowsSpec(s, s.width, chunk, per_chunk)
+    return _ChunkedRowsLoss.apply(spec, *spec.tensors())
+`,
   relation: String.raw`
 def _loss_relation(run, path, teacher, student, mode):
     """1 − cos(Z_t Z_tᵀ, Z_s Z_sᵀ) per sample (mean over samples with tokens) or over the batch."""

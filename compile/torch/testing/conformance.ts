@@ -100,7 +100,9 @@ export async function mmkdOutcome(graph: ScalarNode, inputsFile: string, read: '
       compiled.dispose();
     }
   } catch (e) {
-    if (e instanceof UserError) return { error: e.message };
+    // compile() reports a shape misfit under "not valid"; a compiled objective's valueAndGrad, which
+    // the module's forward stands for, under "does not fit these inputs", with the same errors.
+    if (e instanceof UserError) return { error: e.message.replace(/^the objective is not valid:/, 'the objective does not fit these inputs:') };
     throw e;
   } finally {
     if (inputs !== undefined) disposeInputs(inputs);
@@ -141,7 +143,7 @@ const GRADIENT_SCALE_FLOOR = 1;
 
 /**
  * Differences beyond 1e-5 relative, as lines (empty when they agree): the loss and each term
- * against its own magnitude (with a floor of 1e-5 of the largest term, for terms that cancel),
+ * against its own magnitude (at least 0.1, and 1 % of the largest term, for terms that cancel),
  * each gradient entry against the gradient's largest entry (at least 1); or the two errors' messages.
  */
 export function differences(mmkd: Outcome, torch: Outcome): string[] {
@@ -152,7 +154,8 @@ export function differences(mmkd: Outcome, torch: Outcome): string[] {
   }
   const out: string[] = [];
   const scale = Math.max(Math.abs(mmkd.loss), ...Object.values(mmkd.terms).map(Math.abs), 1e-3);
-  const close = (a: number, b: number) => Math.abs(a - b) <= RELATIVE * Math.max(Math.abs(a), 1e-2 * scale);
+  // Below 0.1, within 1e-6: float32 rounding of a computation of order 1 (a divergence of nearly equal distributions).
+  const close = (a: number, b: number) => Math.abs(a - b) <= RELATIVE * Math.max(Math.abs(a), 1e-2 * scale, 0.1);
   if (!close(mmkd.loss, torch.loss)) out.push(`loss: mmkd ${mmkd.loss}, torch ${torch.loss}`);
   const names = new Set([...Object.keys(mmkd.terms), ...Object.keys(torch.terms)]);
   for (const n of names) {
