@@ -7,9 +7,10 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { useBackend } from '../backends/index.js';
-import { objective } from '../core/combinators.js';
+import { objective, weighted } from '../core/combinators.js';
+import { graphToJson } from '../core/json.js';
 import { student as s, teacher as t } from '../core/views.js';
-import { feature, kl } from '../losses/index.js';
+import { feature, kl, uld } from '../losses/index.js';
 import { expectClose, toleranceFor } from '../properties/tolerances.js';
 import { QUICK_SCALE, recipes } from '../recipes/catalog.js';
 import { trainingBatch } from '../recipes/environment.js';
@@ -176,6 +177,21 @@ describe('mmkd teacher-signals', () => {
     await expect(openRecipeSignals(offline, 0, environment, plain)).rejects.toThrow(
       /minillm-plain\/rkd: stage rkd reads the teacher's hidden states \(objective.feat\), which these signals do not hold; write them with mmkd teacher-signals --hidden/,
     );
+  });
+
+  it('mmkd explain prints an objective that reads top-k signals, with its policy and options', async () => {
+    const file = join(root, 'topk-objective.json');
+    const graph = objective({
+      res: kl.forward(t.topk('tailBucket').next('response'), s.logits.next('response'), { paddedVocab: 40 }),
+      x: weighted(0.1, uld(t.logits.next('response'), s.logits.next('response'))),
+    });
+    await writeFile(file, graphToJson(graph));
+    const explained = await mmkd('explain', file);
+    expect(explained.stdout).toMatch(
+      /res = KL\(p ‖ q\); p from teacher\.topk\(tailBucket\)\[next response\], q from student\.logits\[next response\] {3}\(T=1, rows from 40 on are padding, masked on both sides, mean over tokens\)/,
+    );
+    expect(explained.stdout).toMatch(/x {3}= 0\.1 · Σ_i \|sort↓\(p\)_i − sort↓\(q\)_i\| \(zero-padded to max V\)/);
+    expect(explained.code).toBe(0);
   });
 
   it('refuses k larger than V, an unknown dtype, and a recipe that reads no teacher', async () => {

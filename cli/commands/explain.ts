@@ -11,13 +11,15 @@ import { disposeInputs, loadDistillInputs } from '../inputs.js';
 
 /**
  * Shapes under which every shape rule holds: both sides have logits and hidden states of one
- * width, one token, one sample, and labels are present. Validating against them reports exactly
+ * width (the teacher offline top-k signals too), one token, one sample, and labels are present. Validating against them reports exactly
  * what is wrong with the objective itself (parameters, roles, sides, unknown names) and nothing
  * that depends on data the command was not given.
  */
+// Widths as large as any vocabulary, so that an option bounded by V (paddedVocab) fits too.
+const ANY_WIDTH = 2 ** 30;
 const SHAPES_THAT_FIT_ANY_OBJECTIVE: InputShapes = {
-  teacher: { logits: [1, 1, 8], hidden: [1, 1, 8] },
-  student: { logits: [1, 1, 8], hidden: [1, 1, 8] },
+  teacher: { logits: [1, 1, ANY_WIDTH], hidden: [1, 1, ANY_WIDTH], topk: [1, 1, ANY_WIDTH] },
+  student: { logits: [1, 1, ANY_WIDTH], hidden: [1, 1, ANY_WIDTH] },
   labels: true,
 };
 
