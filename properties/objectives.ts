@@ -111,8 +111,10 @@ export const lossNode: fc.Arbitrary<ScalarNode> = selector.chain((sel) => {
         ),
       ),
     fc
-      .tuple(field, reduction, fc.boolean())
-      .chain(([f, r, cosine]) => pairedTeacher(f, sel).map((a) => (cosine ? feature.cosine : feature.mse)(a, viewOf('student', f, sel), { reduction: r }))),
+      .tuple(field, field, reduction, fc.boolean(), fc.boolean())
+      .chain(([f, g, r, cosine, projection]) =>
+        pairedTeacher(f, sel).map((a) => (cosine ? feature.cosine : feature.mse)(a, viewOf('student', projection ? g : f, sel), { reduction: r, projection })),
+      ),
   );
 });
 

@@ -14,6 +14,7 @@ import { student as s, teacher as t } from '../../core/views.js';
 import { type HostTensor, hostTensor, writeSafetensors } from '../../io/index.js';
 import { affinity, akl, feature, jsd, kl, relation, skewKL, softCE, supervisedCE, tvd } from '../../losses/index.js';
 import { match } from '../../matching/builders.js';
+import { compile } from '../compile.js';
 import { standardRegistry } from '../standard-registry.js';
 import { exportTorch } from './export.js';
 import { differences, mmkdOutcome, type Outcome, type PythonCase, pythonMissing, runPython } from './testing/conformance.js';
@@ -48,7 +49,10 @@ const studentRoles = [1, 2, 2, 1, 3, 3, 0, 1, 2, 2, 1, 3, 3, 3];
 const teacherRoles = [1, 2, 2, 2, 2, 1, 3, 3, 0, 1, 2, 2, 2, 2, 1, 3, 3, 3];
 const labels = studentRoles.map((r, i) => (r === 3 ? (i * 5) % 11 : -100));
 
-function inputs(name: string, extra: Readonly<Record<string, HostTensor>> = {}, vocab: [number, number] = [11, 11]): string {
+// A student that keeps one vision token of the teacher's 2×2 grid (pooling by 2), the same text.
+const pooledRoles = [1, 2, 1, 3, 3, 0, 0, 1, 2, 1, 3, 3, 3, 0];
+
+function inputs(name: string, extra: Readonly<Record<string, HostTensor>> = {}, vocab: [number, number] = [11, 11], roles = studentRoles): string {
   return file(
     name,
     writeSafetensors({
@@ -57,8 +61,11 @@ function inputs(name: string, extra: Readonly<Record<string, HostTensor>> = {}, 
       'teacher.roles': i32([2, 9], teacherRoles),
       'student.logits': f32([2, 7, vocab[1]], 3),
       'student.hidden': f32([2, 7, 5], 4),
-      'student.roles': i32([2, 7], studentRoles),
-      labels: i32([2, 7], labels),
+      'student.roles': i32([2, 7], roles),
+      labels: i32(
+        [2, 7],
+        roles.map((r, i) => (r === 3 ? (i * 5) % 11 : -100)),
+      ),
       ...extra,
     }),
   );
@@ -69,8 +76,11 @@ function exported(name: string, graph: ScalarNode): string {
   return file(`${name}.py`, exportTorch(graph));
 }
 
+/** mmkd's outcome on the same file equals the module's, and neither is an error (hand-picked cases fit their inputs). */
 async function compare(graph: ScalarNode, inputsFile: string, torch: Outcome, read: 'cli' | 'library' = 'cli'): Promise<void> {
   const want = await mmkdOutcome(graph, inputsFile, read);
+  if ('error' in want) throw new Error(`mmkd: ${want.error}`);
+  if ('error' in torch) throw new Error(`torch: ${torch.error}`);
   expect(differences(want, torch)).toEqual([]);
 }
 
@@ -175,7 +185,7 @@ describe.skipIf(missing !== undefined)(`mmkd export --to torch${missing ? ` (ski
     const vision = t.logits.at('visual');
     const hungarian = match.hungarian(vision, s.logits.at('visual'));
     const graph = objective({
-      rel: weighted(0.5, relation(t.logits.at('visual', 'prompt'), s.logits.at('visual', 'prompt'))),
+      rel: weighted(0.5, relation(t.logits.at('prompt', 'response'), s.logits.at('prompt', 'response'))),
       relBatch: relation(t.hidden.at('response'), s.hidden.at('response'), { mode: 'batch' }),
       vsd: kl.reverse(hungarian.teacher, s.logits.at('visual')),
       vlad: weighted(
@@ -192,13 +202,25 @@ describe.skipIf(missing !== undefined)(`mmkd export --to torch${missing ? ` (ski
       pool: feature.mse(match.pool(t.hidden.at('visual'), s.hidden.at('visual'), { height: 2, width: 2 }).teacher, s.hidden.at('visual')),
       ot: kl.forward(match.sinkhorn(vision, s.logits.at('visual'), { cost: 'l2', epsilon: 0.1, iterations: 50 }).teacher, s.logits.at('visual')),
       same: feature.mse(match.identity(t.hidden.at('response'), s.hidden.at('response')).teacher, s.hidden.at('response'), { reduction: 'sampleMean' }),
+      // Learned projections (objective-owned parameters), one across fields of different widths.
+      proj: feature.mse(t.hidden.at('response'), s.logits.at('response'), { projection: true }),
+      projCos: weighted(0.5, feature.cosine(t.hidden.at('prompt'), s.hidden.at('prompt'), { projection: true })),
     });
     const module = exported('matching', graph);
     expect(readFileSync(module, 'utf8')).toContain('from scipy.optimize import linear_sum_assignment');
     expect(exportTorch(objective({ a: kl.forward(t.logits.at('visual'), s.logits.at('visual')) }))).not.toContain('scipy');
-    const data = inputs('matching.safetensors');
+    const data = inputs('matching.safetensors', {}, [11, 11], pooledRoles);
     const [torch] = await runPython(dir, [{ module, inputs: data }]);
     await compare(graph, data, torch!);
+    // The projections start where mmkd's do (the same draw from the seed and the path).
+    const compiled = compile(graph, { teacher: { logits: [2, 9, 11], hidden: [2, 9, 5] }, student: { logits: [2, 7, 11], hidden: [2, 7, 5] }, labels: true });
+    try {
+      const own = 'error' in torch! ? {} : (torch!.parameters ?? {});
+      expect(Object.keys(own).sort()).toEqual([...compiled.parameters.keys()].sort());
+      for (const [name, p] of compiled.parameters) expect(Array.from(own[name]!)).toEqual(Array.from(await p.data()));
+    } finally {
+      compiled.dispose();
+    }
   });
 
   it('checks its inputs with mmkd’s messages: roles, labels, shapes, paired counts, matchings, non-finite values', async () => {
@@ -267,20 +289,12 @@ describe.skipIf(missing !== undefined)(`mmkd export --to torch${missing ? ` (ski
   });
 
   it('refuses, at export time and naming the path, what has no PyTorch lowering', async () => {
-    const projected = file(
-      'projected.json',
-      graphToJson(
-        objective({
-          res: kl.forward(t.logits.at('visual'), s.logits.at('visual')),
-          hint: feature.mse(t.hidden.at('visual'), s.hidden.at('visual'), { projection: true }),
-        }),
-      ),
-    );
+    const signalsFile = file('signals.json', graphToJson(objective({ res: kl.forward(t.topk('tailBucket').next('response'), s.logits.next('response')) })));
     expectCleanFailure(
-      await mmkd('export', '--to', 'torch', projected),
-      /projected\.json: the objective cannot be exported to PyTorch:\n {2}- objective\.hint: featureMSE with a learned projection has no PyTorch lowering/,
+      await mmkd('export', '--to', 'torch', signalsFile),
+      /signals\.json: the objective cannot be exported to PyTorch:\n {2}- objective\.res\.teacher: teacher\.topk views \(offline teacher signals\) have no PyTorch lowering/,
     );
-    expectCleanFailure(await mmkd('export', '--to', 'onnx', projected), /--to must be one of torch, got 'onnx'/);
+    expectCleanFailure(await mmkd('export', '--to', 'onnx', signalsFile), /--to must be one of torch, got 'onnx'/);
     const mine: LossDefinition = { ...standardRegistry.losses['tvd']!, name: 'mine' };
     const registry = { losses: { ...standardRegistry.losses, mine }, matchers: standardRegistry.matchers };
     const graph = objective({
@@ -289,8 +303,6 @@ describe.skipIf(missing !== undefined)(`mmkd export --to torch${missing ? ` (ski
     });
     expect(() => exportTorch(graph, { registry })).toThrow(GraphValidationError);
     expect(() => exportTorch(graph, { registry })).toThrow(/objective\.own: the loss "mine" has no PyTorch lowering/);
-    const signals = objective({ res: kl.forward(t.topk('tailBucket').next('response'), s.logits.next('response')) });
-    expect(() => exportTorch(signals)).toThrow(/objective\.res\.teacher: teacher\.topk views \(offline teacher signals\) have no PyTorch lowering/);
   });
 
   it('writes names and parameters from the file as escaped literals, never as code', async () => {

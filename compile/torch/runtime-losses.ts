@@ -247,28 +247,35 @@ def _loss_affinity(run, path, teacher_vision, teacher_text, student_vision, stud
     return sum(means) / run.items_for(path, len(samples))
 `,
   featureMSE: String.raw`
-def _loss_featureMSE(run, path, teacher, student, reduction):
-    """(1/H) Σ_h (s_h − t_h)² token by token."""
+def _loss_featureMSE(run, path, teacher, student, reduction, projection):
+    """(1/H) Σ_h (s_h − t_h)² token by token; with projection, s·W + c (the objective's parameters)."""
     t = run.rows(teacher)
     s = run.rows(student)
     run.same_counts(t, s, teacher, student, path)
     if s.selection.size == 0:
         return _zero_of(s.anchor())
     dtype = _compute_dtype(s.anchor())
-    per_token = (s.rows().to(dtype) - t.rows().to(dtype)).square().mean(1)
+    rows = s.rows().to(dtype)
+    if projection:
+        rows = run.module.project(path, rows)
+    per_token = (rows - t.rows().to(dtype)).square().mean(1)
     weights = _reduction_weights(run, path, s.selection, reduction, per_token.device).to(dtype)
     return (per_token * weights).sum()
 `,
   featureCosine: String.raw`
-def _loss_featureCosine(run, path, teacher, student, reduction):
-    """1 − cos(s, t) token by token (the safe cosine: 1 with a zero gradient at a zero vector)."""
+def _loss_featureCosine(run, path, teacher, student, reduction, projection):
+    """1 − cos(s, t) token by token (the safe cosine: 1 with a zero gradient at a zero vector); with
+    projection, of s·W + c (the objective's parameters)."""
     t = run.rows(teacher)
     s = run.rows(student)
     run.same_counts(t, s, teacher, student, path)
     if s.selection.size == 0:
         return _zero_of(s.anchor())
     dtype = _compute_dtype(s.anchor())
-    a = _rescaled_rows(s.rows().to(dtype))
+    rows = s.rows().to(dtype)
+    if projection:
+        rows = run.module.project(path, rows)
+    a = _rescaled_rows(rows)
     b = _rescaled_rows(t.rows().to(dtype))
     per_token = 1 - _safe_cosine((a * b).sum(1), (a * a).sum(1), (b * b).sum(1))
     weights = _reduction_weights(run, path, s.selection, reduction, per_token.device).to(dtype)
@@ -318,6 +325,32 @@ def _smooth_l1(d, beta):
     a = d.abs()
     c = torch.clamp(a, max=beta)
     return 0.5 * c * c / beta + (a - c)
+`;
+
+/** The initial values of a feature projection's weight, as mmkd draws them (`losses/feature.ts`). */
+export const PROJECTION_INIT = String.raw`
+def _scaled_random(n, scale, seed, salt):
+    """N(0, scale²) values from the seed and the parameter's path, as mmkd draws them: a 32-bit mix
+    of both seeds a xorshift generator, Box–Muller makes normals, float32."""
+    state = ((seed & 0xFFFFFFFF) ^ 0x9E3779B9) & 0xFFFFFFFF
+    units = salt.encode("utf-16-le", "surrogatepass")
+    for i in range(0, len(units), 2):
+        state = ((state ^ (units[i] | units[i + 1] << 8)) * 0x01000193) & 0xFFFFFFFF
+    if state == 0:
+        state = 1
+
+    def uniform():
+        nonlocal state
+        state = (state ^ (state << 13)) & 0xFFFFFFFF
+        state ^= state >> 17
+        state = (state ^ (state << 5)) & 0xFFFFFFFF
+        return (state + 0.5) / 4294967296
+
+    out = []
+    for _ in range(n):
+        radius = math.sqrt(-2 * math.log(uniform()))
+        out.append(radius * math.cos(2 * math.pi * uniform()) * scale)
+    return torch.tensor(out, dtype=torch.float64).to(torch.float32)
 `;
 
 /** Which losses need the safe-math helpers. */

@@ -4,7 +4,7 @@
  * (read as `mmkd loss` reads it), and the comparison.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -37,6 +37,8 @@ export type Outcome =
       readonly loss: number;
       readonly terms: Readonly<Record<string, number>>;
       readonly grads: Readonly<Record<string, Float32Array>>;
+      /** The module's own parameters (feature projections) under mmkd's names, as they started. */
+      readonly parameters?: Readonly<Record<string, Float32Array>>;
       readonly items?: Record<string, number>;
     }
   | { readonly error: string };
@@ -70,7 +72,10 @@ export async function runPython(dir: string, cases: readonly PythonCase[]): Prom
       if ('message' in report) return { error: report.message };
       const grads: Record<string, Float32Array> = {};
       for (const [name, t] of await readTensorFile(c.out)) grads[name] = toFloat32(t, name, c.out);
-      return { loss: report.loss, terms: report.terms, grads, items: report.items };
+      const parameters: Record<string, Float32Array> = {};
+      const own = `${c.out}.parameters.safetensors`;
+      if (existsSync(own)) for (const [name, t] of await readTensorFile(own)) parameters[name] = toFloat32(t, name, own);
+      return { loss: report.loss, terms: report.terms, grads, items: report.items, parameters };
     }),
   );
 }

@@ -36,13 +36,20 @@ def main():
             inputs[k].requires_grad_(True)
         report = {}
         try:
-            objective = module.Objective(**case.get("options", {}))
+            options = dict(case.get("options", {}))
+            if module._PROJECTIONS:
+                options["widths"] = {k: int(inputs[k].shape[-1]) for k in ("teacher_logits", "student_logits", "teacher_hidden", "student_hidden") if k in inputs}
+            objective = module.Objective(**options)
             result = objective(**inputs, num_items_in_batch=case.get("num_items"))
             result.loss.backward()
+            own = objective.mmkd_parameters()
             report["loss"] = float(result.loss)
             report["terms"] = {n: float(t) for n, t in result.terms.items()}
             grads = {k.replace("_", ".", 1).replace("head_", "head."): (inputs[k].grad if inputs[k].grad is not None else torch.zeros_like(inputs[k])).float().contiguous() for k in grads_of}
+            grads.update({name: p.grad.float().contiguous() if p.grad is not None else torch.zeros_like(p) for name, p in own.items()})
             save_file(grads, case["out"])
+            if own:
+                save_file({name: p.detach().float().contiguous() for name, p in own.items()}, case["out"] + ".parameters.safetensors")
             report["items"] = objective.items_in_batch(**{k: v.detach() if v.dtype.is_floating_point else v for k, v in inputs.items()})
         except (module.InputError, module.GraphValidationError) as e:
             report = {"error": type(e).__name__, "message": str(e)}
