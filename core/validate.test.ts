@@ -48,7 +48,7 @@ describe('validate', () => {
   it('names both shapes when the vocabularies differ, and accepts them with truncateVocab', () => {
     const at: InputShapes = { ...shapes, student: { logits: [2, 10, 30] } };
     expect(messages(kl.forward(t.logits.at('visual'), s.logits.at('visual')), at)).toEqual([
-      'objective: vocabularies differ: teacher.logits [2, 10, 32] vs student.logits [2, 10, 30]; set truncateVocab to compare the first min(V) logits, if the extra rows are padding, or paddedVocab to the real vocabulary size (at most 30) to mask both heads\' padding rows; for a teacher with another tokenizer, use the uld loss',
+      "objective: vocabularies differ: teacher.logits [2, 10, 32] vs student.logits [2, 10, 30]; set truncateVocab to compare the first min(V) logits, if the extra rows are padding, or paddedVocab to the real vocabulary size (at most 30) to mask both heads' padding rows; for a teacher with another tokenizer, use the uld loss",
     ]);
     expect(messages(kl.forward(t.logits.at('visual'), s.logits.at('visual'), { truncateVocab: true }), at)).toEqual([]);
   });
