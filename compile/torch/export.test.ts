@@ -376,4 +376,32 @@ describe.skipIf(missing !== undefined)(`mmkd export --to torch${missing ? ` (ski
       /^objective\.rel: relation in batch mode is one cosine over the whole batch, which no count makes exact across ranks/,
     );
   });
+
+  it('keeps one chunk of [chunk × V] temporaries: the peak memory of forward and backward is the gradient’s, not a multiple of [N × V]', async () => {
+    const module = exported('memory', objective({ gkd: jsd(t.logits.next('response'), s.logits.next('response')) }));
+    const script = file(
+      'memory-check.py',
+      [
+        'import importlib.util, resource, sys, torch',
+        'spec = importlib.util.spec_from_file_location("m", sys.argv[1]); m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)',
+        'B, T, V = 4, 512, 16000',
+        'torch.manual_seed(0)',
+        'roles = torch.full((B, T), 3, dtype=torch.int32); roles[:, :8] = 1',
+        'teacher = torch.randn(B, T, V); student = torch.randn(B, T, V, requires_grad=True)',
+        'objective = m.Objective(chunk_bytes=int(sys.argv[2]))',
+        'objective(teacher_logits=teacher[:, :4], student_logits=student[:, :4].detach(), roles=roles[:, :4])',
+        'before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss',
+        'objective(teacher_logits=teacher, student_logits=student, roles=roles).loss.backward()',
+        'print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024 / (B * T * V * 4))',
+      ].join('\n'),
+    );
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const peak = async (chunkBytes: number) =>
+      Number((await promisify(execFile)('python3', [script, module, String(chunkBytes)], { env: { ...process.env, OMP_NUM_THREADS: '1' } })).stdout);
+    // In units of one [N × V] float32 tensor (128 MiB here): chunks of 1 MiB of logits keep the
+    // gradient (1) and a constant; one chunk of everything keeps several [N × V] temporaries.
+    expect(await peak(2 ** 20)).toBeLessThan(1.6);
+    expect(await peak(2 ** 40)).toBeGreaterThan(4);
+  });
 });

@@ -297,7 +297,8 @@ class _ChunkedRowsLoss(torch.autograd.Function):
                 value = spec.value(leaves, r0, r1)
                 parts = torch.autograd.grad(value, leaves, allow_unused=True)
             spec.scatter(grads, parts, r0, r1)
-        return (None, *[None if g is None else g * dy for g in grads])
+        # In place: another [B, T, V] for the product would double the gradient's memory.
+        return (None, *[None if g is None else g.mul_(dy) for g in grads])
 
 
 class _StudentRowsSpec:
