@@ -15,7 +15,7 @@
  * Node only: in a browser (no `process.getBuiltinModule`), or with `MMKD_HOST_THREADS=1`, the
  * caller computes every row itself.
  */
-import { computeClaimedRows, computeRows, type RowJob, type Scratch } from './rows.js';
+import { computeRows, type RowJob, type Scratch } from './rows.js';
 
 /** Slots of a job's control array: the next row to claim, and how many rows are finished. */
 export const NEXT_ROW = 0;
@@ -89,13 +89,15 @@ export function threadedFor(rows: number, vocab: number): boolean {
 }
 
 /**
- * Floats per array of one staged chunk (4 MiB): the workers' shared copies of the logits and of
+ * Floats per array of one staged chunk (2 MiB): the workers' shared copies of the logits and of
  * their gradient rows are [chunk × width], never [N × width], so threads cost a few MiB beside the
  * tensors whatever N is.
  */
-const CHUNK_ENTRIES = 1 << 20;
+const CHUNK_ENTRIES = 1 << 19;
+/** Chunks staged at once (a ring of shared arrays). */
+const SLOTS = 4;
 
-/** One chunk's shared arrays. Two are kept, reused from call to call and grown as needed. */
+/** One slot's shared arrays, reused from call to call and grown as needed. */
 interface Stage {
   a: Float32Array;
   b: Float32Array;
@@ -105,7 +107,7 @@ interface Stage {
 }
 const stages: Stage[] = [];
 
-function stageFor(slot: 0 | 1, rows: number, widthA: number, widthB: number): Stage {
+function stageFor(slot: number, rows: number, widthA: number, widthB: number): Stage {
   const held = stages[slot];
   const floats = (n: number, have: Float32Array | undefined) =>
     have !== undefined && have.length >= n ? have : new Float32Array(new SharedArrayBuffer(4 * n));
@@ -120,21 +122,23 @@ function stageFor(slot: 0 | 1, rows: number, widthA: number, widthB: number): St
   return stage;
 }
 
-/** A chunk of rows r0 … r0 + rows − 1 staged for the pool, with its own row counter. */
+/** A chunk of rows r0 … r0 + rows − 1 staged for the pool, with its own row counters. */
 interface Chunk {
   readonly job: RowJob;
   readonly r0: number;
   readonly rows: number;
-  control?: Int32Array;
+  readonly control: Int32Array;
 }
 
 /**
  * Computes every row of `job` (`rows` of them). Single-threaded, or when the pool is missing or
- * broken, on this thread straight from and into the job's own arrays. Threaded, chunk by chunk:
- * this thread copies a chunk's logits into shared memory, every thread claims its rows, and this
- * thread copies the gradient rows and losses out. Two chunks are in flight, so that the copies
- * in and out overlap the workers' rows: the next chunk is staged while the pool works on this one,
- * and this one is copied out once the next is posted.
+ * broken, on this thread straight from and into the job's own arrays. Threaded, through a ring of
+ * SLOTS staged chunks: this thread copies a chunk's logits into shared memory and posts it, every
+ * thread claims rows from the oldest chunk with rows left, and this thread copies a chunk's
+ * gradient rows and losses out once all its rows are done, then stages the next chunk in its
+ * slot. This thread blocks only when every staged row is claimed and the oldest chunk is not yet
+ * finished: on a busy machine a descheduled worker then holds up at most its own row, not every
+ * thread at every chunk.
  */
 export function runRows(job: RowJob, rows: number, scratch: Scratch, threaded: boolean): void {
   const p = threaded ? poolFor(hostThreads()) : undefined;
@@ -144,54 +148,64 @@ export function runRows(job: RowJob, rows: number, scratch: Scratch, threaded: b
   }
   const perChunk = Math.max(1, Math.min(rows, Math.floor(CHUNK_ENTRIES / Math.max(job.widthA, job.widthB))));
   const chunks = Math.ceil(rows / perChunk);
-  const stageIn = (k: number): Chunk => {
-    const r0 = k * perChunk;
+  const live: Chunk[] = [];
+  let staged = 0;
+  let mine = 0;
+  const stageIn = () => {
+    const r0 = staged * perChunk;
     const n = Math.min(rows, r0 + perChunk) - r0;
-    const s = stageFor((k & 1) as 0 | 1, perChunk, job.widthA, job.widthB);
+    const s = stageFor(staged % SLOTS, perChunk, job.widthA, job.widthB);
     s.a.set(job.a.subarray(r0 * job.widthA, (r0 + n) * job.widthA));
     s.b.set(job.b.subarray(r0 * job.widthB, (r0 + n) * job.widthB));
     s.weights.set(job.weights.subarray(r0, r0 + n));
-    return { job: { ...job, a: s.a, b: s.b, weights: s.weights, rowLoss: s.rowLoss, grad: job.grad === null ? null : s.grad }, r0, rows: n };
-  };
-  const post = (chunk: Chunk) => {
-    chunk.control = new Int32Array(new SharedArrayBuffer(8));
-    const message: JobMessage = { ...chunk.job, control: chunk.control, rows: chunk.rows };
+    const chunk: Chunk = {
+      job: { ...job, a: s.a, b: s.b, weights: s.weights, rowLoss: s.rowLoss, grad: job.grad === null ? null : s.grad },
+      r0,
+      rows: n,
+      control: new Int32Array(new SharedArrayBuffer(8)),
+    };
+    const message: JobMessage = { ...chunk.job, control: chunk.control, rows: n };
     for (const w of p.workers) {
       w.postMessage(message);
       w.unref();
     }
+    live.push(chunk);
+    staged++;
   };
-  const stageOut = ({ job: staged, r0, rows: n }: Chunk) => {
-    job.rowLoss.set(staged.rowLoss.subarray(0, n), r0);
+  const stageOut = ({ job: fromStage, r0, rows: n }: Chunk) => {
+    job.rowLoss.set(fromStage.rowLoss.subarray(0, n), r0);
     const grad = job.grad;
-    if (grad === null || staged.grad === null) return;
+    if (grad === null || fromStage.grad === null) return;
     const { widthB, vocab } = job;
     // Rows write their first `vocab` columns only; the rest of the caller's rows stay as they are.
-    if (vocab === widthB) grad.set(staged.grad.subarray(0, n * widthB), r0 * widthB);
-    else for (let i = 0; i < n; i++) grad.set(staged.grad.subarray(i * widthB, i * widthB + vocab), (r0 + i) * widthB);
+    if (vocab === widthB) grad.set(fromStage.grad.subarray(0, n * widthB), r0 * widthB);
+    else for (let i = 0; i < n; i++) grad.set(fromStage.grad.subarray(i * widthB, i * widthB + vocab), (r0 + i) * widthB);
   };
-  let workerRows = 0;
-  let current = stageIn(0);
-  post(current);
-  for (let k = 0; k < chunks; k++) {
-    const next = k + 1 < chunks ? stageIn(k + 1) : undefined;
-    const control = current.control!;
-    const mine = computeClaimedRows(current.job, scratch, control, NEXT_ROW, current.rows);
-    Atomics.add(control, ROWS_DONE, mine);
-    let seen = Atomics.load(control, ROWS_DONE);
-    while (seen < current.rows) {
-      if (Atomics.wait(control, ROWS_DONE, seen, STALL_MS) === 'timed-out' && Atomics.load(control, ROWS_DONE) === seen) {
-        p.broken = true;
-        throw new Error(`internal: a host-kernel worker stopped mid-row (${current.r0 + seen} of ${rows} rows finished)`);
+  while (staged < chunks && live.length < SLOTS) stageIn();
+  while (live.length > 0) {
+    let claimed = false;
+    for (const chunk of live) {
+      const i = Atomics.add(chunk.control, NEXT_ROW, 1);
+      if (i < chunk.rows) {
+        computeRows(chunk.job, scratch, i, i + 1);
+        Atomics.add(chunk.control, ROWS_DONE, 1);
+        mine++;
+        claimed = true;
+        break;
       }
-      seen = Atomics.load(control, ROWS_DONE);
     }
-    workerRows += current.rows - mine;
-    if (next !== undefined) post(next);
-    stageOut(current);
-    if (next !== undefined) current = next;
+    const oldest = live[0]!;
+    const done = Atomics.load(oldest.control, ROWS_DONE);
+    if (done === oldest.rows) {
+      stageOut(oldest);
+      live.shift();
+      if (staged < chunks) stageIn();
+    } else if (!claimed && Atomics.wait(oldest.control, ROWS_DONE, done, STALL_MS) === 'timed-out' && Atomics.load(oldest.control, ROWS_DONE) === done) {
+      p.broken = true;
+      throw new Error(`internal: a host-kernel worker stopped mid-row (${oldest.r0 + done} of ${rows} rows finished)`);
+    }
   }
-  lastWorkerRows = workerRows;
+  lastWorkerRows = rows - mine;
 }
 
 function poolFor(threads: number): Pool | undefined {
