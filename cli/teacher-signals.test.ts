@@ -112,6 +112,50 @@ describe('mmkd teacher-signals', () => {
     });
   });
 
+  it('em-kd-hidden from k = V signals with hidden states: Hungarian matching on them, VSD on the matched top-k rows, the online losses within the tolerance table', async () => {
+    const signals = join(root, 'emkd-full');
+    const cache = join(root, 'emkd-cache');
+    expect(
+      (await mmkd('teacher-signals', 'em-kd-hidden', '--quick', '--backend', 'wasm', '--k', '47', '--dtype', 'float32', '--hidden', '--out', signals)).code,
+    ).toBe(0);
+    expect((await mmkd('run', 'em-kd-hidden', '--quick', '--backend', 'wasm', '--cache', cache, '--out', join(root, 'emkd-online'))).code).toBe(0);
+    const offline = await mmkd(
+      'run',
+      'em-kd-hidden',
+      '--quick',
+      '--backend',
+      'wasm',
+      '--cache',
+      cache,
+      '--out',
+      join(root, 'emkd-offline'),
+      '--teacher-signals',
+      signals,
+    );
+    expect(offline.code).toBe(0);
+    const steps = async (dir: string) =>
+      (await readFile(join(dir, 'metrics.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; stage: string; loss: number; terms: Record<string, number> })
+        .filter((r) => r.type === 'step' && r.stage === 'phase2');
+    const [a, b] = [await steps(join(root, 'emkd-online')), await steps(join(root, 'emkd-offline'))];
+    expect(b.length).toBe(a.length);
+    expect(Object.keys(b[0]!.terms)).toEqual(['sup', 'rld', 'vsd', 'vlad']);
+    b.forEach((r, i) => {
+      const names = Object.keys(a[i]!.terms);
+      expectClose(
+        [r.loss, ...names.map((n) => r.terms[n]!)],
+        [a[i]!.loss, ...names.map((n) => a[i]!.terms[n]!)],
+        toleranceFor('wasm', 'value'),
+        `phase2 step ${i}`,
+      );
+    });
+    // em-kd matches on the teacher's logits, which signals do not hold.
+    const refused = await mmkd('run', 'em-kd', '--quick', '--backend', 'wasm', '--no-cache', '--out', join(root, 'emkd-refused'), '--teacher-signals', signals);
+    expectCleanFailure(refused, /phase2: objective.vsd.teacher reads the teacher's logits through a matcher on them \(hungarian\)/);
+  });
+
   it('a run from signals refuses, before training, signals at another temperature, a corrupt shard and a teacher term no signal can serve', async () => {
     const hot = join(root, 'minillm-t2');
     expect((await mmkd('teacher-signals', 'minillm', '--quick', '--backend', 'wasm', '--k', '8', '--temperature', '2', '--out', hot)).code).toBe(0);

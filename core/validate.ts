@@ -163,7 +163,6 @@ function checkView(view: ViewNode, path: string, shapes: InputShapes): GraphErro
 function checkAligned(node: AlignedNode, path: string, shapes: InputShapes, registry: Registry): GraphError[] {
   const errors = [...checkMatch(node.match, joinPath(path, 'match'), shapes, registry), ...checkView(node.source, joinPath(path, 'source'), shapes)];
   if (node.source.side !== 'teacher') errors.push(graphError(joinPath(path, 'source'), 'the aligned source must be a teacher view'));
-  else if (node.source.field === 'topk') errors.push(topkRefused(joinPath(path, 'source'), 'an aligned source'));
   else if (node.source.field === 'logits' && shapes.teacher.head) errors.push(headRefused(joinPath(path, 'source'), 'teacher', 'an aligned source'));
   const matchRoles = [...node.match.teacher.roles].sort().join(',');
   const sourceRoles = [...node.source.roles].sort().join(',');

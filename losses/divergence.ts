@@ -4,6 +4,7 @@ import { formatShape, type GraphError, graphError, InputError } from '../core/er
 import { type JsonValue, type LossNode, nodeKey, type TokenExpr } from '../core/graph.js';
 import { type Reduction, reductionWeights } from '../core/selection.js';
 import { addAll, withGradient, zeroDependingOn } from '../core/tensor-ops.js';
+import { fieldOf } from '../core/validate.js';
 import { chunkedHeadLoss, headChunkRows, logitsChunk } from './head.js';
 import { boolean, describeReduction, optionalWhole, paramCodec, positive, tokenReduction } from './params.js';
 import { pairedRows } from './tokens.js';
@@ -115,11 +116,11 @@ export function divergenceLoss(rule: DivergenceRule): LossDefinition {
         paddedVocab,
         t,
         s,
-        teacherExpr?.kind === 'view' && teacherExpr.field === 'topk' ? 'teacher.topk signals' : 'teacher.logits',
+        teacherExpr !== undefined && fieldOf(teacherExpr) === 'topk' ? 'teacher.topk signals' : 'teacher.logits',
       );
       if (padding !== undefined)
-        return [...padding, ...(teacherExpr?.kind === 'view' && teacherExpr.field === 'topk' ? topkShapeRule(path, node, t, s, signals, true) : [])];
-      if (teacherExpr?.kind === 'view' && teacherExpr.field === 'topk') return topkShapeRule(path, node, t, s, signals);
+        return [...padding, ...(teacherExpr !== undefined && fieldOf(teacherExpr) === 'topk' ? topkShapeRule(path, node, t, s, signals, true) : [])];
+      if (teacherExpr !== undefined && fieldOf(teacherExpr) === 'topk') return topkShapeRule(path, node, t, s, signals);
       if (t[2] === s[2] || truncateVocab) return [];
       return [
         graphError(

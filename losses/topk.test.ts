@@ -106,6 +106,27 @@ describe('teacher.topk views', () => {
     }
   });
 
+  it('matched top-k rows: a one-to-one matcher on hidden states gathers them; a soft plan cannot mix them', async () => {
+    const hidden = (seed: number) =>
+      tf.tensor3d(
+        Float32Array.from({ length: B * T * 4 }, (_, i) => Math.sin(i * seed)),
+        [B, T, 4],
+      );
+    const given = inputs();
+    const withHidden: DistillInputs = { teacher: { ...given.teacher, hidden: hidden(1.3) } as never, student: { ...given.student, hidden: hidden(0.7) } };
+    const hard = match.hungarian(t.hidden.at('visual'), s.hidden.at('visual'), { cost: 'l2' });
+    const vsd = objective({ vsd: kl.reverse(hard.of(t.topk('tailBucket').at('visual')), s.logits.at('visual')) });
+    expect(explain(vsd, standardRegistry)).toMatch(/teacher\.topk\(tailBucket\)\[visual\] aligned by/);
+    const { loss } = await compile(vsd, withHidden).evaluate(withHidden);
+    expect(Number.isFinite(loss) && loss >= 0).toBe(true);
+    const soft = match.sinkhorn(t.hidden.at('visual'), s.hidden.at('visual'));
+    const mixed = objective({ vsd: kl.reverse(soft.of(t.topk('tailBucket').at('visual')), s.logits.at('visual')) });
+    await expect(compile(mixed, withHidden).evaluate(withHidden)).rejects.toThrow(
+      'a soft plan (pooling, Sinkhorn) mixes teacher rows, which top-k signals cannot be: align teacher.topk with a one-to-one matcher (hungarian, identity, nearest)',
+    );
+    tf.dispose([withHidden.teacher.hidden!, withHidden.student.hidden!, given.student.logits!]);
+  });
+
   it('signals whose arrays do not fit their shape are an input error', () => {
     const given = inputs();
     const teacher = given.teacher as { topk: { logTail: Float32Array } };

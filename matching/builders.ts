@@ -1,5 +1,5 @@
 import type { AlignedNode, JsonValue, MatchNode, ViewNode } from '../core/graph.js';
-import type { Field } from '../core/outputs.js';
+import type { Field, ViewField } from '../core/outputs.js';
 import type { CostMetric, CostParams } from './costs.js';
 import { costDefaults } from './matcher.js';
 
@@ -11,7 +11,8 @@ import { costDefaults } from './matcher.js';
 export interface Matched<F extends Field> {
   readonly node: MatchNode;
   readonly teacher: AlignedNode<F>;
-  of<G extends Field>(source: ViewNode<'teacher', G>): AlignedNode<G>;
+  /** The teacher's rows of `source` lined up with the student's (top-k signals too, for one-to-one matchers). */
+  of<G extends ViewField>(source: ViewNode<'teacher', G>): AlignedNode<G>;
 }
 
 function matched<F extends Field>(
@@ -21,7 +22,7 @@ function matched<F extends Field>(
   params: Readonly<Record<string, JsonValue>>,
 ): Matched<F> {
   const node: MatchNode = Object.freeze({ kind: 'match', method, teacher, student, params: Object.freeze({ ...params }) });
-  const of = <G extends Field>(source: ViewNode<'teacher', G>): AlignedNode<G> => Object.freeze({ kind: 'aligned', match: node, source });
+  const of = <G extends ViewField>(source: ViewNode<'teacher', G>): AlignedNode<G> => Object.freeze({ kind: 'aligned', match: node, source });
   return { node, teacher: of(teacher), of };
 }
 

@@ -218,9 +218,11 @@ export async function openRecipeSignals(recipe: Recipe, seed: number, environmen
 /**
  * `recipe` trained from offline signals: in every stage's objective, each divergence's teacher
  * logits view becomes the same view of the teacher's top-k signals with `missingMass` as its
- * policy. A term that reads the teacher's logits any other way (relation, features, a matcher or
- * an aligned source) cannot be served by top k of V probabilities: an error lists each such term
- * by its path and names the recipes that can.
+ * policy, and so does the source of a divergence's matched teacher tokens when the matcher
+ * compares hidden states (EM-KD's hidden-state matching; the signals must then hold them). A term
+ * that reads the teacher's logits any other way (relation, features, a matcher on logits) cannot
+ * be served by top k of V probabilities: an error lists each such term by its path and names the
+ * recipes that can.
  */
 export function signalsRecipe(recipe: Recipe, missingMass: MissingMass, registry: Registry = standardRegistry): Recipe {
   const problems: string[] = [];
@@ -237,8 +239,14 @@ export function signalsRecipe(recipe: Recipe, missingMass: MissingMass, registry
               (expr.kind === 'view' && expr.side === 'teacher' && expr.field === 'logits') ||
               (expr.kind === 'aligned' && (expr.source.field === 'logits' || expr.match.teacher.field === 'logits'));
             if (!readsTeacherLogits) return [name, expr];
-            if (expr.kind === 'view' && definition?.inputs[name]?.fields.includes('topk')) return [name, { ...expr, field: 'topk', missingMass }];
-            problems.push(`${stage.name}: ${site.path}.${name} reads the teacher's logits through ${expr.kind === 'aligned' ? 'a matcher' : node.loss}`);
+            const takesSignals = definition?.inputs[name]?.fields.includes('topk') === true;
+            if (expr.kind === 'view' && takesSignals) return [name, { ...expr, field: 'topk', missingMass }];
+            // Tokens matched on the teacher's hidden states: the matched rows of its signals.
+            if (expr.kind === 'aligned' && takesSignals && expr.match.teacher.field !== 'logits')
+              return [name, { ...expr, source: { ...expr.source, field: 'topk', missingMass } }];
+            problems.push(
+              `${stage.name}: ${site.path}.${name} reads the teacher's logits through ${expr.kind === 'aligned' && expr.match.teacher.field === 'logits' ? `a matcher on them (${expr.match.method})` : expr.kind === 'aligned' ? 'a matched source' : node.loss}`,
+            );
             return [name, expr];
           }),
         );
@@ -250,7 +258,7 @@ export function signalsRecipe(recipe: Recipe, missingMass: MissingMass, registry
   if (problems.length > 0) {
     throw new SignalsError(
       `recipe '${recipe.name}' cannot train from top-k teacher signals: only divergences read them, and\n  - ${problems.join('\n  - ')}\n` +
-        'recipes whose teacher terms are all divergences can (minillm, llava-kd-dpt-mdist-sft); or run it with its teacher',
+        'recipes whose teacher terms are divergences or hidden-state terms can (minillm, llava-kd-dpt-mdist-sft, em-kd-hidden with --hidden signals); or run it with its teacher',
     );
   }
   return { ...recipe, stages };
