@@ -39,7 +39,7 @@ const divergenceOptions = fc
     reduction: fc.constantFrom('mean' as const, 'sum' as const, 'sampleMean' as const),
     truncateVocab: fc.boolean(),
     // The real vocabulary size of padded heads (1 … 7: sometimes above a batch's V, an error both report).
-    paddedVocab: fc.option(fc.integer({ min: 1, max: 7 }), { nil: undefined, freq: 3 }),
+    paddedVocab: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 7 }) }),
   })
   .map(({ paddedVocab, ...o }) => (paddedVocab === undefined || o.truncateVocab ? o : { ...o, paddedVocab }));
 
@@ -134,6 +134,11 @@ export const objectiveGraph: fc.Arbitrary<ScalarNode> = fc.letrec<{ node: Scalar
 export interface GeneratedSide extends RoleBatch {
   readonly logits: Float32Array;
   readonly hidden: Float32Array;
+  /**
+   * When set, the side hands over its LM head instead of its logits (weight [V, H], bias [V]):
+   * its logits are hidden · weightᵀ + bias, and `logits` is not an input.
+   */
+  readonly head?: { readonly weight: Float32Array; readonly bias: Float32Array };
 }
 
 /** Teacher and student outputs for one batch, with the student's labels. */
@@ -191,13 +196,24 @@ export function generatedBatch(bound = 8): fc.Arbitrary<GeneratedBatch> {
       // are unique (tied costs have several optimal assignments) and no p equals q to within
       // rounding (where TVD's and ULD's subgradient sign(q − p) would depend on float32 vs float64).
       const values = (r: RoleBatch, width: number, side: number) => float32Values(r.B * r.T * width, bound).map((xs) => xs.map((x, i) => x + offset(i, side)));
+      // Sometimes a side is an LM head (weights of order 1/√H, so its logits stay of order 1).
+      const head = (side: number) =>
+        fc.oneof(
+          { weight: 5, arbitrary: fc.constant(undefined) },
+          {
+            weight: 1,
+            arbitrary: fc
+              .tuple(float32Values(V * H, 1), float32Values(V, 1))
+              .map(([w, b]) => ({ weight: w.map((x, i) => (x + offset(i, side + 2)) / Math.sqrt(H)), bias: b.map((x, i) => x + offset(i, side + 4)) })),
+          },
+        );
       return fc
-        .tuple(values(teacher, V, 0), values(teacher, H, 0), values(student, V, 1), values(student, H, 1), labelsFor(student, V))
-        .map(([tl, th, sl, sh, labels]) => ({
+        .tuple(values(teacher, V, 0), values(teacher, H, 0), values(student, V, 1), values(student, H, 1), labelsFor(student, V), head(0), head(1))
+        .map(([tl, th, sl, sh, labels, teacherHead, studentHead]) => ({
           V,
           H,
-          teacher: { ...teacher, logits: tl, hidden: th },
-          student: { ...student, logits: sl, hidden: sh },
+          teacher: { ...teacher, logits: tl, hidden: th, ...(teacherHead === undefined ? {} : { head: teacherHead }) },
+          student: { ...student, logits: sl, hidden: sh, ...(studentHead === undefined ? {} : { head: studentHead }) },
           labels,
         }));
     });

@@ -7,7 +7,7 @@ import { useBackend } from '../../backends/index.js';
 import { graphToJson } from '../../core/json.js';
 import { hostTensor, writeSafetensors } from '../../io/index.js';
 import { runs } from '../../properties/harness.js';
-import { type GeneratedBatch, generatedBatch, objectiveGraph } from '../../properties/objectives.js';
+import { type GeneratedBatch, type GeneratedSide, generatedBatch, objectiveGraph } from '../../properties/objectives.js';
 import { exportTorch } from './export.js';
 import { differences, matchingsAreUnique, mmkdOutcome, pythonMissing, runPython } from './testing/conformance.js';
 
@@ -18,18 +18,14 @@ const dir = mkdtempSync(join(tmpdir(), 'mmkd-torch-conformance-'));
 function inputsFile(name: string, batch: GeneratedBatch): string {
   const { teacher: t, student: s, V, H } = batch;
   const path = join(dir, name);
-  writeFileSync(
-    path,
-    writeSafetensors({
-      'teacher.logits': hostTensor('float32', [t.B, t.T, V], t.logits),
-      'teacher.hidden': hostTensor('float32', [t.B, t.T, H], t.hidden),
-      'teacher.roles': hostTensor('int32', [t.B, t.T], t.roles),
-      'student.logits': hostTensor('float32', [s.B, s.T, V], s.logits),
-      'student.hidden': hostTensor('float32', [s.B, s.T, H], s.hidden),
-      'student.roles': hostTensor('int32', [s.B, s.T], s.roles),
-      labels: hostTensor('int32', [s.B, s.T], batch.labels),
-    }),
-  );
+  const side = (who: 'teacher' | 'student', g: GeneratedSide) => ({
+    ...(g.head === undefined
+      ? { [`${who}.logits`]: hostTensor('float32', [g.B, g.T, V], g.logits) }
+      : { [`${who}.head.weight`]: hostTensor('float32', [V, H], g.head.weight), [`${who}.head.bias`]: hostTensor('float32', [V], g.head.bias) }),
+    [`${who}.hidden`]: hostTensor('float32', [g.B, g.T, H], g.hidden),
+    [`${who}.roles`]: hostTensor('int32', [g.B, g.T], g.roles),
+  });
+  writeFileSync(path, writeSafetensors({ ...side('teacher', t), ...side('student', s), labels: hostTensor('int32', [s.B, s.T], batch.labels) }));
   return path;
 }
 

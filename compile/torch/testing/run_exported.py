@@ -39,6 +39,9 @@ def main():
             options = dict(case.get("options", {}))
             if module._PROJECTIONS:
                 options["widths"] = {k: int(inputs[k].shape[-1]) for k in ("teacher_logits", "student_logits", "teacher_hidden", "student_hidden") if k in inputs}
+                for side in ("teacher", "student"):
+                    if side + "_head_weight" in inputs:
+                        options["widths"][side + "_logits"] = int(inputs[side + "_head_weight"].shape[0])
             objective = module.Objective(**options)
             result = objective(**inputs, num_items_in_batch=case.get("num_items"))
             result.loss.backward()
