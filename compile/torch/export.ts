@@ -273,7 +273,11 @@ class Writer {
     for (const [name, spec] of Object.entries(definition.inputs)) {
       const expr = node.inputs[name]!;
       const at = joinPath(path, name);
-      lines.push('    f = len(e)');
+      const side = sideOf(expr);
+      const field = fieldOf(expr);
+      // An LM head's logits are refused where this loss reads whole rows (once the view itself checks out).
+      const refuseHead = expr.kind === 'view' && field === 'logits' && !spec.head;
+      if (refuseHead) lines.push('    f = len(e)');
       if (expr.kind === 'view') {
         lines.push(`    _v_view(sides, e, ${pyString(at)}, ${pyString(expr.side)}, ${pyString(expr.field)})`);
       } else {
@@ -297,10 +301,7 @@ class Writer {
         lines.push(`    _v_view(sides, e, ${pyString(joinPath(at, 'source'))}, "teacher", ${pyString(expr.source.field)})`);
         if (expr.source.field === 'logits') lines.push(`    _v_head(sides, e, ${pyString(joinPath(at, 'source'))}, "teacher", "an aligned source")`);
       }
-      const side = sideOf(expr);
-      const field = fieldOf(expr);
-      if (expr.kind === 'view' && field === 'logits' && !spec.head)
-        lines.push(`    if len(e) == f: _v_head(sides, e, ${pyString(at)}, ${pyString(side)}, ${pyString(node.loss)})`);
+      if (refuseHead) lines.push(`    if len(e) == f: _v_head(sides, e, ${pyString(at)}, ${pyString(side)}, ${pyString(node.loss)})`);
       shapes[name] = `sides[${pyString(side)}].field_shape(${pyString(field)})`;
     }
     if (definition.needsLabels)
