@@ -154,6 +154,8 @@ def _integer_codes(name, value, batch, length, against):
 
 def _check_roles(side):
     batch, length = side.logits_shape()[:2]
+    if side.roles is None:
+        raise InputError(side.name + ".roles is missing: give roles [B, T] (or teacher_roles and student_roles), codes " + _ROLE_CODE_NAMES)
     codes = _integer_codes(side.name + ".roles", side.roles, batch, length, side.name + ".logits")
     bad = ((codes < 0) | (codes > 3)).reshape(-1).nonzero()
     if bad.numel() > 0:
