@@ -295,6 +295,12 @@ describe.skipIf(missing !== undefined)(`mmkd export --to torch${missing ? ` (ski
       /signals\.json: the objective cannot be exported to PyTorch:\n {2}- objective\.res\.teacher: teacher\.topk views \(offline teacher signals\) have no PyTorch lowering/,
     );
     expectCleanFailure(await mmkd('export', '--to', 'onnx', signalsFile), /--to must be one of torch, got 'onnx'/);
+    const matchedSignals = objective({
+      vis: kl.forward(match.identity(t.hidden.at('visual'), s.hidden.at('visual')).of(t.topk('renormalize').at('visual')), s.logits.at('visual')),
+    });
+    expect(() => exportTorch(matchedSignals)).toThrow(
+      /objective\.vis\.teacher\.source: teacher\.topk views \(offline teacher signals\) have no PyTorch lowering/,
+    );
     const mine: LossDefinition = { ...standardRegistry.losses['tvd']!, name: 'mine' };
     const registry = { losses: { ...standardRegistry.losses, mine }, matchers: standardRegistry.matchers };
     const graph = objective({

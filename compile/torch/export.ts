@@ -62,10 +62,20 @@ function unlowered(graph: ScalarNode): GraphError[] {
       continue;
     }
     for (const [name, expr] of Object.entries(node.inputs)) {
-      if (expr.kind === 'view' && expr.field === 'topk') {
+      const at = joinPath(path, name);
+      const views: Array<readonly [string, ViewNode]> =
+        expr.kind === 'view'
+          ? [[at, expr]]
+          : [
+              [joinPath(joinPath(at, 'match'), 'teacher'), expr.match.teacher],
+              [joinPath(joinPath(at, 'match'), 'student'), expr.match.student],
+              [joinPath(at, 'source'), expr.source],
+            ];
+      for (const [where, view] of views) {
+        if (view.field !== 'topk') continue;
         errors.push(
           graphError(
-            joinPath(path, name),
+            where,
             'teacher.topk views (offline teacher signals) have no PyTorch lowering yet; export the objective with teacher.logits, and run the teacher beside the student',
           ),
         );
