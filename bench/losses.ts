@@ -7,7 +7,10 @@
  * Prints the median time of each, the speed-up, the peak bytes of tensors alive during a call
  * (`tf.profile`), the process's peak resident memory (host arrays and shared buffers included),
  * PyTorch eager on the same CPU when python3 has torch, and the relative difference of the two
- * loss values. `--threads` sets mmkd's host-kernel threads (default: one per core).
+ * loss values. `--threads` sets mmkd's host-kernel threads (default: one per core). Beside the
+ * wall-clock times, the CPU time of each call (all its threads, `process.cpuUsage`): on a shared
+ * machine the wall clock measures the other jobs as much as the code, the CPU time much less (with
+ * `--threads 1` it is the single-core time an idle machine would show).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { hostThreads, hostThreadsReady, setHostThreads } from '../backends/host-kernels/threads.js';
@@ -123,6 +126,8 @@ function aklComposite(h: tf.Tensor): Composite {
 
 interface Measurement {
   readonly ms: number;
+  /** Median CPU time of a call, every thread of the process counted. */
+  readonly cpuMs: number;
   /** Peak bytes of live tensors during one call, as tfjs counts them (aliases of one buffer count twice). */
   readonly peakBytes: number;
   /** wasm only: the heap's size at the end, its high-water mark in a fresh process (inputs included). */
@@ -170,9 +175,9 @@ export async function run(argv: readonly string[]): Promise<void> {
   const torch = options['torch'] === 'off' ? undefined : await torchVersion();
   console.log(`# PyTorch: ${torch ?? 'not measured (python3 has no torch, or --torch off)'}`);
   console.log(
-    '| backend | divergence | mmkd ms | tfjs composite ms | speed-up | mmkd tensor peak MB | composite tensor peak MB | ratio | mmkd process peak MB | composite process peak MB | ratio | PyTorch eager ms | PyTorch process peak MB | mmkd vs PyTorch | |Δ loss| / loss |',
+    '| backend | divergence | mmkd ms | tfjs composite ms | speed-up | mmkd CPU ms | composite CPU ms | CPU ratio | mmkd tensor peak MB | composite tensor peak MB | ratio | mmkd process peak MB | composite process peak MB | ratio | PyTorch eager ms | PyTorch process peak MB | mmkd vs PyTorch | |Δ loss| / loss |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const torchDone = new Map<string, TorchMeasurement | string>();
   for (const backend of options['backends']!.split(',')) {
     for (const c of cases()) {
@@ -189,9 +194,11 @@ export async function run(argv: readonly string[]): Promise<void> {
       const pyRss = py === undefined || typeof py === 'string' ? '–' : mb(py.rssBytes);
       const vsTorch = py === undefined || typeof py === 'string' || typeof ours === 'string' ? '–' : `${(py.ms / ours.ms).toFixed(2)}×`;
       console.log(
-        `| ${backend} | ${c.name} | ${cell(ours, (m) => m.ms.toFixed(0))} | ${cell(theirs, (m) => m.ms.toFixed(0))} | ${ratio((m) => m.ms)} | ${cell(ours, (m) => mb(m.peakBytes))} | ${cell(
+        `| ${backend} | ${c.name} | ${cell(ours, (m) => m.ms.toFixed(0))} | ${cell(theirs, (m) => m.ms.toFixed(0))} | ${ratio((m) => m.ms)} | ${cell(ours, (m) => m.cpuMs.toFixed(0))} | ${cell(
           theirs,
-          (m) => mb(m.peakBytes),
+          (m) => m.cpuMs.toFixed(0),
+        )} | ${ratio((m) => m.cpuMs)} | ${cell(ours, (m) => mb(m.peakBytes))} | ${cell(theirs, (m) =>
+          mb(m.peakBytes),
         )} | ${ratio((m) => m.peakBytes)} | ${cell(ours, (m) => mb(m.rssBytes))} | ${cell(theirs, (m) => mb(m.rssBytes))} | ${ratio((m) => m.rssBytes)} | ${pyMs} | ${pyRss} | ${vsTorch} | ${
           both ? (Math.abs(ours.loss - theirs.loss) / Math.abs(theirs.loss)).toExponential(1) : '–'
         } |`,
@@ -310,10 +317,19 @@ async function measureChild(options: Record<string, string>): Promise<void> {
       tf.dispose([value, ...grads, ...(h ? [h] : [])]);
     };
   }
-  const times = await timeAsync(f, reps);
+  const cpuTimes: number[] = [];
+  const cpuTimed = async () => {
+    const start = process.cpuUsage();
+    await f();
+    const used = process.cpuUsage(start);
+    cpuTimes.push((used.user + used.system) / 1000);
+  };
+  const times = await timeAsync(cpuTimed, reps);
+  // timeAsync's warm-up call is the first.
+  cpuTimes.shift();
   const peakBytes = (await tf.profile(f)).peakBytes;
   // The emscripten module of tfjs-backend-wasm exposes its heap; it grows and never shrinks.
   const heap = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.byteLength;
   const rssBytes = process.resourceUsage().maxRSS * 1024;
-  console.log(JSON.stringify({ ms: median(times), peakBytes, loss, rssBytes, ...(heap === undefined ? {} : { heapBytes: heap }) }));
+  console.log(JSON.stringify({ ms: median(times), cpuMs: median(cpuTimes), peakBytes, loss, rssBytes, ...(heap === undefined ? {} : { heapBytes: heap }) }));
 }
