@@ -33,6 +33,16 @@ async function filesOf(dir: string): Promise<Map<string, string>> {
   return out;
 }
 
+/**
+ * The tolerance for step `i` of a stage trained from k = V signals against the online run: the
+ * value table, except after the first step of a stage that matches tokens, where it is 1e-3: the
+ * two runs' weights differ by float32 rounding after a step, and a Hungarian assignment at a
+ * near-tie may then pair differently (a jump in VSD, not a drift).
+ */
+function afterSteps(i: number, matching: boolean) {
+  return i === 0 || !matching ? toleranceFor('wasm', 'value') : { atol: 1e-3, rtol: 1e-3 };
+}
+
 describe('mmkd teacher-signals', () => {
   it("writes the shipped teacher's top k over the recipe's teacher batches; a killed run resumes to the same bytes", async () => {
     const whole = join(root, 'whole');
@@ -112,7 +122,7 @@ describe('mmkd teacher-signals', () => {
     });
   });
 
-  it('em-kd-hidden from k = V signals with hidden states: Hungarian matching on them, VSD on the matched top-k rows, the online losses within the tolerance table', async () => {
+  it('em-kd-hidden from k = V signals with hidden states: Hungarian matching on them, VSD on the matched top-k rows, the online losses (see afterSteps)', async () => {
     const signals = join(root, 'emkd-full');
     const cache = join(root, 'emkd-cache');
     expect(
@@ -144,16 +154,56 @@ describe('mmkd teacher-signals', () => {
     expect(Object.keys(b[0]!.terms)).toEqual(['sup', 'rld', 'vsd', 'vlad']);
     b.forEach((r, i) => {
       const names = Object.keys(a[i]!.terms);
-      expectClose(
-        [r.loss, ...names.map((n) => r.terms[n]!)],
-        [a[i]!.loss, ...names.map((n) => a[i]!.terms[n]!)],
-        toleranceFor('wasm', 'value'),
-        `phase2 step ${i}`,
-      );
+      expectClose([r.loss, ...names.map((n) => r.terms[n]!)], [a[i]!.loss, ...names.map((n) => a[i]!.terms[n]!)], afterSteps(i, true), `phase2 step ${i}`);
     });
     // em-kd matches on the teacher's logits, which signals do not hold.
     const refused = await mmkd('run', 'em-kd', '--quick', '--backend', 'wasm', '--no-cache', '--out', join(root, 'emkd-refused'), '--teacher-signals', signals);
     expectCleanFailure(refused, /phase2: objective.vsd.teacher reads the teacher's logits through a matcher on them \(hungarian\)/);
+  });
+
+  it("the papers' recipes from k = V signals with the teacher's vision-token logits (and hidden states): llava-kd (RDist, MDist) and em-kd (Hungarian on logits, VSD, VLAD) match their online losses", async () => {
+    for (const [recipe, extra, stages] of [
+      ['llava-kd', ['--visual-logits'], ['dpt', 'dft']],
+      ['em-kd', ['--visual-logits', '--hidden'], ['phase2']],
+    ] as const) {
+      const signals = join(root, `${recipe}-dense`);
+      const cache = join(root, `${recipe}-cache`);
+      const written = await mmkd('teacher-signals', recipe, '--quick', '--backend', 'wasm', '--k', '47', '--dtype', 'float32', ...extra, '--out', signals);
+      expect(written.stdout).toMatch(/whole logits at visual tokens/);
+      expect((await mmkd('run', recipe, '--quick', '--backend', 'wasm', '--cache', cache, '--out', join(root, `${recipe}-online`))).code).toBe(0);
+      const offline = await mmkd(
+        'run',
+        recipe,
+        '--quick',
+        '--backend',
+        'wasm',
+        '--cache',
+        cache,
+        '--out',
+        join(root, `${recipe}-offline`),
+        '--teacher-signals',
+        signals,
+      );
+      expect(offline.code).toBe(0);
+      const steps = async (dir: string) =>
+        (await readFile(join(dir, 'metrics.jsonl'), 'utf8'))
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { type: string; stage: string; loss: number; terms: Record<string, number> })
+          .filter((r) => r.type === 'step' && (stages as readonly string[]).includes(r.stage));
+      const [a, b] = [await steps(join(root, `${recipe}-online`)), await steps(join(root, `${recipe}-offline`))];
+      expect(b.length).toBe(a.length);
+      b.forEach((r, i) => {
+        const names = Object.keys(a[i]!.terms);
+        const first = a.findIndex((x) => x.stage === r.stage);
+        expectClose(
+          [r.loss, ...names.map((n) => r.terms[n]!)],
+          [a[i]!.loss, ...names.map((n) => a[i]!.terms[n]!)],
+          afterSteps(i - first, recipe === 'em-kd'),
+          `${recipe} ${r.stage} step ${i - first}`,
+        );
+      });
+    }
   });
 
   it('a run from signals refuses, before training, signals at another temperature, a corrupt shard and a teacher term no signal can serve', async () => {

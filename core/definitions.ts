@@ -2,6 +2,7 @@ import type { Scalar, Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 import type { GraphError } from './errors.js';
 import type { JsonValue, LossNode, MatchNode, TokenExpr, ViewNode } from './graph.js';
 import type { MissingMass, Side, ViewField } from './outputs.js';
+import type { Role } from './roles.js';
 import type { Selection } from './selection.js';
 
 /** What one input of a loss must be: whose tokens, and which field(s) they may come from. */
@@ -34,6 +35,8 @@ export interface SideShapes {
   readonly topk?: readonly number[];
   /** The signals' k and temperature, when `topk` is given. */
   readonly signals?: SignalShapes;
+  /** With `topk`: the roles whose positions `logits` holds (offline signals store those whole). */
+  readonly logitsRoles?: readonly Role[];
 }
 
 /** What validation knows of offline top-k signals beyond their [B, T, V]. */

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { InputShapes, Registry } from './definitions.js';
 import { formatShape, GraphValidationError, InputError } from './errors.js';
-import { type DistillInputs, hasHead, hasTopK, logitsShapeOf, type SideInputs, type TopKSignals } from './outputs.js';
+import { type DistillInputs, hasHead, hasTopK, logitsShapeOf, type SideInputs, type SignalOutputs, type TopKSignals } from './outputs.js';
 import { IGNORE_LABEL } from './roles.js';
 import { type ValidGraph, validate } from './validate.js';
 
@@ -34,7 +34,13 @@ export function inputChecker(valid: ValidGraph, registry: Registry): (inputs: Di
 export function shapesOf(inputs: DistillInputs): InputShapes {
   checkHeads(inputs);
   const side = (s: SideInputs) => ({
-    ...(hasTopK(s) ? { topk: logitsShapeOf(s), signals: { k: s.topk.shape[2], temperature: s.topk.temperature } } : { logits: logitsShapeOf(s) }),
+    ...(hasTopK(s)
+      ? {
+          topk: logitsShapeOf(s),
+          signals: { k: s.topk.shape[2], temperature: s.topk.temperature },
+          ...(s.logits === undefined ? {} : { logits: s.logits.shape, logitsRoles: s.logitsRoles ?? [] }),
+        }
+      : { logits: logitsShapeOf(s) }),
     ...(s.hidden === undefined ? {} : { hidden: s.hidden.shape }),
     ...(hasHead(s) ? { head: true } : {}),
   });
@@ -52,8 +58,19 @@ export function checkHeads(inputs: DistillInputs): void {
     const s = inputs[side] as SideInputs & { readonly head?: unknown; readonly logits?: unknown; readonly topk?: unknown };
     if (s.topk !== undefined) {
       if (side === 'student') throw new InputError("student.topk: offline top-k signals stand for a teacher's logits, never the student's");
-      if (s.logits !== undefined || s.head !== undefined) throw new InputError('teacher has top-k signals beside logits or an LM head: give one');
+      if (s.head !== undefined) throw new InputError('teacher has top-k signals beside an LM head: give one');
       checkSignals(s.topk as TopKSignals);
+      const signalSide = s as SignalOutputs;
+      if (signalSide.logits !== undefined) {
+        const [batch, length] = signalSide.topk.shape;
+        const want = [batch, length, signalSide.topk.vocab];
+        if (signalSide.logits.shape.join() !== want.join()) {
+          throw new InputError(`teacher.logits beside top-k signals must be ${formatShape(want)} (the signals' positions and vocabulary), got ${formatShape(signalSide.logits.shape)}`);
+        }
+        if (!Array.isArray(signalSide.logitsRoles) || signalSide.logitsRoles.length === 0) {
+          throw new InputError('teacher.logits beside top-k signals need logitsRoles: the roles whose positions they hold');
+        }
+      }
       continue;
     }
     if (s.head === undefined) {

@@ -1,4 +1,5 @@
 import type { Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
+import type { Role } from './roles.js';
 
 /**
  * What one model (teacher or student) hands to an objective for a batch of B sequences of T
@@ -63,7 +64,13 @@ export interface TopKSignals {
 
 /** A side given by its offline top-k signals (a teacher that does not run beside the student). */
 export interface SignalOutputs {
-  readonly logits?: undefined;
+  /**
+   * The teacher's logits [B, T, V] where the signals store them whole (`logitsRoles`, e.g. its
+   * vision tokens, for matching and relation terms); zeros elsewhere, which no view may select.
+   */
+  readonly logits?: Tensor3D;
+  /** The roles whose positions `logits` holds; required with `logits`. */
+  readonly logitsRoles?: readonly Role[];
   readonly topk: TopKSignals;
   readonly hidden?: Tensor3D;
   readonly roles: IntegerArray;
@@ -89,7 +96,7 @@ export function logitsShapeOf(side: SideInputs): [number, number, number] {
 /** Every tensor a side holds (logits or head, hidden), e.g. to dispose them. */
 export function tensorsOf(side: SideInputs): Array<Tensor1D | Tensor2D | Tensor3D> {
   if (hasHead(side)) return [side.head.weight, ...(side.head.bias === undefined ? [] : [side.head.bias]), side.hidden];
-  if (hasTopK(side)) return side.hidden === undefined ? [] : [side.hidden];
+  if (hasTopK(side)) return [...(side.logits === undefined ? [] : [side.logits]), ...(side.hidden === undefined ? [] : [side.hidden])];
   return [side.logits, ...(side.hidden === undefined ? [] : [side.hidden])];
 }
 

@@ -148,6 +148,19 @@ function checkView(view: ViewNode, path: string, shapes: InputShapes): GraphErro
   } else if (view.missingMass !== undefined) {
     errors.push(graphError(path, `missingMass applies to teacher.topk views only, not to ${view.side}.${view.field}`));
   }
+  const stored = shapes[view.side].logitsRoles;
+  if (view.field === 'logits' && stored !== undefined && shapes[view.side][view.field] !== undefined) {
+    const outside = view.roles.filter((r) => !stored.includes(r));
+    if (outside.length > 0 || view.shift !== 0) {
+      errors.push(
+        graphError(
+          path,
+          `${view.side}.logits come from offline signals that store them at ${stored.join(', ') || 'no'} positions only; this view selects ${view.shift === 1 ? 'next ' : ''}${view.roles.join(', ')}` +
+            ' (read the rest through teacher.topk(policy) in a divergence)',
+        ),
+      );
+    }
+  }
   if (shapes[view.side][view.field] === undefined) {
     const hint =
       view.side === 'teacher' && view.field === 'logits' && shapes.teacher.topk !== undefined

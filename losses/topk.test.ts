@@ -127,6 +127,24 @@ describe('teacher.topk views', () => {
     tf.dispose([withHidden.teacher.hidden!, withHidden.student.hidden!, given.student.logits!]);
   });
 
+  it("the teacher's whole logits beside its signals serve views of their roles only", async () => {
+    const given = inputs();
+    const dense = tf.tensor3d(logits, [B, T, V]);
+    const withLogits: DistillInputs = { ...given, teacher: { ...given.teacher, logits: dense, logitsRoles: ['visual'] } as never };
+    const ok = objective({
+      rel: relation(t.logits.at('visual'), s.logits.at('visual')),
+      res: kl.forward(t.topk('uniform').next('response'), s.logits.next('response')),
+    });
+    const { terms } = await compile(ok, withLogits).evaluate(withLogits);
+    expect(Object.keys(terms)).toEqual(['rel', 'res']);
+    expect(() => compile(objective({ res: kl.forward(t.logits.next('response'), s.logits.next('response')) }), withLogits)).toThrow(
+      'objective.res.teacher: teacher.logits come from offline signals that store them at visual positions only; this view selects next response (read the rest through teacher.topk(policy) in a divergence)',
+    );
+    const noRoles: DistillInputs = { ...given, teacher: { ...given.teacher, logits: dense } as never };
+    expect(() => compile(ok, noRoles)).toThrow('teacher.logits beside top-k signals need logitsRoles: the roles whose positions they hold');
+    tf.dispose([dense, given.student.logits!]);
+  });
+
   it('signals whose arrays do not fit their shape are an input error', () => {
     const given = inputs();
     const teacher = given.teacher as { topk: { logTail: Float32Array } };

@@ -7,7 +7,7 @@ import { runEnvironment } from '../../recipes/environment.js';
 import { progressTo } from '../../recipes/progress.js';
 import { resolveTeacher } from '../../recipes/resolve-teacher.js';
 import { runRecipe } from '../../recipes/runner.js';
-import { openRecipeSignals, signalsRecipe } from '../../recipes/signals/recipe-signals.js';
+import { openRecipeSignals, signalsRecipe, storedLogitRoles } from '../../recipes/signals/recipe-signals.js';
 import { llavaJsonData } from '../../recipes/user-data.js';
 import { DEFAULT_WORLD, scaleFor, WORLDS, type World, worldEnvironment } from '../../recipes/world.js';
 import { backendFlag, chooseBackend } from '../backend.js';
@@ -72,9 +72,12 @@ export function runCommand(program: Command): void {
       if (!(MISSING_MASS as readonly string[]).includes(missingMass))
         throw new CliError(`--missing-mass must be one of ${MISSING_MASS.join(', ')}, got '${missingMass}'`);
       // From signals: the recipe's divergences read the teacher's top k (an error names any other teacher term).
-      const recipe = options.teacherSignals === undefined ? named : signalsRecipe(named, missingMass as MissingMass);
       const selection = await chooseBackend(options.backend);
       const environment = await environmentFor(options);
+      const recipe =
+        options.teacherSignals === undefined
+          ? named
+          : signalsRecipe(named, missingMass as MissingMass, await storedLogitRoles(named, seed, environment, options.teacherSignals));
       const progress = progressTo(process.stderr);
       const pool = createAssignmentPool();
       const cacheRoot = options.cache === false ? join(process.cwd(), 'runs', '.cache') : options.cache;

@@ -26,6 +26,7 @@ interface SignalsOptions {
   readonly imageRoot?: string;
   readonly world: string;
   readonly hidden?: boolean;
+  readonly visualLogits?: boolean;
 }
 
 export function teacherSignalsCommand(program: Command): void {
@@ -46,6 +47,10 @@ export function teacherSignalsCommand(program: Command): void {
     .option('--temperature <t>', 'the temperature of the log-probs (the objective must use the same)', '1')
     .option('--dtype <dtype>', `log-prob precision: ${LOGPROB_DTYPES.join(' or ')} (float16: 6 bytes per kept token)`, 'float16')
     .option('--hidden', "also store the teacher's last hidden states (in --dtype), for feature, affinity or matching terms on teacher.hidden")
+    .option(
+      '--visual-logits',
+      "also store the teacher's whole logits at its vision tokens (in --dtype), for matching and relation terms on them (V values a token)",
+    )
     .option('--shard-steps <n>', 'training steps per shard (a kill loses at most one shard)', '10')
     .option('--data <conversations.json>', 'LLaVA-format conversations instead of the procedural data')
     .option('--image-root <dir>', "folder the --data file's image paths are relative to")
@@ -93,6 +98,7 @@ export function teacherSignalsCommand(program: Command): void {
           dtype: options.dtype as LogprobDtype,
           shardSteps,
           ...(options.hidden ? { hidden: options.dtype as LogprobDtype } : {}),
+          ...(options.visualLogits ? { visualLogits: options.dtype as LogprobDtype } : {}),
           write: (text) => process.stderr.write(text),
           tty: process.stderr.isTTY === true,
           ...(kill ? { afterShard: (path: string) => (basename(path) === kill ? process.kill(process.pid, 'SIGKILL') : undefined) } : {}),
@@ -100,7 +106,7 @@ export function teacherSignalsCommand(program: Command): void {
         for (const [stage, m] of manifests) {
           const bytes = m.shards.reduce((n, s) => n + s.bytes, 0);
           process.stdout.write(
-            `${stage}: ${m.data.sequences} sequences × ${m.sequenceLength} positions, k = ${m.k} of V = ${m.vocabulary.size}, T = ${m.temperature}, ${m.logprobDtype}${m.hidden ? `, hidden states ${m.hidden.width} wide` : ''} → ${join(dir, stage)} ` +
+            `${stage}: ${m.data.sequences} sequences × ${m.sequenceLength} positions, k = ${m.k} of V = ${m.vocabulary.size}, T = ${m.temperature}, ${m.logprobDtype}${m.hidden ? `, hidden states ${m.hidden.width} wide` : ''}${m.denseLogits ? `, whole logits at ${m.denseLogits.roles.join(', ')} tokens` : ''} → ${join(dir, stage)} ` +
               `(${m.shards.length} shards, ${(bytes / 2 ** 20).toFixed(2)} MiB, ${(m.bytesPerToken ?? 0).toFixed(1)} bytes per token)\n`,
           );
         }

@@ -179,6 +179,42 @@ describe('teacher signals: hidden states', () => {
   });
 });
 
+describe("teacher signals: the teacher's whole logits at some positions", () => {
+  it('are stored in slots with their positions, read back across shards, and a bad position is named', async () => {
+    const dir = folder();
+    const s = settings({ denseLogits: { roles: ['visual'], positions: 2, dtype: 'float32' } });
+    const writer = await openSignalsWriter(dir, s);
+    const denseOf = (first: number, count: number) => ({
+      positions: Int32Array.from({ length: count * 2 }, (_, i) => (i % 2 === 1 && (first + i) % 3 === 0 ? -1 : 1 + (i % 2) * 2)),
+      logits: logits(count * 2, 50, first + 7),
+    });
+    for (const [first, count] of [
+      [0, 3],
+      [3, 2],
+    ] as const) {
+      const rows = count * 6;
+      await writer.write({ sequences: count, length: 6, ...topKOfLogits(logits(rows, 50, first + 1), rows, 50, 8, 1), dense: denseOf(first, count) });
+    }
+    await writer.finish();
+    const signals = await openTeacherSignals(dir);
+    expect(signals.manifest.denseLogits).toEqual({ roles: ['visual'], positions: 2, dtype: 'float32' });
+    const block = await signals.read(2, 2);
+    expect(Array.from(block.dense!.positions)).toEqual([
+      ...Array.from(denseOf(0, 3).positions.subarray(4)),
+      ...Array.from(denseOf(3, 2).positions.subarray(0, 2)),
+    ]);
+    expect(Array.from(block.dense!.logits.subarray(0, 100))).toEqual(Array.from(denseOf(0, 3).logits.subarray(200, 300)));
+    const rows = 18;
+    const bad = denseOf(0, 3);
+    bad.positions[3] = 6;
+    const base = { sequences: 3, length: 6, ...topKOfLogits(logits(rows, 50, 1), rows, 50, 8, 1) };
+    await replaceShard(dir, 'shard-00000.safetensors', encodeShard({ ...base, dense: bad }, 'float32', undefined, s.denseLogits));
+    await expect(openTeacherSignals(dir)).rejects.toThrow(
+      /sequence 1 \(row 1 of the shard\): dense.positions slot 1 holds 6, not a distinct position in \[0, 6\) or −1/,
+    );
+  });
+});
+
 describe('teacher signals: bad input names the file, the shard and the position', () => {
   const written = async (over: Partial<SignalsSettings> = {}) => {
     const dir = folder();

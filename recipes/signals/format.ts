@@ -12,6 +12,8 @@
  * | `topk.logprobs` | [S, T, k] | F16 or F32       | their log-probabilities log softmax(z / τ), sorted descending, ≤ 0 |
  * | `tail.logmass`  | [S, T]    | F32              | log(1 − Σ top-k probabilities) (−∞ when the top k hold it all)  |
  * | `hidden`        | [S, T, H] | F16 or F32       | optional (`hidden` in the manifest): the teacher's last hidden states, for feature, affinity or matching terms |
+ * | `dense.logits`  | [S, D, V] | F16 or F32       | optional (`denseLogits`): the teacher's whole logits at up to D positions of each sequence whose roles the manifest names (its vision tokens), for matching and relation terms |
+ * | `dense.positions` | [S, D]  | I32              | the positions those rows are at (−1: an unused slot)            |
  *
  * The manifest states the schema version, the teacher's fingerprint, the vocabulary's size and
  * hash (SHA-256 of the tokens in id order as compact JSON), the temperature τ, k, the log-probs'
@@ -23,6 +25,7 @@
  */
 import { createHash } from 'node:crypto';
 import { UserError } from '../../core/errors.js';
+import { isRole, ROLES, type Role } from '../../core/roles.js';
 import { type HostTensor, hostTensor, numberToFloat16Bits, readSafetensors, toFloat32, toInt32, writeSafetensors } from '../../io/index.js';
 
 export const SIGNALS_FORMAT = 'mmkd.teacher-signals';
@@ -32,7 +35,14 @@ export const LOGPROB_DTYPES = ['float16', 'float32'] as const;
 export type LogprobDtype = (typeof LOGPROB_DTYPES)[number];
 
 /** Tensor names in a shard. */
-export const SHARD_TENSORS = { ids: 'topk.ids', logprobs: 'topk.logprobs', logTail: 'tail.logmass', hidden: 'hidden' } as const;
+export const SHARD_TENSORS = {
+  ids: 'topk.ids',
+  logprobs: 'topk.logprobs',
+  logTail: 'tail.logmass',
+  hidden: 'hidden',
+  denseLogits: 'dense.logits',
+  densePositions: 'dense.positions',
+} as const;
 
 /** A bad signals folder, manifest or shard; the message names the file, the shard and the position. */
 export class SignalsError extends UserError {
@@ -67,6 +77,8 @@ export interface SignalsSettings {
   readonly data: { readonly fingerprint: string; readonly sequences: number };
   /** The teacher's hidden states are stored too, H wide (absent: they are not). */
   readonly hidden?: { readonly width: number; readonly dtype: LogprobDtype };
+  /** The teacher's whole logits are stored at up to `positions` positions a sequence, those of `roles`. */
+  readonly denseLogits?: { readonly roles: readonly Role[]; readonly positions: number; readonly dtype: LogprobDtype };
 }
 
 export interface SignalsManifest extends SignalsSettings {
@@ -89,6 +101,8 @@ export interface TopKBlock {
   readonly logTail: Float32Array;
   /** [S·T·H], when the signals hold hidden states. */
   readonly hidden?: Float32Array;
+  /** When the signals hold whole logits at some positions: [S·D] positions (−1 unused) and [S·D·V] logits. */
+  readonly dense?: { readonly positions: Int32Array; readonly logits: Float32Array };
 }
 
 /** SHA-256 of a vocabulary: its tokens in id order as compact JSON (`json.dumps(tokens, ensure_ascii=False, separators=(',', ':'))`). */
@@ -186,7 +200,7 @@ function topIndices(z: Float64Array, k: number, scratch: Int32Array): Int32Array
 }
 
 /** A shard's bytes: the block's tensors in the format (log-probs in `dtype`). */
-export function encodeShard(block: TopKBlock, dtype: LogprobDtype, hidden?: SignalsSettings['hidden']): Uint8Array {
+export function encodeShard(block: TopKBlock, dtype: LogprobDtype, hidden?: SignalsSettings['hidden'], dense?: SignalsSettings['denseLogits']): Uint8Array {
   const { sequences: s, length: t, k } = block;
   const floats = (values: Float32Array, shape: number[], as: LogprobDtype): HostTensor =>
     as === 'float32'
@@ -204,6 +218,12 @@ export function encodeShard(block: TopKBlock, dtype: LogprobDtype, hidden?: Sign
       [SHARD_TENSORS.logprobs]: floats(block.logProbs, [s, t, k], dtype),
       [SHARD_TENSORS.logTail]: hostTensor('float32', [s, t], block.logTail),
       ...(hidden && block.hidden ? { [SHARD_TENSORS.hidden]: floats(block.hidden, [s, t, hidden.width], hidden.dtype) } : {}),
+      ...(dense && block.dense
+        ? {
+            [SHARD_TENSORS.denseLogits]: floats(block.dense.logits, [s, dense.positions, block.dense.logits.length / (s * dense.positions)], dense.dtype),
+            [SHARD_TENSORS.densePositions]: hostTensor('int32', [s, dense.positions], block.dense.positions),
+          }
+        : {}),
     },
     { format: SIGNALS_FORMAT },
   );
@@ -258,6 +278,34 @@ export function decodeShard(bytes: Uint8Array, path: string, entry: ShardEntry, 
       );
     }
   }
+  let dense: TopKBlock['dense'];
+  if (manifest.denseLogits !== undefined) {
+    const d = manifest.denseLogits.positions;
+    const lt = tensor(SHARD_TENSORS.denseLogits, [s, d, vocabulary.size]);
+    if (lt.dtype !== manifest.denseLogits.dtype)
+      throw new SignalsError(`${path}: tensor "${SHARD_TENSORS.denseLogits}" is ${lt.dtype}, the manifest says ${manifest.denseLogits.dtype}`);
+    const positions = toInt32(tensor(SHARD_TENSORS.densePositions, [s, d]), SHARD_TENSORS.densePositions, path);
+    const logits = toFloat32(lt, SHARD_TENSORS.denseLogits, path);
+    for (let row = 0; row < s; row++) {
+      const seenAt = new Set<number>();
+      for (let j = 0; j < d; j++) {
+        const p = positions[row * d + j]!;
+        if (p === -1) continue;
+        if (p < -1 || p >= t || seenAt.has(p)) {
+          throw new SignalsError(
+            `${path}: sequence ${entry.first + row} (row ${row} of the shard): dense.positions slot ${j} holds ${p}, not a distinct position in [0, ${t}) or −1`,
+          );
+        }
+        seenAt.add(p);
+        for (let v = 0; v < vocabulary.size; v++) {
+          const x = logits[(row * d + j) * vocabulary.size + v]!;
+          if (!Number.isFinite(x))
+            throw new SignalsError(`${path}: sequence ${entry.first + row} (row ${row} of the shard), position ${p}: dense logit ${v} is ${x}`);
+        }
+      }
+    }
+    dense = { positions, logits };
+  }
   const ids = toInt32(idsTensor, SHARD_TENSORS.ids, path);
   const logProbs = toFloat32(lpTensor, SHARD_TENSORS.logprobs, path);
   const logTail = toFloat32(tailTensor, SHARD_TENSORS.logTail, path);
@@ -296,7 +344,7 @@ export function decodeShard(bytes: Uint8Array, path: string, entry: ShardEntry, 
       }
     }
   }
-  return { sequences: s, length: t, k, ids, logProbs, logTail, ...(hidden ? { hidden } : {}) };
+  return { sequences: s, length: t, k, ids, logProbs, logTail, ...(hidden ? { hidden } : {}), ...(dense ? { dense } : {}) };
 }
 
 /** The manifest's JSON, checked field by field; `path` names it in errors. */
@@ -362,6 +410,18 @@ export function parseManifest(text: string, path: string): SignalsManifest {
       fail(`"hidden.dtype" must be one of ${LOGPROB_DTYPES.join(', ')}, got ${JSON.stringify(h['dtype'])}`);
     hidden = { width: whole(h['width'], 'hidden.width', 1), dtype: h['dtype'] as LogprobDtype };
   }
+  const denseValue = value['denseLogits'];
+  let denseLogits: SignalsSettings['denseLogits'];
+  if (denseValue !== undefined && denseValue !== null) {
+    if (!isRecord(denseValue)) fail('"denseLogits" must be an object with "roles", "positions" and "dtype", or absent');
+    const d = denseValue as Record<string, unknown>;
+    const roles = d['roles'];
+    if (!Array.isArray(roles) || roles.length === 0 || !roles.every((r) => isRole(r)))
+      fail(`"denseLogits.roles" must be a non-empty array of ${ROLES.join(', ')}, got ${JSON.stringify(roles)}`);
+    if (!(LOGPROB_DTYPES as readonly unknown[]).includes(d['dtype']))
+      fail(`"denseLogits.dtype" must be one of ${LOGPROB_DTYPES.join(', ')}, got ${JSON.stringify(d['dtype'])}`);
+    denseLogits = { roles: roles as Role[], positions: whole(d['positions'], 'denseLogits.positions', 1), dtype: d['dtype'] as LogprobDtype };
+  }
   const complete = value['complete'] === true;
   if (complete && next !== sequences) fail(`"complete" is true, but the shards cover ${next} of ${sequences} sequences`);
   return {
@@ -378,6 +438,7 @@ export function parseManifest(text: string, path: string): SignalsManifest {
     sequenceLength: whole(value['sequenceLength'], 'sequenceLength', 1),
     data: { fingerprint: text_(data['fingerprint'], 'data.fingerprint'), sequences },
     ...(hidden ? { hidden } : {}),
+    ...(denseLogits ? { denseLogits } : {}),
     shards,
     complete,
     ...(typeof value['bytesPerToken'] === 'number' ? { bytesPerToken: value['bytesPerToken'] } : {}),

@@ -4,12 +4,14 @@
  * kept, written as one signals folder per stage (`DIR/<stage>/`). Sequence n of a stage's folder
  * is row n mod B of step ⌊n / B⌋'s teacher batch.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { standardRegistry } from '../../compile/standard-registry.js';
 import type { Registry } from '../../core/definitions.js';
-import type { LossNode, ScalarNode } from '../../core/graph.js';
+import type { LossNode, ScalarNode, ViewNode } from '../../core/graph.js';
 import type { MissingMass, SignalOutputs } from '../../core/outputs.js';
+import { ROLE_CODES, type Role } from '../../core/roles.js';
 import { foldScalar, lossesOf } from '../../core/traverse.js';
 import type { LlavaModel } from '../../models/index.js';
 import { numVisionTokens } from '../../models/index.js';
@@ -19,7 +21,17 @@ import { fingerprintOf } from '../fingerprint.js';
 import { formatSeconds } from '../progress.js';
 import type { Recipe, Stage } from '../recipe.js';
 import { forwardFor } from '../text-forward.js';
-import { type LogprobDtype, SignalsError, type SignalsManifest, type SignalsSettings, topKOfLogits, vocabularyHash } from './format.js';
+import {
+  type LogprobDtype,
+  MANIFEST_FILE,
+  parseManifest,
+  SignalsError,
+  type SignalsManifest,
+  type SignalsSettings,
+  type TopKBlock,
+  topKOfLogits,
+  vocabularyHash,
+} from './format.js';
 import { openSignalsWriter, openTeacherSignals, type TeacherSignals } from './store.js';
 
 /** A stage whose objective reads the teacher, and what its signals folder holds. */
@@ -67,6 +79,8 @@ export interface WriteSignalsOptions {
   readonly dtype: LogprobDtype;
   /** Also store the teacher's last hidden states, in this precision (for feature, affinity or matching terms on teacher.hidden). */
   readonly hidden?: LogprobDtype;
+  /** Also store the teacher's whole logits at its vision tokens, in this precision (for matching and relation terms on them). */
+  readonly visualLogits?: LogprobDtype;
   /** Steps per shard (a killed writer loses at most one shard's work). */
   readonly shardSteps: number;
   /** Progress lines (a bar per stage). */
@@ -99,6 +113,9 @@ export async function writeRecipeSignals(options: WriteSignalsOptions): Promise<
       sequenceLength: plan.sequenceLength,
       data: { fingerprint: plan.fingerprint, sequences: plan.sequences },
       ...(options.hidden ? { hidden: { width: environment.configs.teacher.llm.width, dtype: options.hidden } } : {}),
+      ...(options.visualLogits
+        ? { denseLogits: { roles: ['visual'] as Role[], positions: Math.max(1, numVisionTokens(environment.configs.teacher)), dtype: options.visualLogits } }
+        : {}),
     };
     const writer = await openSignalsWriter(plan.dir, settings, (m) => options.write(`${m}\n`));
     const forward = forwardFor(teacher.model, stage.data);
@@ -114,12 +131,24 @@ export async function writeRecipeSignals(options: WriteSignalsOptions): Promise<
       const steps = Math.min(options.shardSteps, stage.steps - step);
       const parts: Array<ReturnType<typeof topKOfLogits>> = [];
       const hiddenParts: Float32Array[] = [];
+      const denseParts: Array<{ positions: Int32Array; logits: Float32Array }> = [];
       for (let s = step; s < step + steps; s++) {
         const batch = trainingBatch(environment, stage.data, 'teacher', seed, s, stage.batchSize);
         const outputs = forward(batch);
         try {
           const rows = stage.batchSize * plan.sequenceLength;
           parts.push(topKOfLogits((await outputs.logits.data()) as Float32Array, rows, vocab, k, temperature));
+          if (options.visualLogits)
+            denseParts.push(
+              denseRows(
+                (await outputs.logits.data()) as Float32Array,
+                batch.roles,
+                stage.batchSize,
+                plan.sequenceLength,
+                vocab,
+                Math.max(1, numVisionTokens(environment.configs.teacher)),
+              ),
+            );
           if (options.hidden) {
             if (outputs.hidden === undefined) throw new Error("internal: the teacher's forward pass gave no hidden states");
             hiddenParts.push((await outputs.hidden.data()) as Float32Array);
@@ -145,6 +174,20 @@ export async function writeRecipeSignals(options: WriteSignalsOptions): Promise<
           parts.map((p) => p.logTail),
         ),
         ...(options.hidden ? { hidden: concat(Float32Array, hiddenParts) } : {}),
+        ...(options.visualLogits
+          ? {
+              dense: {
+                positions: concat(
+                  Int32Array,
+                  denseParts.map((d) => d.positions),
+                ),
+                logits: concat(
+                  Float32Array,
+                  denseParts.map((d) => d.logits),
+                ),
+              },
+            }
+          : {}),
       });
       step += steps;
       options.write(options.tty ? `\r\x1b[2K${bar(step)}` : `${bar(step)}\n`);
@@ -155,6 +198,29 @@ export async function writeRecipeSignals(options: WriteSignalsOptions): Promise<
     out.set(stage.name, manifest);
   }
   return out;
+}
+
+/** The rows of logits [B·T × V] at each sequence's vision tokens, in D slots a sequence (−1: unused). */
+function denseRows(
+  logits: Float32Array,
+  roles: ArrayLike<number>,
+  batch: number,
+  length: number,
+  vocab: number,
+  slots: number,
+): { positions: Int32Array; logits: Float32Array } {
+  const positions = new Int32Array(batch * slots).fill(-1);
+  const out = new Float32Array(batch * slots * vocab);
+  for (let b = 0; b < batch; b++) {
+    let j = 0;
+    for (let p = 0; p < length && j < slots; p++) {
+      if (roles[b * length + p] !== ROLE_CODES.visual) continue;
+      positions[b * slots + j] = p;
+      out.set(logits.subarray((b * length + p) * vocab, (b * length + p + 1) * vocab), (b * slots + j) * vocab);
+      j++;
+    }
+  }
+  return { positions, logits: out };
 }
 
 function concat<T extends Int32Array | Float32Array>(make: new (n: number) => T, parts: readonly T[]): T {
@@ -216,6 +282,25 @@ export async function openRecipeSignals(recipe: Recipe, seed: number, environmen
 }
 
 /**
+ * The roles whose whole logits each stage's signals under `dir` store (from the manifests alone,
+ * unverified: `openRecipeSignals` checks everything), for `signalsRecipe`. Stages whose folder
+ * cannot be read are left out (opening them reports why).
+ */
+export async function storedLogitRoles(recipe: Recipe, seed: number, environment: RunEnvironment, dir: string): Promise<Map<string, readonly Role[]>> {
+  const out = new Map<string, readonly Role[]>();
+  for (const plan of signalStages(recipe, seed, environment, dir)) {
+    try {
+      const path = join(plan.dir, MANIFEST_FILE);
+      const manifest = parseManifest(await readFile(path, 'utf8'), path);
+      if (manifest.denseLogits) out.set(plan.stage.name, manifest.denseLogits.roles);
+    } catch {
+      // Reported by openRecipeSignals.
+    }
+  }
+  return out;
+}
+
+/**
  * `recipe` trained from offline signals: in every stage's objective, each divergence's teacher
  * logits view becomes the same view of the teacher's top-k signals with `missingMass` as its
  * policy, and so does the source of a divergence's matched teacher tokens when the matcher
@@ -224,10 +309,18 @@ export async function openRecipeSignals(recipe: Recipe, seed: number, environmen
  * be served by top k of V probabilities: an error lists each such term by its path and names the
  * recipes that can.
  */
-export function signalsRecipe(recipe: Recipe, missingMass: MissingMass, registry: Registry = standardRegistry): Recipe {
+export function signalsRecipe(
+  recipe: Recipe,
+  missingMass: MissingMass,
+  denseRoles: ReadonlyMap<string, readonly Role[]> = new Map(),
+  registry: Registry = standardRegistry,
+): Recipe {
   const problems: string[] = [];
   const stages = recipe.stages.map((stage) => {
     if (!readsTeacher(stage.objective)) return stage;
+    // Views the signals' whole logits serve (their roles, unshifted) stay logits views.
+    const stored = denseRoles.get(stage.name) ?? [];
+    const served = (v: ViewNode) => v.shift === 0 && v.roles.every((r) => stored.includes(r));
     const rewritten = foldScalar<ScalarNode>(stage.objective, {
       objective: (node, terms) => ({ ...node, terms: Object.fromEntries(terms) }),
       weighted: (node, term) => ({ ...node, term }),
@@ -236,13 +329,14 @@ export function signalsRecipe(recipe: Recipe, missingMass: MissingMass, registry
         const inputs = Object.fromEntries(
           Object.entries(node.inputs).map(([name, expr]) => {
             const readsTeacherLogits =
-              (expr.kind === 'view' && expr.side === 'teacher' && expr.field === 'logits') ||
-              (expr.kind === 'aligned' && (expr.source.field === 'logits' || expr.match.teacher.field === 'logits'));
+              (expr.kind === 'view' && expr.side === 'teacher' && expr.field === 'logits' && !served(expr)) ||
+              (expr.kind === 'aligned' &&
+                ((expr.source.field === 'logits' && !served(expr.source)) || (expr.match.teacher.field === 'logits' && !served(expr.match.teacher))));
             if (!readsTeacherLogits) return [name, expr];
             const takesSignals = definition?.inputs[name]?.fields.includes('topk') === true;
             if (expr.kind === 'view' && takesSignals) return [name, { ...expr, field: 'topk', missingMass }];
             // Tokens matched on the teacher's hidden states: the matched rows of its signals.
-            if (expr.kind === 'aligned' && takesSignals && expr.match.teacher.field !== 'logits')
+            if (expr.kind === 'aligned' && takesSignals && (expr.match.teacher.field !== 'logits' || served(expr.match.teacher)))
               return [name, { ...expr, source: { ...expr.source, field: 'topk', missingMass } }];
             problems.push(
               `${stage.name}: ${site.path}.${name} reads the teacher's logits through ${expr.kind === 'aligned' && expr.match.teacher.field === 'logits' ? `a matcher on them (${expr.match.method})` : expr.kind === 'aligned' ? 'a matched source' : node.loss}`,
@@ -258,7 +352,7 @@ export function signalsRecipe(recipe: Recipe, missingMass: MissingMass, registry
   if (problems.length > 0) {
     throw new SignalsError(
       `recipe '${recipe.name}' cannot train from top-k teacher signals: only divergences read them, and\n  - ${problems.join('\n  - ')}\n` +
-        'recipes whose teacher terms are divergences or hidden-state terms can (minillm, llava-kd-dpt-mdist-sft, em-kd-hidden with --hidden signals); or run it with its teacher',
+        'write the signals with --visual-logits (matching and relation terms on the vision tokens) and --hidden (terms on hidden states), or run it with its teacher',
     );
   }
   return { ...recipe, stages };
@@ -278,6 +372,18 @@ export function signalsFingerprint(signals: ReadonlyMap<string, TeacherSignals>)
   });
 }
 
+/** [B, T, V]: the stored rows at their positions, zeros elsewhere (validation lets no view select those). */
+function denseTensor(dense: NonNullable<TopKBlock['dense']>, slots: number, batch: number, length: number, vocab: number): tf.Tensor3D {
+  const out = new Float32Array(batch * length * vocab);
+  for (let b = 0; b < batch; b++) {
+    for (let j = 0; j < slots; j++) {
+      const p = dense.positions[b * slots + j]!;
+      if (p >= 0) out.set(dense.logits.subarray((b * slots + j) * vocab, (b * slots + j + 1) * vocab), (b * length + p) * vocab);
+    }
+  }
+  return tf.tensor3d(out, [batch, length, vocab]);
+}
+
 /**
  * The teacher's side of a stage's step from its signals: step `step`'s B sequences, with the
  * roles of the teacher batch the step draws (the layout the signals were written for).
@@ -286,7 +392,12 @@ export async function signalOutputsAt(signals: TeacherSignals, environment: RunE
   const block = await signals.read(step * stage.batchSize, stage.batchSize);
   const roles = trainingBatch(environment, stage.data, 'teacher', seed, step, stage.batchSize).roles;
   const { manifest } = signals;
+  const dense =
+    block.dense && manifest.denseLogits
+      ? denseTensor(block.dense, manifest.denseLogits.positions, stage.batchSize, block.length, manifest.vocabulary.size)
+      : undefined;
   return {
+    ...(dense && manifest.denseLogits ? { logits: dense, logitsRoles: manifest.denseLogits.roles } : {}),
     ...(block.hidden && manifest.hidden ? { hidden: tf.tensor3d(block.hidden, [stage.batchSize, block.length, manifest.hidden.width]) } : {}),
     topk: {
       ids: block.ids,

@@ -101,6 +101,14 @@ export async function openTeacherSignals(dir: string, options: OpenOptions = {})
         logProbs: new Float32Array(count * t * k),
         logTail: new Float32Array(count * t),
         ...(manifest.hidden ? { hidden: new Float32Array(count * t * manifest.hidden.width) } : {}),
+        ...(manifest.denseLogits
+          ? {
+              dense: {
+                positions: new Int32Array(count * manifest.denseLogits.positions),
+                logits: new Float32Array(count * manifest.denseLogits.positions * manifest.vocabulary.size),
+              },
+            }
+          : {}),
       };
       for (let n = first; n < first + count; ) {
         const entry = manifest.shards.find((s) => n >= s.first && n < s.first + s.count)!;
@@ -111,6 +119,12 @@ export async function openTeacherSignals(dir: string, options: OpenOptions = {})
         out.ids.set(block.ids.subarray(from * t * k, (from + take) * t * k), to * t * k);
         out.logProbs.set(block.logProbs.subarray(from * t * k, (from + take) * t * k), to * t * k);
         out.logTail.set(block.logTail.subarray(from * t, (from + take) * t), to * t);
+        if (out.dense && block.dense) {
+          const d = manifest.denseLogits!.positions;
+          const v = manifest.vocabulary.size;
+          out.dense.positions.set(block.dense.positions.subarray(from * d, (from + take) * d), to * d);
+          out.dense.logits.set(block.dense.logits.subarray(from * d * v, (from + take) * d * v), to * d * v);
+        }
         if (out.hidden && block.hidden) {
           const h = manifest.hidden!.width;
           out.hidden.set(block.hidden.subarray(from * t * h, (from + take) * t * h), to * t * h);
@@ -216,7 +230,7 @@ export async function openSignalsWriter(dir: string, settings: SignalsSettings, 
       if (first + block.sequences > settings.data.sequences) {
         throw new SignalsError(`${dir}: sequences ${first}–${first + block.sequences - 1} are past the ${settings.data.sequences} the signals hold`);
       }
-      const bytes = encodeShard(block, settings.logprobDtype, settings.hidden);
+      const bytes = encodeShard(block, settings.logprobDtype, settings.hidden, settings.denseLogits);
       const entry: ShardEntry = { file: shardName(shards.length), first, count: block.sequences, sha256: sha256(bytes), bytes: bytes.length };
       await atomicWrite(join(dir, entry.file), bytes);
       shards.push(entry);
@@ -244,6 +258,11 @@ function settingsDiffer(a: SignalsSettings, b: SignalsSettings): string[] {
     ['log-prob dtype', a.logprobDtype, b.logprobDtype],
     ['sequence length', a.sequenceLength, b.sequenceLength],
     ['data', a.data.fingerprint, b.data.fingerprint],
+    [
+      'dense logits',
+      a.denseLogits ? `${a.denseLogits.roles.join('+')} ×${a.denseLogits.positions} ${a.denseLogits.dtype}` : 'none',
+      b.denseLogits ? `${b.denseLogits.roles.join('+')} ×${b.denseLogits.positions} ${b.denseLogits.dtype}` : 'none',
+    ],
     ['hidden states', a.hidden ? `${a.hidden.width} ${a.hidden.dtype}` : 'none', b.hidden ? `${b.hidden.width} ${b.hidden.dtype}` : 'none'],
     ['sequences', a.data.sequences, b.data.sequences],
   ];
