@@ -3,7 +3,7 @@ import { countParams, numVisionTokens } from '../models/index.js';
 import { DEFAULT_SCALE } from './catalog.js';
 import { evalBatches, runEnvironment, trainingBatch } from './environment.js';
 import { proceduralData } from './training-data.js';
-import { CONTINUOUS_TEACHER_STEPS, EVAL_SAMPLES, parseWorld, scaleFor, worldEnvironment } from './world.js';
+import { EVAL_SAMPLES, parseWorld, scaleFor, worldEnvironment } from './world.js';
 
 describe('worlds', () => {
   it('the grid world is the default and unchanged: same data fingerprint and models as before worlds existed', () => {
@@ -13,7 +13,7 @@ describe('worlds', () => {
     expect(grid.configs).toEqual(plain.configs);
     expect(grid.evalSamples).toBe(500);
     expect(scaleFor('grid')).toBe(DEFAULT_SCALE);
-    expect(scaleFor('continuous')).toEqual({ ...DEFAULT_SCALE, teacherSteps: CONTINUOUS_TEACHER_STEPS });
+    expect(scaleFor('continuous')).toBe(DEFAULT_SCALE);
   });
 
   it('the continuous world: 36 teacher vision tokens, 9 for the efficient student, 36 for the full-token student, ≥ 2000 held-out questions', () => {
