@@ -65,7 +65,9 @@ export function checkHeads(inputs: DistillInputs): void {
         const [batch, length] = signalSide.topk.shape;
         const want = [batch, length, signalSide.topk.vocab];
         if (signalSide.logits.shape.join() !== want.join()) {
-          throw new InputError(`teacher.logits beside top-k signals must be ${formatShape(want)} (the signals' positions and vocabulary), got ${formatShape(signalSide.logits.shape)}`);
+          throw new InputError(
+            `teacher.logits beside top-k signals must be ${formatShape(want)} (the signals' positions and vocabulary), got ${formatShape(signalSide.logits.shape)}`,
+          );
         }
         if (!Array.isArray(signalSide.logitsRoles) || signalSide.logitsRoles.length === 0) {
           throw new InputError('teacher.logits beside top-k signals need logitsRoles: the roles whose positions they hold');
