@@ -9,6 +9,7 @@ import { exportCommand } from './commands/export.js';
 import { lossCommand } from './commands/loss.js';
 import { lossesCommand } from './commands/losses.js';
 import { matchCommand } from './commands/match.js';
+import { plotCommand } from './commands/plot.js';
 import { runCommand } from './commands/run.js';
 import { teacherSignalsCommand } from './commands/teacher-signals.js';
 import { isUserFacing } from './errors.js';
@@ -43,6 +44,7 @@ exportCommand(program);
 lossCommand(program);
 lossesCommand(program);
 matchCommand(program);
+plotCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { accuracyChart, runLabels } from '../../plot/plots.js';
+import { chartFormatOf, writeChartFile } from '../../plot/render.js';
 import { recipes, studyComparisons } from '../../recipes/catalog.js';
 import { compareTable, runsSharingASeed } from '../../recipes/compare.js';
 import { pairedDifferences, pairedTable } from '../../recipes/paired.js';
@@ -15,9 +17,11 @@ export function compareCommand(program: Command): void {
     )
     .argument('<runs...>', 'run folders (each with a result.json)')
     .option('--out <file.md>', 'also write the table to this file')
+    .option('--plot <file>', 'also write a chart of exact match per question type, a bar per run (.svg or .png)')
     .option(...ignoredBackendFlag)
-    .action(async (dirs: string[], options: { readonly out?: string; readonly backend?: string }) => {
+    .action(async (dirs: string[], options: { readonly out?: string; readonly plot?: string; readonly backend?: string }) => {
       checkBackendName(options.backend);
+      if (options.plot) chartFormatOf(options.plot);
       const runs: { dir: string; result: RunResult }[] = [];
       for (const dir of dirs) {
         try {
@@ -50,5 +54,9 @@ export function compareCommand(program: Command): void {
           : `${compareTable(results)}\n\nPaired differences (points; 95% bootstrap interval over seeds and questions, paired by seed and question; ★ primary):\n\n${pairedTable(paired)}`;
       process.stdout.write(`${table}\n`);
       if (options.out) await writeFile(options.out, `${table}\n`);
+      if (options.plot) {
+        const labels = runLabels(dirs);
+        await writeChartFile(accuracyChart(runs.map((r, i) => ({ label: labels[i] as string, report: r.result.report }))), options.plot);
+      }
     });
 }
