@@ -56,8 +56,8 @@ export {
   topKOfLogits,
   vocabularyHash,
 } from './recipes/signals/format.js';
-export { openRecipeSignals, signalsRecipe, writeRecipeSignals } from './recipes/signals/recipe-signals.js';
+export { openRecipeSignals, signalOutputsAt, signalsRecipe, storedLogitRoles, writeRecipeSignals } from './recipes/signals/recipe-signals.js';
 export { openSignalsWriter, openTeacherSignals, type SignalsWriter, type TeacherSignals } from './recipes/signals/store.js';
-export { loadTeacher, SHIPPED_TEACHER } from './recipes/teacher.js';
+export { loadTeacher, loadTeacherVision, SHIPPED_TEACHER, type TeacherVision } from './recipes/teacher.js';
 export { proceduralData, type TrainingData } from './recipes/training-data.js';
 export { llavaJsonData } from './recipes/user-data.js';

@@ -104,7 +104,7 @@ describe('mmkd teacher-signals', () => {
       signals,
     );
     expect(offline.stderr).toMatch(/teacher signals: .*minillm-full \(rkd: k = 47 of 47, T = 1\), missing mass: tailBucket/);
-    expect(offline.stderr).toMatch(/its vision encoder only; it is not run/);
+    expect(offline.stderr).toMatch(/teacher: the teacher mmkd ships \(its vision encoder only; the teacher is not built\)/);
     // The stages before the first that reads the signals are the online run's, from the cache.
     expect(offline.stderr).toMatch(/lm → pt → sft: reused from the stage cache/);
     expect(offline.code).toBe(0);

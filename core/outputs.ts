@@ -130,4 +130,5 @@ export type ViewField = Field | 'topk';
 /** How the mass outside a teacher's top k is treated when a divergence compares distributions (see `teacher.topk`). */
 export type MissingMass = 'renormalize' | 'tailBucket' | 'uniform';
 
+/** Every missing-mass policy, for validation and listings. */
 export const MISSING_MASS: readonly MissingMass[] = ['renormalize', 'tailBucket', 'uniform'];

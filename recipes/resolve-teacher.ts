@@ -8,7 +8,7 @@ import type { Progress } from './progress.js';
 import type { Recipe } from './recipe.js';
 import { runBegun } from './run-folder.js';
 import { readResult, runRecipe, type TeacherHandle } from './runner.js';
-import { loadTeacher, SHIPPED_TEACHERS } from './teacher.js';
+import { loadTeacher, loadTeacherVision, SHIPPED_TEACHERS, type TeacherVision } from './teacher.js';
 
 /** What `resolveTeacher` chooses from: a checkpoint given, or how to find or train one. */
 export interface TeacherChoice {
@@ -77,4 +77,22 @@ export async function resolveTeacher(choice: TeacherChoice): Promise<ResolvedTea
     ...(choice.pool ? { pool: choice.pool } : {}),
   });
   return { ...(await loadTeacher(result.checkpoint, config)), source: dir, checkpoint: result.checkpoint };
+}
+
+/**
+ * The teacher's vision encoder alone, for a run from offline signals whose recipe starts from it:
+ * read from the checkpoint given or the one mmkd ships without building the teacher; a teacher
+ * that must first be trained (or found in the cache) is resolved as `resolveTeacher` does, then
+ * released, and its vision encoder read from its checkpoint.
+ */
+export async function resolveTeacherVision(choice: TeacherChoice): Promise<TeacherVision & { readonly described: string }> {
+  const config = choice.environment.configs.teacher;
+  if (choice.path !== undefined) return { ...(await loadTeacherVision(choice.path, config)), described: choice.path };
+  const shippedUrl = SHIPPED_TEACHERS.get(choice.environment.data.sourceFingerprint ?? choice.environment.data.fingerprint);
+  const shipped = shippedUrl === undefined ? undefined : fileURLToPath(shippedUrl);
+  if (shipped !== undefined && (await exists(join(shipped, 'state.json'))))
+    return { ...(await loadTeacherVision(shipped, config)), described: 'the teacher mmkd ships' };
+  const teacher = await resolveTeacher(choice);
+  teacher.model.dispose();
+  return { ...(await loadTeacherVision(teacher.checkpoint, config)), described: teacher.source };
 }

@@ -1,6 +1,6 @@
 import type { DeviceLossWatch } from '../backends/device-loss.js';
 import type { AssignmentPool } from '../matching/assignment/pool/worker-pool.js';
-import { copyGroups, createLlava, type LlavaModel } from '../models/index.js';
+import { copyGroups, createLlava, type LlavaModel, loadWeights } from '../models/index.js';
 import { evalBatches, type RunEnvironment } from './environment.js';
 import { evaluateQuestions } from './evaluation.js';
 import { prefixFingerprint } from './fingerprint.js';
@@ -23,6 +23,7 @@ import { signalsFingerprint } from './signals/recipe-signals.js';
 import type { TeacherSignals } from './signals/store.js';
 import { cacheStage, restoreFromCache } from './stage-cache.js';
 import { type StageLoopOptions, type StageStart, trainStage } from './stage-loop.js';
+import type { TeacherVision } from './teacher.js';
 
 export { type RunResult, readResult } from './run-folder.js';
 
@@ -61,6 +62,11 @@ export interface RunOptions {
    * only when the recipe starts from its vision encoder.
    */
   readonly signals?: ReadonlyMap<string, TeacherSignals>;
+  /**
+   * With `signals` and no `teacher`: the teacher's vision encoder alone (`loadTeacherVision`), for
+   * a recipe that starts from it; the teacher is then never built.
+   */
+  readonly teacherVision?: TeacherVision;
 }
 
 /** Where a run starts: a stage, and how far into it (with what a checkpoint restores). */
@@ -79,13 +85,16 @@ interface Start extends StageStart {
 export async function runRecipe(options: RunOptions): Promise<RunResult> {
   const started = performance.now();
   const { recipe, seed, environment } = options;
-  if ((recipe.visionFromTeacher || (recipe.needsTeacher && options.signals === undefined)) && options.teacher === undefined) {
+  if (
+    ((recipe.visionFromTeacher && options.teacherVision === undefined) || (recipe.needsTeacher && options.signals === undefined)) &&
+    options.teacher === undefined
+  ) {
     throw new Error(`recipe '${recipe.name}' needs a teacher checkpoint`);
   }
   const config = environment.configs[recipe.model];
   // From the first stage that reads signals on, a run differs from one with the teacher in the
   // loop: its fingerprint says which signals. Stages before it are shared with the teacher's runs.
-  const plainTeacher = options.teacher?.fingerprint ?? null;
+  const plainTeacher = options.teacher?.fingerprint ?? options.teacherVision?.fingerprint ?? null;
   const signals = options.signals;
   const teacherId = signals === undefined ? plainTeacher : `${plainTeacher ?? 'no teacher'}+signals:${signalsFingerprint(signals)}`;
   const teacherFor = (stages: number) => (recipe.stages.slice(0, stages).some((s) => signals?.has(s.name)) ? teacherId : plainTeacher);
@@ -111,7 +120,10 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
 
   const model = createLlava(config, { seed });
   try {
-    if (recipe.visionFromTeacher) copyGroups(options.teacher!.model, model, ['vision']);
+    if (recipe.visionFromTeacher) {
+      if (options.teacher) copyGroups(options.teacher.model, model, ['vision']);
+      else loadWeights(model, options.teacherVision!.weights, { groups: ['vision'], source: options.teacherVision!.source });
+    }
     // A resume with nothing to resume starts the run (so a script may always pass it), but says
     // so: a mistyped folder would otherwise train from scratch without a word.
     if (options.resume && existing.length === 0) options.progress.note(`no run in ${options.dir} yet: starting a new run`);

@@ -1,3 +1,4 @@
+import type { HostTensor } from '../io/index.js';
 import { createLlava, loadWeights, type ModelConfig } from '../models/index.js';
 import { CheckpointError, readCheckpoint } from './checkpoint.js';
 import type { TeacherHandle } from './runner.js';
@@ -25,6 +26,39 @@ export async function loadTeacher(path: string, config: ModelConfig): Promise<Te
     );
   }
   return { model, fingerprint: contents.state.files['weights.safetensors']! };
+}
+
+/** A teacher's vision encoder alone, for a run from offline signals that starts from it. */
+export interface TeacherVision {
+  /** The vision group's weights by stable name (host tensors). */
+  readonly weights: ReadonlyMap<string, HostTensor>;
+  /** The teacher's fingerprint (SHA-256 of its weights file, as `loadTeacher` gives). */
+  readonly fingerprint: string;
+  readonly source: string;
+}
+
+/**
+ * The vision encoder of the teacher in a checkpoint folder, read from its weights file without
+ * building the teacher: what a student that starts from it needs when the teacher itself is
+ * replaced by offline signals. The weights must fit the teacher configuration's vision group.
+ */
+export async function loadTeacherVision(path: string, config: ModelConfig): Promise<TeacherVision> {
+  const contents = await readCheckpoint(path);
+  if (!contents.state.complete) {
+    throw new CheckpointError(
+      `${path} is an unfinished run (stage ${contents.state.stageName}, step ${contents.state.step}); a teacher must be a finished one`,
+    );
+  }
+  const probe = createLlava(config, { seed: 0 });
+  try {
+    const names = [...probe.variablesOf(['vision']).keys()];
+    const missing = names.filter((n) => !contents.weights.has(n));
+    if (missing.length > 0)
+      throw new CheckpointError(`${path} holds no vision encoder for this model: ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''} missing`);
+    return { weights: new Map(names.map((n) => [n, contents.weights.get(n)!])), fingerprint: contents.state.files['weights.safetensors']!, source: path };
+  } finally {
+    probe.dispose();
+  }
 }
 
 /** Where mmkd keeps the teacher it ships for the grid world (a finished run's final checkpoint, weights only). */

@@ -5,7 +5,7 @@ import { createAssignmentPool } from '../../matching/assignment/index.js';
 import { DEFAULT_SCALE, QUICK_SCALE, recipes } from '../../recipes/catalog.js';
 import { runEnvironment } from '../../recipes/environment.js';
 import { progressTo } from '../../recipes/progress.js';
-import { resolveTeacher } from '../../recipes/resolve-teacher.js';
+import { resolveTeacher, resolveTeacherVision } from '../../recipes/resolve-teacher.js';
 import { runRecipe } from '../../recipes/runner.js';
 import { openRecipeSignals, signalsRecipe, storedLogitRoles } from '../../recipes/signals/recipe-signals.js';
 import { llavaJsonData } from '../../recipes/user-data.js';
@@ -88,8 +88,22 @@ export function runCommand(program: Command): void {
           progress.note(
             `teacher signals: ${options.teacherSignals} (${[...signals].map(([stage, s]) => `${stage}: k = ${s.manifest.k} of ${s.manifest.vocabulary.size}, T = ${s.manifest.temperature}`).join('; ')}), missing mass: ${missingMass}`,
           );
+        // From signals, a recipe that starts from the teacher's vision encoder reads that alone.
+        const teacherVision =
+          signals && recipe.visionFromTeacher
+            ? await resolveTeacherVision({
+                ...(options.teacher ? { path: options.teacher } : {}),
+                environment,
+                recipe: catalog.get('teacher')!,
+                backend: selection.backend.name,
+                cacheRoot,
+                progress,
+                pool,
+              })
+            : undefined;
+        if (teacherVision) progress.note(`teacher: ${teacherVision.described} (its vision encoder only; the teacher is not built)`);
         teacher =
-          (recipe.needsTeacher && !signals) || recipe.visionFromTeacher
+          !signals && (recipe.needsTeacher || recipe.visionFromTeacher)
             ? await resolveTeacher({
                 ...(options.teacher ? { path: options.teacher } : {}),
                 environment,
@@ -100,7 +114,7 @@ export function runCommand(program: Command): void {
                 pool,
               })
             : undefined;
-        if (teacher) progress.note(signals ? `teacher: ${teacher.source} (its vision encoder only; it is not run)` : `teacher: ${teacher.source}`);
+        if (teacher) progress.note(`teacher: ${teacher.source}`);
         const dir = options.out ?? join('runs', `${recipe.name}${options.quick ? '-quick' : ''}-seed${seed}`);
         const result = await runRecipe({
           recipe,
@@ -111,6 +125,7 @@ export function runCommand(program: Command): void {
           backend: selection.backend.name,
           ...(teacher ? { teacher } : {}),
           ...(signals ? { signals } : {}),
+          ...(teacherVision ? { teacherVision } : {}),
           ...(options.cache === false ? {} : { cacheDir: options.cache }),
           checkpointEvery,
           progress,

@@ -31,7 +31,9 @@ import { type HostTensor, hostTensor, numberToFloat16Bits, readSafetensors, toFl
 export const SIGNALS_FORMAT = 'mmkd.teacher-signals';
 export const SIGNALS_SCHEMA_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
+/** The precisions log-probs (and stored hidden states or logits) may be written in. */
 export const LOGPROB_DTYPES = ['float16', 'float32'] as const;
+/** One of `LOGPROB_DTYPES`. */
 export type LogprobDtype = (typeof LOGPROB_DTYPES)[number];
 
 /** Tensor names in a shard. */
@@ -81,6 +83,7 @@ export interface SignalsSettings {
   readonly denseLogits?: { readonly roles: readonly Role[]; readonly positions: number; readonly dtype: LogprobDtype };
 }
 
+/** A signals folder's `manifest.json`: its settings, its shards with their SHA-256, and whether it is complete. */
 export interface SignalsManifest extends SignalsSettings {
   readonly format: typeof SIGNALS_FORMAT;
   readonly schemaVersion: number;
