@@ -77,9 +77,9 @@ const reference = (c: Case) => (x: ArrayLike<number>) => {
   return pairs.reduce((a, [p, q]) => a + p.reduce((m, pi, i) => m + Math.abs(pi - q[i]!), 0), 0) / pairs.length;
 };
 
-/** Away from kinks: no rank where p↓ and q↓ nearly meet, no near-ties in q (finite differences would straddle them). */
+/** Away from kinks: no rank where p↓ and q↓ come within 1e-2, no ties in q that close (the stencil's steps would straddle them). */
 function smooth(c: Case): boolean {
-  return sortedPairs(c, c.student).every(([p, q]) => q.every((qi, i) => Math.abs(qi - p[i]!) > 1e-3 && (i === 0 || q[i - 1]! - qi > 1e-3 || qi === 0)));
+  return sortedPairs(c, c.student).every(([p, q]) => q.every((qi, i) => Math.abs(qi - p[i]!) > 1e-2 && (i === 0 || q[i - 1]! - qi > 1e-2 || qi === 0)));
 }
 
 /** A permutation of 0 … n−1 from `seed`. */
@@ -113,7 +113,7 @@ for (const target of targets()) {
           if (!(out.loss >= -value.atol && out.loss <= 2 + value.atol)) throw new Error(`uld ${out.loss} outside [0, 2]`);
           if (!smooth(c)) return;
           const check = directionalCheck(f, c.student, out.grads['student.logits']!, { count: 2, seed: 3, stencil: 5 });
-          expectClose(check.analytic, check.numeric, loosen(gradient, 10), `V_t = ${c.vt}, V_s = ${c.vs}: directional derivatives`);
+          expectClose(check.analytic, check.numeric, loosen(gradient, 20), `V_t = ${c.vt}, V_s = ${c.vs}: directional derivatives`);
         }),
         { numRuns: runs(40) },
       );
