@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { useBackend } from '../backends/index.js';
 import { objective, weighted } from '../core/combinators.js';
@@ -286,6 +287,35 @@ describe('mmkd teacher-signals', () => {
     );
     expect(explained.stdout).toMatch(/x {3}= 0\.1 · Σ_i \|sort↓\(p\)_i − sort↓\(q\)_i\| \(zero-padded to max V\)/);
     expect(explained.code).toBe(0);
+  });
+
+  it('on LLaVA-format conversations: a teacher trained on the file first, its signals, and a run from them', async () => {
+    const data = join(root, 'llava');
+    await mkdir(data, { recursive: true });
+    const records = [];
+    for (let i = 0; i < 100; i++) {
+      const png = new PNG({ width: 32, height: 32 });
+      png.data.fill((37 * i) % 255);
+      await writeFile(join(data, `${i}.png`), PNG.sync.write(png));
+      records.push({
+        id: `r${i}`,
+        image: `${i}.png`,
+        conversations: [
+          { from: 'human', value: '<image>\nWhat is it?' },
+          { from: 'gpt', value: i % 2 ? 'dark' : 'light' },
+        ],
+      });
+    }
+    await writeFile(join(data, 'c.json'), JSON.stringify(records));
+    const cache = join(data, 'cache');
+    const common = ['minillm', '--quick', '--backend', 'wasm', '--data', join(data, 'c.json'), '--cache', cache];
+    const written = await mmkd('teacher-signals', ...common, '--k', '4', '--out', join(data, 'signals'));
+    expect(written.stdout).toMatch(/^rkd: 48 sequences × \d+ positions, k = 4 of V = \d+, T = 1, float16/);
+    expect(written.code).toBe(0);
+    const run = await mmkd('run', ...common, '--teacher-signals', join(data, 'signals'), '--out', join(data, 'run'));
+    expect(run.stderr).toMatch(/\(its vision encoder only; the teacher is not built\)/);
+    expect(run.stdout).toMatch(/^minillm \(seed 0\): exact match [\d.]+ \(llava [\d.]+\)/);
+    expect(run.code).toBe(0);
   });
 
   it('refuses k larger than V, an unknown dtype, and a recipe that reads no teacher', async () => {
