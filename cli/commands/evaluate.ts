@@ -1,8 +1,10 @@
+import { readFile, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { HostTensor } from '../../io/index.js';
 import { createLlava, loadWeights } from '../../models/index.js';
 import { recipes } from '../../recipes/catalog.js';
 import { readCheckpoint } from '../../recipes/checkpoint.js';
+import { readCheckpointFile } from '../../recipes/checkpoint-file.js';
 import { evalBatches } from '../../recipes/environment.js';
 import { evaluateQuestions } from '../../recipes/evaluation.js';
 import { MODEL_KINDS, type ModelKind } from '../../recipes/recipe.js';
@@ -25,14 +27,17 @@ export function evaluateCommand(program: Command): void {
   program
     .command('evaluate')
     .description('score a checkpoint by exact match on the held-out questions, per question type')
-    .argument('<checkpoint>', 'a checkpoint folder (runs/<run>/checkpoints/<index>-<stage>-<step>, e.g. 02-sft-000600)')
+    .argument(
+      '<checkpoint>',
+      'a checkpoint folder (runs/<run>/checkpoints/<index>-<stage>-<step>, e.g. 02-sft-000600), or a .safetensors checkpoint the studio downloaded',
+    )
     .option(...backendFlag)
     .option('--model <kind>', `the model the checkpoint holds (${KINDS.join(', ')}); default: from the recipe that wrote it`)
     .option('--json', 'print the report as JSON')
     .option('--data <conversations.json>', 'score on the held-out records of LLaVA-format conversations (the ones the model was trained with)')
     .option('--image-root <dir>', "folder the --data file's image paths are relative to")
     .action(async (path: string, options: EvaluateOptions) => {
-      const contents = await readCheckpoint(path);
+      const contents = await readAnyCheckpoint(path);
       const kind = (options.model ?? recipes().get(contents.state.recipe)?.model) as ModelKind | undefined;
       if (kind === undefined || !KINDS.includes(kind)) {
         throw new CliError(`${path}: cannot tell which model it holds (recipe '${contents.state.recipe}'); pass --model ${KINDS.join('|')}`);
@@ -80,6 +85,18 @@ export function evaluateCommand(program: Command): void {
         selection.webgpu?.release();
       }
     });
+}
+
+/** A checkpoint folder, or a single-file checkpoint (a file: the studio's download). */
+async function readAnyCheckpoint(path: string): Promise<{
+  readonly state: { readonly recipe: string; readonly stageName: string; readonly step: number; readonly dataFile?: string };
+  readonly weights: ReadonlyMap<string, HostTensor>;
+}> {
+  const isFile = await stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+  return isFile ? readCheckpointFile(new Uint8Array(await readFile(path)), path) : readCheckpoint(path);
 }
 
 /** The vocabulary size of a model's weights (rows of its token embedding), if they have one. */
