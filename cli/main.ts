@@ -11,6 +11,7 @@ import { lossesCommand } from './commands/losses.js';
 import { matchCommand } from './commands/match.js';
 import { plotCommand } from './commands/plot.js';
 import { runCommand } from './commands/run.js';
+import { studioCommand } from './commands/studio.js';
 import { teacherSignalsCommand } from './commands/teacher-signals.js';
 import { isUserFacing } from './errors.js';
 
@@ -45,6 +46,7 @@ lossCommand(program);
 lossesCommand(program);
 matchCommand(program);
 plotCommand(program);
+studioCommand(program);
 
 try {
   await program.parseAsync(process.argv);

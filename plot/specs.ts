@@ -107,6 +107,10 @@ export function accuracyPoints(runs: readonly { readonly label: string; readonly
   ]);
 }
 
+/** The accuracy chart's data rows: the points with the accuracy in percent (no count for the average). */
+export const accuracyRows = (points: readonly AccuracyPoint[]) =>
+  points.map((p) => ({ ...p, percent: 100 * p.accuracy, correct: Number.isFinite(p.correct) ? p.correct : null }));
+
 /**
  * Exact match per question type: grouped bars (a group per type, a bar per run, the average
  * last), accuracy in percent on a fixed 0–100 axis so charts of different runs compare.
@@ -117,7 +121,7 @@ export function accuracySpec(title: string, points: readonly AccuracyPoint[]): T
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: title, anchor: 'start' },
-    data: { values: points.map((p) => ({ ...p, percent: 100 * p.accuracy, correct: Number.isFinite(p.correct) ? p.correct : null })) },
+    data: { values: accuracyRows(points) },
     width: { step: Math.max(12, Math.min(40, Math.floor(120 / runs.length))) },
     height: 240,
     mark: { type: 'bar' },
