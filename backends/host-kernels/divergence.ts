@@ -125,9 +125,11 @@ function wasmHeapStore(rows: number, width: number, clear: boolean): GradientSto
   const { _malloc: malloc, _free: free } = module ?? {};
   if (module === undefined || malloc === undefined || free === undefined || backend.makeOutput === undefined) return undefined;
   const n = rows * width;
-  checkHeap(4 * n, [rows, width]);
+  // The allocator says whether the block fits (0 when the heap cannot grow to it; tfjs's own
+  // writes abort instead). tfjs's count of live bytes is no guide: it counts a reshape's alias of
+  // a buffer as a buffer of its own.
   const offset = malloc(4 * n) >>> 0;
-  if (offset === 0) heapExhausted(4 * n, [rows, width]);
+  if (offset === 0) heapExhausted(4 * n, [rows, width], module.HEAPU8?.length ?? 0);
   // Held by `tensor` below, so alive as long as the gradient function is.
   const token = {};
   unclaimed.register(token, { free, offset }, token);
@@ -252,22 +254,13 @@ function genericRows(
 
 /**
  * wasm's heap stops at 4 GiB, and tfjs-backend-wasm reports an exhausted heap as a crash
- * ("memory access out of bounds") or an abort, not an error; a gradient that cannot fit beside
- * the tensors alive is refused here, naming the sizes and the limit.
+ * ("memory access out of bounds") or an abort, not an error; a gradient that cannot be allocated
+ * beside the tensors alive is refused here, naming the sizes and the limit.
  */
-function checkHeap(bytes: number, shape: readonly number[]): void {
-  const live = tf.memory().numBytes;
-  if (live + bytes > WASM_HEAP_LIMIT) heapExhausted(bytes, shape);
-}
-
-function heapExhausted(bytes: number, shape: readonly number[]): never {
-  const live = tf.memory().numBytes;
+function heapExhausted(bytes: number, shape: readonly number[], heapBytes: number): never {
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
   throw new InputError(
-    `the gradient of the student's logits [${shape.join(', ')}] needs ${mib(bytes)} of wasm's heap beside ${mib(live)} of tensors alive, ` +
-      `past its limit of 4 GiB (${mib(WASM_HEAP_LIMIT)} usable); use fewer tokens per step, or the cpu backend`,
+    `the gradient of the student's logits [${shape.join(', ')}] needs ${mib(bytes)} of wasm's heap, which holds ${mib(heapBytes)} already ` +
+      `and cannot grow past 4 GiB; use fewer tokens per step, or the cpu backend`,
   );
 }
-
-/** What tfjs's wasm module can hold: 4 GiB less what it needs for itself. */
-const WASM_HEAP_LIMIT = 4 * 2 ** 30 - 256 * 2 ** 20;
