@@ -25,6 +25,8 @@ import { QUICK_SCALE, recipes } from '../recipes/catalog.js';
 import type { Recipe } from '../recipes/recipe.js';
 import { worldEnvironment } from '../recipes/world.js';
 import { checkObjective, studioShapes } from './editor.js';
+import { inspectSample, type SampleInspection } from './inspect.js';
+import { affinitySpec, answersSpec, drawMatches } from './inspector-view.js';
 import { createSession, type Session, type StudioStep } from './session.js';
 import type { StudioState } from './state.js';
 
@@ -195,6 +197,7 @@ async function main(): Promise<void> {
     stop.disabled = false;
     download.disabled = true;
     evaluate.disabled = true;
+    inspectButton.disabled = true;
     for (const input of [recipeSelect, scaleSelect, seedInput]) input.disabled = true;
     showProgress();
     try {
@@ -208,6 +211,7 @@ async function main(): Promise<void> {
       stop.disabled = true;
       download.disabled = false;
       evaluate.disabled = false;
+      inspectButton.disabled = false;
       if (current.finished()) for (const input of [recipeSelect, scaleSelect, seedInput]) input.disabled = false;
       showProgress();
     }
@@ -250,6 +254,53 @@ async function main(): Promise<void> {
     } finally {
       evaluate.disabled = false;
       start.disabled = false;
+    }
+  });
+
+  const inspectButton = $<HTMLButtonElement>('inspect');
+  const tokenInput = $<HTMLInputElement>('inspect-token');
+  let inspection: SampleInspection | undefined;
+  const drawAll = () => {
+    if (!inspection) return;
+    const token = Math.min(Math.max(0, Number(tokenInput.value) || 0), inspection.matches.hungarian.length - 1);
+    drawMatches($('match-hungarian'), inspection, [inspection.matches.hungarian[token] as number], token);
+    drawMatches($('match-pooling'), inspection, inspection.matches.pooling[token] ?? [], token);
+    drawMatches($('match-nearest'), inspection, [inspection.matches.nearest[token] as number], token);
+  };
+  tokenInput.addEventListener('input', drawAll);
+  inspectButton.addEventListener('click', async () => {
+    if (!session?.teacher) {
+      fail('this recipe trains without a teacher: nothing to match or compare');
+      return;
+    }
+    inspectButton.disabled = true;
+    try {
+      inspection = await inspectSample(
+        environment,
+        session.teacher,
+        session.student,
+        session.recipe.model,
+        Number($<HTMLInputElement>('inspect-index').value) || 0,
+      );
+      state.inspection = inspection;
+      tokenInput.max = String(inspection.matches.hungarian.length - 1);
+      $('inspect-about').textContent =
+        `${inspection.sampleId} (${inspection.kind}): ${inspection.question} → ${inspection.answer}. The student has ${inspection.studentGrid}×${inspection.studentGrid} vision tokens, the teacher ${inspection.teacherGrid}×${inspection.teacherGrid}; blue: the chosen student token's cell, orange: the teacher patches it is matched to.`;
+      drawAll();
+      const prompt = inspection.question.split(' ');
+      for (const [id, model] of [
+        ['affinity-teacher', 'teacher'],
+        ['affinity-student', 'student'],
+      ] as const) {
+        $(id).replaceChildren();
+        await chartView(affinitySpec(`${model}: cos(vision, prompt)`, inspection.affinity[model], prompt), $(id), { inline: true });
+      }
+      $('answers').replaceChildren();
+      await chartView(answersSpec(inspection), $('answers'), { inline: true });
+    } catch (error) {
+      fail(error instanceof Error ? error.message : String(error));
+    } finally {
+      inspectButton.disabled = false;
     }
   });
 

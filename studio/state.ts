@@ -1,6 +1,7 @@
 /** What the studio page publishes on `window.__studio`, for the browser test (and a curious console). */
 import type { LossPoint } from '../plot/specs.js';
 import type { EditorCheck } from './editor.js';
+import type { SampleInspection } from './inspect.js';
 import type { StudioStep } from './session.js';
 
 export interface StudioState {
@@ -16,6 +17,8 @@ export interface StudioState {
   curves?: () => LossPoint[];
   editor: EditorCheck | undefined;
   accuracy: { label: string; average: number }[] | undefined;
+  /** The last sample inspected. */
+  inspection?: SampleInspection;
   error: string | undefined;
 }
 

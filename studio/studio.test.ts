@@ -28,6 +28,7 @@ import { readSafetensors } from '../io/safetensors.js';
 import { TOLERANCES } from '../properties/tolerances.js';
 import { QUICK_SCALE, recipes } from '../recipes/catalog.js';
 import { worldEnvironment } from '../recipes/world.js';
+import { inspectSample, type SampleInspection } from './inspect.js';
 import { createSession, type StudioStep } from './session.js';
 import type { StudioState } from './state.js';
 
@@ -189,13 +190,13 @@ describe.skipIf(skipGpuTests)('mmkd studio in headless Chromium: training in the
     expect(state.accuracy?.map((a) => a.label)).toEqual(['student (llava-kd)', 'teacher']);
     expect(await page.locator('#accuracy-chart svg text', { hasText: /^teacher$/ }).count()).toBeGreaterThan(0);
     // A bar per run and question type (and the average); those above 0% have height.
-    const bars = page.locator('#accuracy-chart svg .mark-rect path');
+    const bars = page.locator('#accuracy-chart svg .mark-rect.role-mark path');
     expect(await bars.count()).toBeGreaterThanOrEqual(2 * 6);
     await page.screenshot({ path: join(screenshots, 'accuracy.png'), fullPage: true });
     await page.close();
   });
 
-  it('trains em-kd phase 2 (teacher, Hungarian matching, VLAD) on WebGPU with the numbers of the same session on wasm in Node', async () => {
+  it('trains em-kd phase 2 (teacher, Hungarian matching, VLAD) on WebGPU with the numbers of the same session on wasm in Node, and inspects a sample with them', async () => {
     const page = await open('?recipe=em-kd&stage=phase2&steps=2');
     const state = await studioState(page);
     expect(state.backend).toBe('webgpu');
@@ -208,26 +209,74 @@ describe.skipIf(skipGpuTests)('mmkd studio in headless Chromium: training in the
     for (const term of ['total', 'sup', 'rld', 'vsd', 'vlad'])
       expect(await page.locator('#curves svg text', { hasText: new RegExp(`^${term}$`) }).count()).toBeGreaterThan(0);
     await page.screenshot({ path: join(screenshots, 'em-kd-phase2.png'), fullPage: true });
+
+    // The sample inspector on the trained student: matches drawn, affinities and answers charted.
+    await page.fill('#inspect-index', '3');
+    await page.fill('#inspect-token', '4');
+    await page.click('#inspect');
+    await page.waitForFunction(() => window.__studio?.inspection !== undefined || window.__studio?.error !== undefined, undefined, {
+      timeout: PAGE_TIMEOUT_MS,
+    });
+    const inspected = (await studioState(page)).inspection!;
+    expect((await studioState(page)).error).toBeUndefined();
+    expect(await page.locator('#affinity-teacher svg .mark-rect.role-mark path').count()).toBe(
+      inspected.affinity.teacher.rows * inspected.affinity.teacher.cols,
+    );
+    expect(await page.locator('#answers svg .mark-rect.role-mark path').count()).toBe(10);
+    await page.locator('#inspector').screenshot({ path: join(screenshots, 'inspector.png') });
+    // The chosen student token's cell is outlined in the page's blue (#1f5fbf, drawn opaque) over the image.
+    const drawn = await page.evaluate(() => {
+      const canvas = document.getElementById('match-hungarian') as HTMLCanvasElement;
+      const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let outline = 0;
+      for (let i = 0; i < data.length; i += 4) if (Math.abs(data[i]! - 31) + Math.abs(data[i + 1]! - 95) + Math.abs(data[i + 2]! - 191) < 6) outline++;
+      return { width: canvas.width, outline };
+    });
+    expect(drawn.width).toBeGreaterThan(100);
+    expect(drawn.outline).toBeGreaterThan(100);
     await page.close();
 
     await wasm.activate();
     const recipe = recipes(QUICK_SCALE).get('em-kd')!;
     const teacherWeights = readSafetensors(new Uint8Array(readFileSync(join(root, 'recipes', 'assets', 'teacher', 'weights.safetensors'))), 'teacher').tensors;
+    const environment = worldEnvironment('grid');
     const session = createSession({
       recipe,
       seed: 0,
-      environment: worldEnvironment('grid'),
+      environment,
       teacherWeights,
       backend: 'wasm',
       startStage: recipe.stages.findIndex((s) => s.name === 'phase2'),
     });
     const nodeSteps: StudioStep[] = [];
+    let reference: SampleInspection;
     try {
       await session.train((s) => nodeSteps.push(s), 2);
+      reference = await inspectSample(environment, session.teacher!, session.student, recipe.model, 3);
     } finally {
       session.dispose();
     }
     expectSameSteps(state.steps, nodeSteps);
+
+    // The inspection: the efficient student's pooled vision tokens against the teacher's patches.
+    expect([inspected.studentGrid, inspected.teacherGrid]).toEqual([reference.studentGrid, reference.teacherGrid]);
+    expect(inspected.sampleId).toBe(reference.sampleId);
+    const n = inspected.studentGrid ** 2;
+    expect(new Set(inspected.matches.hungarian).size).toBe(n); // one-to-one
+    expect(inspected.matches.pooling).toEqual(reference.matches.pooling);
+    expect(inspected.matches.pooling.every((cells) => cells.length === (inspected.teacherGrid / inspected.studentGrid) ** 2)).toBe(true);
+    // Numbers against Node's after the same steps (the weights differ by the training tolerance).
+    for (const model of ['teacher', 'student'] as const) {
+      const comparison = compareValues(Array.from(inspected.affinity[model].values), Array.from(reference.affinity[model].values), TOLERANCE.laterSteps);
+      expect(comparison.problem, `${model} affinity`).toBeUndefined();
+      expect(inspected.answers[model].top.map((t) => t.token)).toEqual(reference.answers[model].top.map((t) => t.token));
+      const probabilities = compareValues(
+        inspected.answers[model].top.map((t) => t.probability),
+        reference.answers[model].top.map((t) => t.probability),
+        TOLERANCE.laterSteps,
+      );
+      expect(probabilities.problem, `${model} answer distribution`).toBeUndefined();
+    }
   });
 
   it('the objective editor shows the formula tree of a shipped example and every validation error of a bad objective, live', async () => {
