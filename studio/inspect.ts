@@ -11,6 +11,7 @@ import { ROLE_CODES } from '../core/roles.js';
 import type { Batch } from '../data/batch.js';
 import { solveAssignment } from '../matching/assignment/solve.js';
 import { pairwiseCost } from '../matching/costs.js';
+import { sinkhornMatcher, plan as sinkhornPlan } from '../matching/matchers/sinkhorn.js';
 import { type LlavaModel, numVisionTokens, visionGridSide } from '../models/index.js';
 import { evalBatches, type RunEnvironment } from '../recipes/environment.js';
 import type { ModelKind } from '../recipes/recipe.js';
@@ -42,7 +43,13 @@ export interface SampleInspection {
   readonly teacherGrid: number;
   readonly studentGrid: number;
   /** For each student vision token (row-major), the teacher patches it is matched to. */
-  readonly matches: { readonly hungarian: readonly number[]; readonly nearest: readonly number[]; readonly pooling: readonly (readonly number[])[] };
+  readonly matches: {
+    readonly hungarian: readonly number[];
+    readonly nearest: readonly number[];
+    readonly pooling: readonly (readonly number[])[];
+    /** Sinkhorn's soft plan (the matcher's default ε and iterations): each student token's weights over the teacher patches (summing to 1). */
+    readonly sinkhorn: readonly (readonly number[])[];
+  };
   /** cos(vision token, prompt token) of each model's hidden states: [vision tokens, prompt tokens]. */
   readonly affinity: { readonly teacher: Matrix; readonly student: Matrix };
   readonly answers: { readonly gold: string; readonly teacher: AnswerDistribution; readonly student: AnswerDistribution };
@@ -106,6 +113,10 @@ export async function inspectSample(
       for (let col = 1; col < m; col++) if ((costs[row * m + col] as number) < (costs[row * m + best] as number)) best = col;
       return best;
     });
+    const teacherByStudent = Float32Array.from({ length: n * m }, (_, k) => costs[(k % n) * m + Math.floor(k / n)] as number);
+    const { epsilon, iterations } = sinkhornMatcher.defaults as { epsilon: number; iterations: number };
+    const soft = sinkhornPlan(teacherByStudent, m, n, epsilon, iterations);
+    const sinkhorn = Array.from({ length: n }, (_, row) => Array.from(soft.subarray(row * m, (row + 1) * m)));
     const teacherGrid = visionGridSide(environment.configs.teacher.vision) / environment.configs.teacher.projector.pool;
     const studentGrid = Math.round(Math.sqrt(numVisionTokens(environment.configs[kind])));
     const factor = teacherGrid / studentGrid;
@@ -141,7 +152,7 @@ export async function inspectSample(
       image: { side, channels, pixels: Float32Array.from(studentBatch.pixels) },
       teacherGrid,
       studentGrid,
-      matches: { hungarian, nearest, pooling },
+      matches: { hungarian, nearest, pooling, sinkhorn },
       affinity,
       answers: {
         gold: vocab[goldId] ?? String(goldId),

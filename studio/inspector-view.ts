@@ -8,8 +8,17 @@ import type { Matrix, SampleInspection } from './inspect.js';
 
 const SCALE = 8;
 
-/** The image with the student token `token`'s cell (blue) and its matched teacher patches (orange). */
-export function drawMatches(canvas: HTMLCanvasElement, inspection: SampleInspection, matched: readonly number[], token: number): void {
+/**
+ * The image with the student token `token`'s cell (blue) and its matched teacher patches (orange),
+ * or, with `weights` (a soft plan's, one per teacher patch), every patch shaded by its weight.
+ */
+export function drawMatches(
+  canvas: HTMLCanvasElement,
+  inspection: SampleInspection,
+  matched: readonly number[],
+  token: number,
+  weights?: readonly number[],
+): void {
   const { side, channels, pixels } = inspection.image;
   canvas.width = side * SCALE;
   canvas.height = side * SCALE;
@@ -30,8 +39,13 @@ export function drawMatches(canvas: HTMLCanvasElement, inspection: SampleInspect
     const size = (side * SCALE) / grid;
     return [(index % grid) * size, Math.floor(index / grid) * size, size];
   };
-  context.fillStyle = 'rgba(245, 133, 24, 0.55)';
-  for (const patch of matched) {
+  // A hard match fills its patches; a soft plan fills each patch in proportion to its weight.
+  const largest = Math.max(...(weights ?? [1]));
+  const patches = weights ? weights.map((_, i) => i) : matched;
+  for (const patch of patches) {
+    const alpha = weights ? (0.75 * (weights[patch] as number)) / largest : 0.55;
+    if (alpha < 0.01) continue;
+    context.fillStyle = `rgba(245, 133, 24, ${alpha.toFixed(3)})`;
     const [x, y, size] = cell(inspection.teacherGrid, patch);
     context.fillRect(x, y, size, size);
   }

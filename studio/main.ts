@@ -266,6 +266,7 @@ async function main(): Promise<void> {
     drawMatches($('match-hungarian'), inspection, [inspection.matches.hungarian[token] as number], token);
     drawMatches($('match-pooling'), inspection, inspection.matches.pooling[token] ?? [], token);
     drawMatches($('match-nearest'), inspection, [inspection.matches.nearest[token] as number], token);
+    drawMatches($('match-sinkhorn'), inspection, [], token, inspection.matches.sinkhorn[token]);
   };
   tokenInput.addEventListener('input', drawAll);
   inspectButton.addEventListener('click', async () => {

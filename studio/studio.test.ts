@@ -264,6 +264,8 @@ describe.skipIf(skipGpuTests)('mmkd studio in headless Chromium: training in the
     const n = inspected.studentGrid ** 2;
     expect(new Set(inspected.matches.hungarian).size).toBe(n); // one-to-one
     expect(inspected.matches.pooling).toEqual(reference.matches.pooling);
+    for (const weights of inspected.matches.sinkhorn) expect(weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    expect(compareValues(inspected.matches.sinkhorn.flat(), reference.matches.sinkhorn.flat(), TOLERANCE.laterSteps).problem, 'Sinkhorn plan').toBeUndefined();
     expect(inspected.matches.pooling.every((cells) => cells.length === (inspected.teacherGrid / inspected.studentGrid) ** 2)).toBe(true);
     // Numbers against Node's after the same steps (the weights differ by the training tolerance).
     for (const model of ['teacher', 'student'] as const) {
