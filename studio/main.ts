@@ -334,6 +334,13 @@ function setUpEditor(teacher: Parameters<typeof studioShapes>[0], student: Param
   check();
 }
 
+/** Keeps working offline once loaded: the service worker keeps every file the page fetched. */
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker
+    .register('./sw.js')
+    .catch((error: unknown) => console.warn(`no offline copy: ${error instanceof Error ? error.message : String(error)}`));
+}
+
 main().catch((error: unknown) => {
   state.status = 'failed';
   fail(`The studio could not start: ${error instanceof Error ? error.message : String(error)}`);

@@ -281,6 +281,32 @@ describe.skipIf(skipGpuTests)('mmkd studio in headless Chromium: training in the
     }
   });
 
+  it('keeps working offline once loaded (its service worker answers from what it kept)', async () => {
+    const page = await open('?steps=0');
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+    });
+    // Loaded once under the worker's control, so it keeps every file the page fetches.
+    await page.reload();
+    await page.waitForFunction(() => window.__studio?.status === 'ready' && navigator.serviceWorker.controller !== null, undefined, {
+      timeout: PAGE_TIMEOUT_MS,
+    });
+    await context!.setOffline(true);
+    try {
+      await page.reload();
+      await page.waitForFunction(() => ['ready', 'failed'].includes(window.__studio?.status ?? ''), undefined, { timeout: PAGE_TIMEOUT_MS });
+      const state = await studioState(page);
+      expect(state.error).toBeUndefined();
+      expect(state.status).toBe('ready');
+      expect(state.editor?.ok).toBe(true);
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+      await page.screenshot({ path: join(screenshots, 'offline.png'), fullPage: true });
+    } finally {
+      await context!.setOffline(false);
+      await page.close();
+    }
+  });
+
   it('the objective editor shows the formula tree of a shipped example and every validation error of a bad objective, live', async () => {
     const page = await open('?steps=0');
     await page.selectOption('#editor-example', { label: 'llava-kd-dpt.json' });
