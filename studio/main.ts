@@ -55,7 +55,7 @@ function fail(message: string): void {
 }
 
 /** WebGPU when the browser gives an adapter (unless `?backend=wasm`), else wasm; and why. */
-async function chooseBackend(): Promise<{ name: 'webgpu' | 'wasm'; reason: string; deviceLoss?: DeviceLossWatch }> {
+async function chooseBackend(): Promise<{ name: 'webgpu' | 'wasm'; reason: string; deviceLoss?: DeviceLossWatch; destroyDevice?: () => void }> {
   const asked = params.get('backend');
   const useWasm = async (reason: string) => {
     // The threaded build's workers do not survive bundling (they fail with 'e is not defined'):
@@ -77,6 +77,7 @@ async function chooseBackend(): Promise<{ name: 'webgpu' | 'wasm'; reason: strin
       name: 'webgpu',
       reason: `WebGPU on ${about || 'the browser adapter'}${adapter.kind === 'software' ? ' (a software adapter: slower than a GPU)' : ''}`,
       deviceLoss: activation.deviceLoss,
+      destroyDevice: () => activation.device.destroy(),
     };
   } catch (error) {
     return useWasm(`wasm: WebGPU is present but gave no usable device (${error instanceof Error ? error.message : String(error)})`);
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
   state.backend = chosen.name;
   state.backendReason = chosen.reason;
   $('backend').textContent = `backend: ${chosen.reason}`;
+  if (chosen.destroyDevice) state.loseDevice = chosen.destroyDevice;
   chosen.deviceLoss?.onLost((lost) => {
     if (!lost.released)
       fail(

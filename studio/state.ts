@@ -20,6 +20,8 @@ export interface StudioState {
   /** The last sample inspected. */
   inspection?: SampleInspection;
   error: string | undefined;
+  /** On WebGPU: destroys the device, as a GPU reset would (how the test simulates a lost device). */
+  loseDevice?: () => void;
 }
 
 declare global {

@@ -81,7 +81,7 @@ function expectSameSteps(got: readonly StudioStep[], want: readonly StudioStep[]
 const studioState = (page: Page): Promise<StudioState & { curveData: StudioState['curvePoints'] }> =>
   page.evaluate(() => {
     const s = window.__studio!;
-    return { ...s, curves: undefined, curveData: s.curves?.() ?? [] };
+    return { ...s, curves: undefined, loseDevice: undefined, curveData: s.curves?.() ?? [] };
   });
 
 describe.skipIf(skipGpuTests)('mmkd studio in headless Chromium: training in the tab agrees with Node', () => {
@@ -279,6 +279,23 @@ describe.skipIf(skipGpuTests)('mmkd studio in headless Chromium: training in the
       );
       expect(probabilities.problem, `${model} answer distribution`).toBeUndefined();
     }
+  });
+
+  it('survives a lost WebGPU device with a message, not a blank page', async () => {
+    const page = await open('?recipe=llava-kd&steps=1');
+    expect((await studioState(page)).steps).toHaveLength(1);
+    await page.evaluate(() => window.__studio!.loseDevice!());
+    await page.waitForFunction(() => window.__studio?.error !== undefined, undefined, { timeout: 60_000 });
+    expect(await page.textContent('#message')).toMatch(/The WebGPU device was lost \(destroyed.*\)\. Training stopped; reload the page/);
+    // Resuming on the lost device fails with the loss named, and the page stays.
+    await page.click('#start');
+    await page.waitForFunction(() => window.__studio?.status === 'stopped' && /step 1/.test(window.__studio?.error ?? ''), undefined, { timeout: 60_000 });
+    const state = await studioState(page);
+    expect(state.steps).toHaveLength(1);
+    expect(state.error).toMatch(/lost|device/i);
+    expect(await page.locator('h1').textContent()).toBe('mmkd studio');
+    await page.screenshot({ path: join(screenshots, 'device-lost.png'), fullPage: true });
+    await page.close();
   });
 
   it('keeps working offline once loaded (its service worker answers from what it kept)', async () => {
