@@ -101,7 +101,9 @@ describe('mmkd losses', () => {
   it('prints each as a block: summary, formula, inputs, parameters', async () => {
     const { stdout } = await mmkd('losses');
     expect(stdout).toContain(`jsd: ${standardRegistry.losses['jsd']!.summary}\n  formula     JSD_β=0.5(p, q); p from teacher, q from student`);
-    expect(stdout).toMatch(/\n {2}parameters {2}temperature = 1, scaleT2 = false, reduction = "mean", truncateVocab = false, paddedVocab = null, beta = 0\.5\n/);
+    expect(stdout).toMatch(
+      /\n {2}parameters {2}temperature = 1, scaleT2 = false, reduction = "mean", truncateVocab = false, paddedVocab = null, beta = 0\.5\n/,
+    );
     expect(stdout).toMatch(/supervisedCE: .*\n.*\n {2}inputs {6}student \(student logits\), and labels\n/);
     expect(stdout).toContain(`hungarian: ${standardRegistry.matchers['hungarian']!.summary}`);
   });
