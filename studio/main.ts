@@ -17,6 +17,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import type { DeviceLossWatch } from '../backends/device-loss.js';
 import { wasm } from '../backends/wasm.js';
 import { webgpuBackend } from '../backends/webgpu/backend.js';
+import type { EvalReport } from '../data/eval.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { accuracyPoints, accuracySpec, type LossPoint, lossCurvesSpec, lossPoints } from '../plot/specs.js';
 import teacherState from '../recipes/assets/teacher/state.json';
@@ -238,19 +239,28 @@ async function main(): Promise<void> {
     if (!session) return;
     evaluate.disabled = true;
     start.disabled = true;
-    $('accuracy-text').textContent = 'evaluating the student…';
+    // The chart grows as the questions are scored: the student's bars, then the teacher's beside them.
+    const runs: { label: string; report: EvalReport }[] = [];
+    const draw = async (label: string, report: EvalReport, scored: number, total: number) => {
+      const shown = [...runs, { label, report }];
+      $('accuracy-text').textContent = `scoring the ${label.startsWith('teacher') ? 'teacher' : 'student'}: ${scored} / ${total} questions`;
+      $('accuracy-chart').replaceChildren();
+      await chartView(accuracySpec(`Exact match per question type (${scored} of ${total} held-out questions)`, accuracyPoints(shown)), $('accuracy-chart'), {
+        inline: true,
+      });
+    };
     try {
-      const student = await session.evaluate('student');
-      const runs = [{ label: `student (${session.recipe.name})`, report: student.report }];
-      if (session.teacher) {
-        $('accuracy-text').textContent = 'evaluating the teacher…';
-        runs.push({ label: 'teacher', report: (await session.evaluate('teacher')).report });
-      }
+      const studentLabel = `student (${session.recipe.name})`;
+      const student = await session.evaluate('student', (report, scored, total) => draw(studentLabel, report, scored, total));
+      runs.push({ label: studentLabel, report: student.report });
+      if (session.teacher)
+        runs.push({ label: 'teacher', report: (await session.evaluate('teacher', (report, scored, total) => draw('teacher', report, scored, total))).report });
       state.accuracy = runs.map((r) => ({ label: r.label, average: r.report.average }));
       $('accuracy-text').textContent = runs.map((r) => `${r.label}: ${(100 * r.report.average).toFixed(1)}% mean over types`).join('; ');
       $('accuracy-chart').replaceChildren();
-      const spec = accuracySpec(`Exact match per question type (${student.report.samples} held-out questions)`, accuracyPoints(runs));
-      await chartView(spec, $('accuracy-chart'), { inline: true });
+      await chartView(accuracySpec(`Exact match per question type (${student.report.samples} held-out questions)`, accuracyPoints(runs)), $('accuracy-chart'), {
+        inline: true,
+      });
     } catch (error) {
       fail(error instanceof Error ? error.message : String(error));
     } finally {

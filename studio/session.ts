@@ -6,12 +6,12 @@
  * moments) in memory; resuming continues at the next step. Free of Node's modules.
  */
 import type { DeviceLossWatch } from '../backends/device-loss.js';
+import { type EvalReport, summarize, teacherForcedExactMatch } from '../data/eval.js';
 import type { HostTensor } from '../io/host-tensor.js';
 import { copyGroups, createLlava, exportWeights, type LlavaModel, loadWeights } from '../models/index.js';
 import { type CheckpointFileState, writeCheckpointFile } from '../recipes/checkpoint-file.js';
 import type { RunEnvironment } from '../recipes/environment.js';
 import { evalBatches } from '../recipes/environment.js';
-import { evaluateQuestions } from '../recipes/evaluation.js';
 import type { Recipe } from '../recipes/recipe.js';
 import { type StageTrainer, stageTrainer } from '../recipes/stage-trainer.js';
 
@@ -66,8 +66,14 @@ export interface Session {
   stop(): void;
   /** The student as a single-file checkpoint (`mmkd evaluate` reads it). */
   checkpoint(): Promise<Uint8Array>;
-  /** Exact match per question type of the student, or of the teacher. */
-  evaluate(which: 'student' | 'teacher'): ReturnType<typeof evaluateQuestions>;
+  /**
+   * Exact match per question type of the student, or of the teacher, on the held-out questions
+   * (batches of 100, as `mmkd evaluate`); `onBatch` sees the report so far after each batch.
+   */
+  evaluate(
+    which: 'student' | 'teacher',
+    onBatch?: (report: EvalReport, scored: number, total: number) => void | Promise<void>,
+  ): Promise<{ report: EvalReport }>;
   readonly student: LlavaModel;
   readonly teacher: LlavaModel | undefined;
   dispose(): void;
@@ -166,10 +172,17 @@ export function createSession(options: SessionOptions): Session {
       };
       return writeCheckpointFile(await exportWeights(student), state);
     },
-    evaluate(which) {
+    async evaluate(which, onBatch) {
       const model = which === 'teacher' ? teacher : student;
       if (model === undefined) throw new Error('this recipe has no teacher');
-      return evaluateQuestions(model.forward, evalBatches(environment, which === 'teacher' ? 'teacher' : recipe.model));
+      const kinds: string[] = [];
+      const correct: boolean[] = [];
+      for (const batch of evalBatches(environment, which === 'teacher' ? 'teacher' : recipe.model)) {
+        kinds.push(...batch.kinds);
+        correct.push(...(await teacherForcedExactMatch(model.forward, batch)));
+        await onBatch?.(summarize(kinds, correct), correct.length, environment.evalSamples);
+      }
+      return { report: summarize(kinds, correct) };
     },
     dispose() {
       trainer?.dispose();
