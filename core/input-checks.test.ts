@@ -81,3 +81,55 @@ describe('roles and labels through the public API', () => {
     await expectEveryPathToReject(inputs(roles, roles, [-1, -100, -100, -100, 4, 5]), 'labels holds -1 at [0, 0]');
   });
 });
+
+// Offline top-k signals handed over by a caller (a PyTorch script's arrays, not a checked shard):
+// values that would give a silently wrong loss are refused, naming the first bad entry.
+describe('top-k signals through the public API', () => {
+  const [B, T, V, k] = [1, 3, 5, 2];
+  const graph = objective({ res: kl.forward(t.topk('tailBucket').next('response'), s.logits.next('response')) });
+  const roles = [1, 3, 3];
+  let logits: tf.Tensor3D;
+  const good = () => ({
+    ids: Int32Array.from([0, 1, 2, 3, 4, 0]),
+    logProbs: Float32Array.from([-1, -2, -0.5, -1.5, -1, -1]),
+    logTail: Float32Array.from([-1, -2, -3]),
+  });
+  const inputs = (signals: ReturnType<typeof good>): DistillInputs => ({
+    teacher: { topk: { ...signals, shape: [B, T, k], vocab: V, temperature: 1 }, roles },
+    student: { logits, roles },
+  });
+
+  beforeAll(async () => {
+    await useBackend('cpu');
+    logits = tf.randomNormal([B, T, V], 0, 1, 'float32', 5) as tf.Tensor3D;
+  });
+  afterAll(() => logits.dispose());
+
+  it('refuses ids outside the vocabulary or repeated, positive or unsorted log-probs and a tail mass above 1', async () => {
+    const cases: Array<readonly [(x: ReturnType<typeof good>) => void, RegExp]> = [
+      [(x) => void (x.ids[3] = V), /teacher\.topk\.ids holds 5 at \[0, 1, 1\]: outside the vocabulary \[0, 5\)/],
+      [(x) => void (x.ids[5] = -1), /teacher\.topk\.ids holds -1 at \[0, 2, 1\]: outside the vocabulary/],
+      [(x) => void (x.ids[1] = 0), /teacher\.topk\.ids holds 0 twice at \[0, 0\]: the top k ids of a position are distinct/],
+      [(x) => void (x.logProbs[4] = 0.25), /teacher\.topk\.logProbs holds 0\.25 at \[0, 2, 0\]: log-probabilities are ≤ 0/],
+      [(x) => void (x.logProbs[1] = Number.NaN), /teacher\.topk\.logProbs holds NaN at \[0, 0, 1\]/],
+      [
+        (x) => void (x.logProbs[3] = -0.25),
+        /teacher\.topk\.logProbs at \[0, 1\]: entry 1 \(-0\.25\) > entry 0 \(-0\.5\); log-probs must be sorted in descending order/,
+      ],
+      [(x) => void (x.logTail[2] = 0.5), /teacher\.topk\.logTail holds 0\.5 at \[0, 2\]: the tail mass is at most 1/],
+    ];
+    const fine = inputs(good());
+    const compiled = compile(graph, fine);
+    try {
+      await expect(compiled.evaluate(fine)).resolves.toBeDefined();
+      for (const [spoil, message] of cases) {
+        const signals = good();
+        spoil(signals);
+        await expect(compiled.evaluate(inputs(signals))).rejects.toThrow(message);
+        await expect(compiled.evaluate(inputs(signals))).rejects.toBeInstanceOf(InputError);
+      }
+    } finally {
+      compiled.dispose();
+    }
+  });
+});

@@ -97,7 +97,7 @@ export function checkHeads(inputs: DistillInputs): void {
   }
 }
 
-/** Offline signals' arrays fit their shape: ids and log-probs B·T·k, log tail B·T, 1 ≤ k ≤ V, temperature > 0. */
+/** Offline signals' arrays fit their shape (ids and log-probs B·T·k, log tail B·T, 1 ≤ k ≤ V, temperature > 0) and hold valid values. */
 function checkSignals(topk: TopKSignals): void {
   const shape = topk.shape;
   if (!Array.isArray(shape) || shape.length !== 3 || shape.some((d) => !Number.isInteger(d) || d < 0)) {
@@ -114,6 +114,44 @@ function checkSignals(topk: TopKSignals): void {
   expect('ids', topk.ids, Int32Array, batch * length * k);
   expect('logProbs', topk.logProbs, Float32Array, batch * length * k);
   expect('logTail', topk.logTail, Float32Array, batch * length);
+  checkSignalValues(topk.ids, topk.logProbs, topk.logTail, length, k, topk.vocab);
+}
+
+/**
+ * Offline signals' values, each check over the whole array before the next, the first bad entry
+ * named by [b, t, j]: ids are token ids of the vocabulary, distinct at each position; log-probs
+ * are ≤ 0 (not NaN) and sorted in descending order; the log tail mass is ≤ 0 (a mass of at most 1).
+ */
+function checkSignalValues(ids: Int32Array, logProbs: Float32Array, logTail: Float32Array, length: number, k: number, vocab: number): void {
+  const entry = (i: number) => `[${Math.floor(i / k / length)}, ${Math.floor(i / k) % length}, ${i % k}]`;
+  const position = (p: number) => `[${Math.floor(p / length)}, ${p % length}]`;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (id < 0 || id >= vocab) throw new InputError(`teacher.topk.ids holds ${id} at ${entry(i)}: outside the vocabulary [0, ${vocab})`);
+  }
+  const seen = new Int32Array(vocab).fill(-1);
+  for (let p = 0; p < logTail.length; p++) {
+    for (let j = 0; j < k; j++) {
+      const id = ids[p * k + j]!;
+      if (seen[id] === p) throw new InputError(`teacher.topk.ids holds ${id} twice at ${position(p)}: the top k ids of a position are distinct`);
+      seen[id] = p;
+    }
+  }
+  for (let i = 0; i < logProbs.length; i++) {
+    const lp = logProbs[i]!;
+    if (!(lp <= 0)) throw new InputError(`teacher.topk.logProbs holds ${lp} at ${entry(i)}: log-probabilities are ≤ 0`);
+  }
+  for (let i = 0; i < logProbs.length; i++) {
+    if (i % k > 0 && logProbs[i]! > logProbs[i - 1]!) {
+      throw new InputError(
+        `teacher.topk.logProbs at ${position(Math.floor(i / k))}: entry ${i % k} (${logProbs[i]}) > entry ${(i % k) - 1} (${logProbs[i - 1]}); log-probs must be sorted in descending order`,
+      );
+    }
+  }
+  for (let p = 0; p < logTail.length; p++) {
+    const lt = logTail[p]!;
+    if (!(lt <= 0)) throw new InputError(`teacher.topk.logTail holds ${lt} at ${position(p)}: the tail mass is at most 1 (its log ≤ 0)`);
+  }
 }
 
 function checkHostArrays(inputs: DistillInputs): void {
