@@ -194,6 +194,16 @@ describe.skipIf(skipGpuTests)('mmkd studio in headless Chromium: training in the
     expect(await bars.count()).toBeGreaterThanOrEqual(2 * 6);
     await page.screenshot({ path: join(screenshots, 'accuracy.png'), fullPage: true });
     await page.close();
+
+    // On wasm (asked for in the address; what a browser without WebGPU gets) the tab's numbers are Node's.
+    const onWasm = await open('?recipe=llava-kd&steps=3&backend=wasm');
+    const wasmState = await studioState(onWasm);
+    expect(wasmState.backend).toBe('wasm');
+    expect(await onWasm.textContent('#backend')).toBe('backend: wasm, as the address asks (?backend=wasm)');
+    numbersOf(wasmState.steps).forEach((values, i) =>
+      expect(compareValues(values, numbersOf(nodeSteps)[i]!, { abs: 1e-6, rel: 1e-6 }).problem, `wasm step ${i}`).toBeUndefined(),
+    );
+    await onWasm.close();
   });
 
   it('trains em-kd phase 2 (teacher, Hungarian matching, VLAD) on WebGPU with the numbers of the same session on wasm in Node, and inspects a sample with them', async () => {
