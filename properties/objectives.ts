@@ -5,16 +5,18 @@
  * LLaVA-like role layouts (the same text on both sides; the student may keep fewer vision tokens)
  * with logits, hidden states and labels. Some generated pairs do not fit (unequal token counts
  * for a paired loss, a grid that does not pool): those are errors mmkd reports, and a test may
- * compare them rather than discard them.
+ * compare them rather than discard them. `topkObjectiveGraph` and `signalsBatch` do the same for a
+ * teacher given by offline top-k signals (every missing-mass policy, plain or matched).
  */
 import fc from 'fast-check';
 import { objective, weighted } from '../core/combinators.js';
 import type { ScalarNode, ViewNode } from '../core/graph.js';
-import type { Field, Side } from '../core/outputs.js';
+import { type Field, MISSING_MASS, type Side } from '../core/outputs.js';
 import { ROLES, type Role } from '../core/roles.js';
 import { type FieldViews, student as s, teacher as t } from '../core/views.js';
 import { affinity, akl, feature, jsd, kl, relation, skewKL, skewReverseKL, softCE, supervisedCE, tvd, uld } from '../losses/index.js';
 import { match } from '../matching/builders.js';
+import { topKOfLogits } from '../recipes/signals/format.js';
 import { float32Values, LIMITS, labelsFor, type RoleBatch, rolesOf, type SequenceLayout, temperature, unitInterval } from './arbitraries.js';
 
 const roles = fc.subarray([...ROLES] as Role[], { minLength: 1 }) as fc.Arbitrary<[Role, ...Role[]]>;
@@ -217,4 +219,117 @@ export function generatedBatch(bound = 8): fc.Arbitrary<GeneratedBatch> {
           labels,
         }));
     });
+}
+
+/** A missing-mass policy for `teacher.topk` views. */
+export const missingMass = fc.constantFrom(...MISSING_MASS);
+
+/**
+ * Divergences whose teacher is given by offline top-k signals at temperature `tau`: a
+ * `teacher.topk(policy)` view of the student's selection, or the signals' rows gathered by a
+ * matcher on hidden states (one-to-one mostly; sometimes a soft plan, which mmkd refuses). Their
+ * temperature is mostly τ; sometimes another, or a paddedVocab that does not fit, errors both
+ * sides report.
+ */
+export function topkDivergenceNode(tau: number): fc.Arbitrary<ScalarNode> {
+  // β or α at an endpoint, ½, or in [1/16, 15/16]: near an endpoint JSD's and skew KL's mixture
+  // is one side to within float32 rounding, and their value (of order β(1 − β)) loses digits in
+  // mmkd's float32 top-k lowering (at β = 1 − 2⁻¹⁰, 1e-4 relative: mmkd equals the module run in
+  // float32, not in float64), a conditioning limit rather than the export's.
+  const unitInterval = fc.oneof(
+    fc.constantFrom(0, 0.5, 1),
+    fc.integer({ min: 2 ** 20, max: 2 ** 24 - 2 ** 20 }).map((i) => i / 2 ** 24),
+  );
+  const options = fc
+    .tuple(divergenceOptions, fc.oneof({ weight: 9, arbitrary: fc.constant(tau) }, { weight: 1, arbitrary: temperature }))
+    // truncateVocab on signals is refused without inputs (at export), so never generated.
+    .map(([o, temp]) => ({ ...o, temperature: temp, truncateVocab: false }));
+  return fc.tuple(selector, missingMass).chain(([sel, policy]) => {
+    const views = t.topk(policy);
+    const signals = sel.shift === 1 ? views.next(...sel.roles) : views.at(...sel.roles);
+    const teacher = fc.oneof(
+      { weight: 3, arbitrary: fc.constant(signals) },
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom('hungarian', 'identity', 'nearest', 'hungarian', 'identity', 'nearest', 'pool', 'sinkhorn').map((method) => {
+          const tv = viewOf('teacher', 'hidden', sel);
+          const sv = viewOf('student', 'hidden', sel);
+          const m =
+            method === 'hungarian'
+              ? match.hungarian(tv, sv, { cost: 'l1' })
+              : method === 'nearest'
+                ? match.nearest(tv, sv, { cost: 'l1' })
+                : method === 'identity'
+                  ? match.identity(tv, sv)
+                  : method === 'pool'
+                    ? match.pool(tv, sv)
+                    : match.sinkhorn(tv, sv, { cost: 'l1', epsilon: 0.5, iterations: 30 });
+          return m.of(signals);
+        }),
+      },
+    );
+    const sl = viewOf('student', 'logits', sel);
+    return fc.oneof(
+      fc.tuple(teacher, options).map(([a, o]) => kl.forward(a, sl, o)),
+      fc.tuple(teacher, options).map(([a, o]) => kl.reverse(a, sl, o)),
+      fc.tuple(teacher, options, unitInterval).map(([a, o, beta]) => jsd(a, sl, { ...o, beta })),
+      fc.tuple(teacher, options, unitInterval).map(([a, o, alpha]) => skewKL(a, sl, { ...o, alpha })),
+      fc.tuple(teacher, options, unitInterval).map(([a, o, alpha]) => skewReverseKL(a, sl, { ...o, alpha })),
+      fc.tuple(teacher, options).map(([a, o]) => tvd(a, sl, o)),
+      fc.tuple(teacher, options, fc.constantFrom(0, 0.3, 0.5, 1)).map(([a, o, mu]) => akl(a, sl, { ...o, mu })),
+      fc.tuple(teacher, options).map(([a, o]) => softCE(a, sl, o)),
+    );
+  });
+}
+
+/** Objectives for a teacher given by top-k signals at τ: top-k divergences, with supervised CE and feature terms beside them. */
+export function topkObjectiveGraph(tau: number): fc.Arbitrary<ScalarNode> {
+  const leaf = fc.oneof(
+    { weight: 4, arbitrary: topkDivergenceNode(tau) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(selector, temperature, reduction)
+        .map(([sel, temp, r]) => supervisedCE(viewOf('student', 'logits', sel), { temperature: temp, reduction: r })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(selector, reduction)
+        .map(([sel, r]) => feature.mse(viewOf('teacher', 'hidden', sel), viewOf('student', 'hidden', sel), { reduction: r })),
+    },
+  );
+  return fc.letrec<{ node: ScalarNode }>((tie) => ({
+    node: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true, maxDepth: 2 },
+      leaf,
+      fc.tuple(fc.constantFrom(0.5, 2, -1, 0.125), tie('node')).map(([w, n]) => weighted(w, n)),
+      fc.dictionary(termName, tie('node'), { minKeys: 1, maxKeys: 3 }).map((terms) => objective(terms)),
+    ),
+  })).node;
+}
+
+/** A teacher's offline top-k signals at temperature τ, as `mmkd teacher-signals` makes them from its logits. */
+export interface GeneratedSignals {
+  readonly k: number;
+  readonly temperature: number;
+  readonly ids: Int32Array;
+  readonly logProbs: Float32Array;
+  readonly logTail: Float32Array;
+}
+
+/**
+ * A generated batch whose teacher is also given by its top-k signals (k in 1 … V, at a generated
+ * temperature), made from its logits by `topKOfLogits`; a test gives the teacher as signals. The
+ * teacher's LM head is mostly dropped.
+ */
+export function signalsBatch(): fc.Arbitrary<GeneratedBatch & { readonly signals: GeneratedSignals }> {
+  const keepHead = fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
+  return fc.tuple(generatedBatch(), fc.integer({ min: 1, max: 7 }), temperature, keepHead).map(([batch, kWanted, tau, headToo]) => {
+    const k = Math.min(kWanted, batch.V);
+    const { head, ...teacher } = batch.teacher;
+    const { ids, logProbs, logTail } = topKOfLogits(teacher.logits, teacher.B * teacher.T, batch.V, k, tau);
+    // An LM head beside the signals (rarely) is an error both sides report.
+    return { ...batch, teacher: headToo && head !== undefined ? batch.teacher : teacher, signals: { k, temperature: tau, ids, logProbs, logTail } };
+  });
 }

@@ -10,6 +10,7 @@ export const RUNTIME_CORE = String.raw`
 ROLE_CODES = {"pad": 0, "prompt": 1, "visual": 2, "response": 3}
 IGNORE_LABEL = -100
 DEFAULT_CHUNK_BYTES = 32 * 2 ** 20
+_MASS_FLOOR = 1e-30
 _ROLE_CODE_NAMES = "0 pad, 1 prompt, 2 visual, 3 response"
 _SIDES = ("teacher", "student")
 
@@ -57,38 +58,67 @@ def _compute_dtype(t):
     return torch.float64 if t.dtype == torch.float64 else torch.float32
 
 
-class _Side:
-    """One side's outputs: logits or an LM head (weight, bias) with hidden states, and roles."""
+class _Signals:
+    """A teacher's offline top-k signals: ids [B, T, k], log-probs [B, T, k] at temperature, log
+    tail mass [B, T], over a vocabulary of vocab ids."""
 
-    def __init__(self, name, logits, hidden, head_weight, head_bias, roles):
+    def __init__(self, ids, logprobs, log_tail, vocab, temperature):
+        self.ids = ids
+        self.logprobs = logprobs
+        self.log_tail = log_tail
+        self.vocab = vocab
+        self.temperature = temperature
+
+
+class _Side:
+    """One side's outputs: logits or an LM head (weight, bias) with hidden states, or (the
+    teacher's) offline top-k signals, and roles."""
+
+    def __init__(self, name, logits, hidden, head_weight, head_bias, roles, signals=None):
         self.name = name
         self.logits = logits
         self.hidden = hidden
         self.head_weight = head_weight
         self.head_bias = head_bias
         self.roles = roles
+        self.signals = signals
         self.codes = None
 
     @property
     def has_head(self):
         return self.head_weight is not None
 
+    @property
+    def has_topk(self):
+        return self.signals is not None
+
     def field(self, name):
         return self.logits if name == "logits" else self.hidden
 
     def logits_shape(self):
+        if self.has_topk:
+            return [int(self.signals.ids.shape[0]), int(self.signals.ids.shape[1]), int(self.signals.vocab)]
         if self.has_head:
             return [int(self.hidden.shape[0]), int(self.hidden.shape[1]), int(self.head_weight.shape[0])]
         return [int(d) for d in self.logits.shape]
 
     def field_shape(self, name):
+        if name == "topk":
+            return self.logits_shape() if self.has_topk else None
         if name == "logits":
-            return self.logits_shape()
+            return None if self.has_topk else self.logits_shape()
         return None if self.hidden is None else [int(d) for d in self.hidden.shape]
 
 
 def _check_heads(sides):
     for s in sides:
+        if s.has_topk:
+            if s.has_head:
+                raise InputError(s.name + " has top-k signals beside an LM head: give one")
+            if s.logits is not None:
+                raise InputError(s.name + " has top-k signals beside logits: give one (an exported objective reads a signals teacher's top k only)")
+            _check_signals(s.signals)
+            continue
         if s.head_weight is None:
             if s.head_bias is not None:
                 raise InputError(s.name + ".head.weight [V, H] is missing")
@@ -116,18 +146,98 @@ def _check_heads(sides):
             )
 
 
+def _signals_of(name, ids, logprobs, log_tail, vocab, temperature):
+    """The teacher's signals from forward's arguments, or None when none is given."""
+    given = {"teacher_topk_ids": ids, "teacher_topk_logprobs": logprobs, "teacher_tail_logmass": log_tail,
+             "teacher_topk_vocab": vocab, "teacher_topk_temperature": temperature}
+    if all(v is None for v in given.values()):
+        return None
+    missing = [k for k, v in given.items() if v is None]
+    if missing:
+        raise InputError(name + ".topk: offline top-k signals need " + ", ".join(given) + "; missing: " + ", ".join(missing))
+    return _Signals(ids, logprobs, log_tail, vocab, temperature)
+
+
+def _check_signals(signals):
+    """mmkd's checks of offline signals: shapes, 1 ≤ k ≤ V, temperature > 0, then the values (ids in
+    the vocabulary and distinct at a position, log-probs ≤ 0 and descending, log tail mass ≤ 0)."""
+    ids = signals.ids
+    if not isinstance(ids, torch.Tensor) or ids.dim() != 3:
+        shape = list(ids.shape) if isinstance(ids, torch.Tensor) else []
+        raise InputError("teacher.topk.shape must be [B, T, k] of whole numbers, got [" + ",".join(str(int(d)) for d in shape) + "]")
+    if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
+        raise InputError("teacher.topk.ids must be an integer tensor [B, T, k], got a " + str(ids.dtype).replace("torch.", "") + " tensor " + _shape(ids.shape))
+    batch, length, k = (int(d) for d in ids.shape)
+    vocab = signals.vocab
+    vocab = vocab.item() if isinstance(vocab, torch.Tensor) else vocab
+    if isinstance(vocab, float) and vocab == int(vocab):
+        vocab = int(vocab)
+    if not isinstance(vocab, int) or k < 1 or k > vocab:
+        raise InputError("teacher.topk: k = " + str(k) + " must be in [1, V], V = " + _js_number(vocab))
+    temperature = signals.temperature
+    temperature = float(temperature.item() if isinstance(temperature, torch.Tensor) else temperature)
+    if not (temperature > 0) or not math.isfinite(temperature):
+        raise InputError("teacher.topk.temperature must be a finite number > 0, got " + _js_number(temperature))
+    for name, value, n in (("logProbs", signals.logprobs, batch * length * k), ("logTail", signals.log_tail, batch * length)):
+        if not isinstance(value, torch.Tensor) or not value.dtype.is_floating_point:
+            raise InputError("teacher.topk." + name + " must be a float tensor, got " + (type(value).__name__ if not isinstance(value, torch.Tensor) else "a " + str(value.dtype).replace("torch.", "") + " tensor"))
+        if value.numel() != n:
+            raise InputError("teacher.topk." + name + " has " + str(value.numel()) + " entries, but teacher.topk.shape " + _shape(ids.shape) + " needs " + str(n))
+    signals.vocab = vocab
+    signals.temperature = temperature
+    signals.ids = ids.to(torch.long)
+    signals.logprobs = signals.logprobs.reshape(batch, length, k)
+    signals.log_tail = signals.log_tail.reshape(batch, length)
+
+    def entry(i):
+        return "[" + str(i // k // length) + ", " + str(i // k % length) + ", " + str(i % k) + "]"
+
+    def first(bad):
+        found = bad.reshape(-1).nonzero()
+        return None if found.numel() == 0 else int(found[0])
+
+    flat_ids = signals.ids.reshape(-1)
+    i = first((flat_ids < 0) | (flat_ids >= vocab))
+    if i is not None:
+        raise InputError("teacher.topk.ids holds " + str(int(flat_ids[i])) + " at " + entry(i) + ": outside the vocabulary [0, " + str(vocab) + ")")
+    if k > 1:
+        ordered = signals.ids.reshape(-1, k).sort(dim=1).values
+        p = first((ordered[:, 1:] == ordered[:, :-1]).any(1))
+        if p is not None:
+            seen = set()
+            for v in signals.ids.reshape(-1, k)[p].tolist():
+                if v in seen:
+                    raise InputError("teacher.topk.ids holds " + str(v) + " twice at " + _at(p, length) + ": the top k ids of a position are distinct")
+                seen.add(v)
+    lp = signals.logprobs.detach().reshape(-1, k)
+    flat_lp = lp.reshape(-1)
+    i = first(~(flat_lp <= 0))
+    if i is not None:
+        raise InputError("teacher.topk.logProbs holds " + _js_number(flat_lp[i]) + " at " + entry(i) + ": log-probabilities are ≤ 0")
+    if k > 1:
+        i = first(lp[:, 1:] > lp[:, :-1])
+        if i is not None:
+            p, j = i // (k - 1), i % (k - 1) + 1
+            raise InputError("teacher.topk.logProbs at " + _at(p, length) + ": entry " + str(j) + " (" + _js_number(lp[p, j]) + ") > entry "
+                             + str(j - 1) + " (" + _js_number(lp[p, j - 1]) + "); log-probs must be sorted in descending order")
+    tail = signals.log_tail.detach().reshape(-1)
+    p = first(~(tail <= 0))
+    if p is not None:
+        raise InputError("teacher.topk.logTail holds " + _js_number(tail[p]) + " at " + _at(p, length) + ": the tail mass is at most 1 (its log ≤ 0)")
+
+
 def _check_side_shapes(sides, errors):
     """mmkd's generic shape checks: rank 3, one batch size, one length per side."""
     batch = None
     for s in sides:
         length = None
-        for field in ("logits", "hidden"):
+        for field in ("logits", "hidden", "topk"):
             shape = s.field_shape(field)
             if shape is None:
                 continue
             name = s.name + "." + field
             if len(shape) != 3:
-                errors.append((name, "must have shape [B, T, " + ("V" if field == "logits" else "H") + "], got " + _shape(shape)))
+                errors.append((name, "must have shape [B, T, " + ("H" if field == "hidden" else "V") + "], got " + _shape(shape)))
                 continue
             if batch is None:
                 batch = (shape[0], name)
@@ -181,13 +291,14 @@ def _check_labels(labels, student):
 class _View:
     """A view: the positions of a side whose role (at t + shift) is one of the roles."""
 
-    def __init__(self, side, field, roles, shift, describe):
+    def __init__(self, side, field, roles, shift, describe, missing_mass=None):
         self.side = side
         self.field = field
         self.codes = tuple(ROLE_CODES[r] for r in roles)
         self.shift = shift
         self.describe = describe
-        self.key = ("view", side, field, self.codes, shift)
+        self.missing_mass = missing_mass
+        self.key = ("view", side, field, self.codes, shift, missing_mass)
 
 
 class _Aligned:
@@ -267,6 +378,30 @@ class _Rows:
         if self.head is not None:
             return self.head[0]
         return self.values if self.values is not None else self.flat
+
+
+class _TopKRows:
+    """The selected positions' offline top-k signals: ids [n, k] (int64), log-probs [n, k] and log
+    tail mass [n], read under the view's missing-mass policy; width is the signals' vocabulary."""
+
+    def __init__(self, selection, width, ids, logprobs, log_tail, missing_mass):
+        self.selection = selection
+        self.width = width
+        self.ids = ids
+        self.logprobs = logprobs
+        self.log_tail = log_tail
+        self.missing_mass = missing_mass
+        self.head = None
+
+    @property
+    def k(self):
+        return int(self.ids.shape[1])
+
+    def gather(self, rows, student_selection):
+        """Row rows[i] for each student token i (a one-to-one or nearest matching)."""
+        rows = rows.to(self.ids.device)
+        return _TopKRows(student_selection, self.width, self.ids.index_select(0, rows), self.logprobs.index_select(0, rows),
+                         self.log_tail.index_select(0, rows), self.missing_mass)
 
 
 def _zero_of(t):
@@ -409,7 +544,14 @@ class _Run:
         if isinstance(expr, _View):
             side = self.side(expr.side)
             selection = self.selection(expr)
-            if expr.field == "logits" and side.has_head:
+            if expr.field == "topk":
+                signals = side.signals
+                k = int(signals.ids.shape[2])
+                positions = selection.positions.to(signals.ids.device)
+                rows = _TopKRows(selection, signals.vocab, signals.ids.reshape(-1, k).index_select(0, positions),
+                                 signals.logprobs.detach().reshape(-1, k).index_select(0, positions),
+                                 signals.log_tail.detach().reshape(-1).index_select(0, positions), expr.missing_mass)
+            elif expr.field == "logits" and side.has_head:
                 hidden = side.hidden.reshape(-1, side.hidden.shape[-1])
                 rows = _Rows(selection, int(side.head_weight.shape[0]), head=(hidden, side.head_weight, side.head_bias))
                 rows.head_inputs = (side.hidden, side.head_weight, side.head_bias)

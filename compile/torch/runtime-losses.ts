@@ -109,6 +109,8 @@ def _loss_divergence(run, path, rule, teacher, student, temperature, scale_t2, r
     dtype = _compute_dtype(s.anchor())
     scale = temperature * temperature if scale_t2 else 1.0
     weights = (_reduction_weights(run, path, s.selection, reduction, s.anchor().device) * scale).to(dtype)
+    if isinstance(t, _TopKRows):
+        return _topk_divergence(run, path, rule, t, s, temperature, weights, padded_vocab, params, dtype)
     chunk = _chunk_rows(max(t.width, s.width), 4, run.module.chunk_bytes, n)
 
     def per_chunk(z, r0, r1):
@@ -116,6 +118,57 @@ def _loss_divergence(run, path, rule, teacher, student, temperature, scale_t2, r
         with torch.no_grad():
             log_p = torch.log_softmax(t.logits(r0, r1, vocab).detach().to(dtype) / temperature, dim=1)
         return (rule(log_p, log_q, params) * weights[r0:r1]).sum()
+
+    spec = _StudentRowsSpec(s, vocab, chunk, per_chunk)
+    return _ChunkedRowsLoss.apply(spec, *spec.tensors())
+`,
+  topk: String.raw`
+def _topk_divergence(run, path, rule, t, s, temperature, weights, padded_vocab, params, dtype):
+    """The rule between a teacher given by top-k signals and the student's logits b, under the
+    view's policy for the missing mass (mmkd's losses/topk.ts), with z = b/T over the first V₀
+    columns (paddedVocab) and q = softmax(z):
+    renormalize: log P = lp − logΣexp(lp), log Q = z_ids − logΣexp(z_ids) (the k ids);
+    tailBucket: log P = (lp, log r), log Q = (log q_ids, log Σ_{v∉ids} q_v) (the ids and one tail class);
+    uniform: log P_v = lp at the ids, log(r / (V − k)) elsewhere; log Q = log softmax(z) (all V).
+    A zero mass is floored at 1e-30 before its log. Rows in chunks, as every divergence."""
+    if s.head is not None:
+        raise InputError(path + ": a teacher.topk view with the student's logits as an LM head's view is not supported; give the student's materialised logits")
+    n = s.selection.size
+    k = t.k
+    vocab = padded_vocab if padded_vocab is not None else t.width
+    if padded_vocab is not None:
+        flat = t.ids.reshape(-1)
+        bad = (flat >= padded_vocab).nonzero()
+        if bad.numel() > 0:
+            i = int(bad[0])
+            raise InputError(path + ": teacher.topk id " + str(int(flat[i])) + " (entry " + str(i % k) + " of selected token " + str(i // k)
+                             + ") is a padding row: paddedVocab is " + str(padded_vocab) + ", the real vocabulary")
+    floor = math.log(_MASS_FLOOR)
+    policy = t.missing_mass
+    chunk = _chunk_rows(vocab + k + 1, 4, run.module.chunk_bytes, n)
+
+    def per_chunk(b, r0, r1):
+        z = b.to(dtype) / temperature
+        with torch.no_grad():
+            ids = t.ids[r0:r1].to(z.device)
+            lp = t.logprobs[r0:r1].to(device=z.device, dtype=dtype)
+            raw_tail = t.log_tail[r0:r1].to(device=z.device, dtype=dtype)
+            if policy != "renormalize":
+                mask = torch.zeros_like(z).scatter_(1, ids, 1.0)
+        if policy == "renormalize":
+            z_top = z.gather(1, ids)
+            log_p = lp - torch.logsumexp(lp, 1, keepdim=True)
+            log_q = z_top - torch.logsumexp(z_top, 1, keepdim=True)
+        elif policy == "tailBucket":
+            lse = torch.logsumexp(z, 1, keepdim=True)
+            rest = ((1 - mask) * torch.exp(z - lse)).sum(1, keepdim=True)
+            log_p = torch.cat([lp, raw_tail.clamp(min=floor).reshape(-1, 1)], 1)
+            log_q = torch.cat([z.gather(1, ids) - lse, torch.log(rest.clamp(min=_MASS_FLOOR))], 1)
+        else:
+            share = torch.zeros_like(raw_tail) if k == vocab else (raw_tail - math.log(vocab - k)).clamp(min=floor)
+            log_p = torch.zeros_like(z).scatter_(1, ids, lp) + (1 - mask) * share.reshape(-1, 1)
+            log_q = torch.log_softmax(z, dim=1)
+        return (rule(log_p.detach(), log_q, params) * weights[r0:r1]).sum()
 
     spec = _StudentRowsSpec(s, vocab, chunk, per_chunk)
     return _ChunkedRowsLoss.apply(spec, *spec.tensors())

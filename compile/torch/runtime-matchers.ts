@@ -13,6 +13,8 @@ class _Gather:
         self.teacher_row = teacher_row
 
     def apply(self, source, student_selection):
+        if isinstance(source, _TopKRows):
+            return source.gather(self.teacher_row, student_selection)
         values = source.rows().detach().index_select(0, self.teacher_row.to(source.rows().device))
         return _Rows(student_selection, source.width, values=values)
 
@@ -24,6 +26,9 @@ class _Mix:
         self.weights = weights
 
     def apply(self, source, student_selection):
+        if isinstance(source, _TopKRows):
+            raise InputError("a soft plan (pooling, Sinkhorn) mixes teacher rows, which top-k signals cannot be: align teacher.topk with a "
+                             "one-to-one matcher (hungarian, identity, nearest)")
         rows = source.rows().detach()
         parts = []
         t_offsets = source.selection.offsets

@@ -49,6 +49,8 @@ export interface PythonCase {
   readonly dtype?: 'float32' | 'float64';
   readonly numItems?: number | Readonly<Record<string, number>>;
   readonly options?: Readonly<Record<string, number>>;
+  /** More keyword arguments of forward (a signals teacher's `teacher_topk_vocab`, `teacher_topk_temperature`). */
+  readonly kwargs?: Readonly<Record<string, number>>;
 }
 
 /** Runs every case in one python3 process; outcomes in the same order. */
@@ -60,6 +62,7 @@ export async function runPython(dir: string, cases: readonly PythonCase[]): Prom
     dtype: c.dtype ?? 'float64',
     num_items: c.numItems ?? null,
     options: c.options ?? {},
+    kwargs: c.kwargs ?? {},
   }));
   const file = join(dir, 'cases.json');
   writeFileSync(file, JSON.stringify(spec));
@@ -85,10 +88,10 @@ export async function runPython(dir: string, cases: readonly PythonCase[]): Prom
  * (`library`) straight into `DistillInputs` without the command's own checks, so that an error is
  * the library's message (what the exported module repeats).
  */
-export async function mmkdOutcome(graph: ScalarNode, inputsFile: string, read: 'cli' | 'library' = 'cli'): Promise<Outcome> {
+export async function mmkdOutcome(graph: ScalarNode, inputsFile: string, read: 'cli' | 'library' = 'cli', signals?: SignalsScalars): Promise<Outcome> {
   let inputs: DistillInputs | undefined;
   try {
-    inputs = read === 'cli' ? await loadDistillInputs(inputsFile) : await libraryInputs(inputsFile);
+    inputs = read === 'cli' ? await loadDistillInputs(inputsFile) : await libraryInputs(inputsFile, signals);
     const compiled = compile(graph, inputs);
     try {
       const result = await compiled.valueAndGrad(inputs);
@@ -114,8 +117,23 @@ export async function mmkdOutcome(graph: ScalarNode, inputsFile: string, read: '
   }
 }
 
-/** An inputs file as the library takes it: tensors for the float arrays, Int32Arrays for roles and labels. */
-async function libraryInputs(file: string): Promise<DistillInputs> {
+/** What a signals teacher has beside its arrays (the manifest's; the module's teacher_topk_vocab and teacher_topk_temperature). */
+export interface SignalsScalars {
+  readonly vocab: number;
+  readonly temperature: number;
+}
+
+/**
+ * The tensors of a teacher given by offline top-k signals in an inputs file, the signals folder's
+ * names under `teacher.` (an exported module's forward takes them with `_` for `.`).
+ */
+export const SIGNAL_TENSORS = { ids: 'teacher.topk.ids', logprobs: 'teacher.topk.logprobs', logTail: 'teacher.tail.logmass' } as const;
+
+/**
+ * An inputs file as the library takes it: tensors for the float arrays, Int32Arrays for roles and
+ * labels, and a teacher's top-k signals (`SIGNAL_TENSORS`, with `signals`) as `TopKSignals`.
+ */
+async function libraryInputs(file: string, signals?: SignalsScalars): Promise<DistillInputs> {
   const tensors = await readTensorFile(file);
   const float = (name: string) => {
     const t = tensors.get(name);
@@ -129,6 +147,19 @@ async function libraryInputs(file: string): Promise<DistillInputs> {
     const roles = ints(`${who}.roles`) ?? ints('roles')!;
     const hidden = float(`${who}.hidden`) as tf.Tensor3D | undefined;
     const weight = float(`${who}.head.weight`) as tf.Tensor2D | undefined;
+    const ids = who === 'teacher' ? tensors.get(SIGNAL_TENSORS.ids) : undefined;
+    if (ids !== undefined) {
+      if (signals === undefined) throw new Error(`internal: ${file} holds top-k signals, but no vocabulary and temperature were given`);
+      const topk = {
+        ids: toInt32(ids, SIGNAL_TENSORS.ids, file),
+        logProbs: toFloat32(tensors.get(SIGNAL_TENSORS.logprobs)!, SIGNAL_TENSORS.logprobs, file),
+        logTail: toFloat32(tensors.get(SIGNAL_TENSORS.logTail)!, SIGNAL_TENSORS.logTail, file),
+        shape: [...ids.shape] as [number, number, number],
+        ...signals,
+      };
+      const head = weight === undefined ? {} : { head: { weight } };
+      return { topk, ...head, ...(hidden === undefined ? {} : { hidden }), roles } as SideInputs;
+    }
     if (weight !== undefined) {
       const bias = float(`${who}.head.bias`) as tf.Tensor1D | undefined;
       return { head: { weight, ...(bias === undefined ? {} : { bias }) }, hidden: hidden!, roles };

@@ -2,7 +2,8 @@
 
 usage: run_exported.py CASES.json
 CASES.json: [{"module": path.py, "inputs": path.safetensors, "out": path.safetensors, "dtype": "float32"|"float64",
-              "num_items": null | number | {path: number}}, ...]
+              "num_items": null | number | {path: number}, "kwargs": {name: value} (more of forward's arguments,
+              e.g. teacher_topk_vocab and teacher_topk_temperature)}, ...]
 For each case it writes, beside "out", the loss and terms (JSON, "out" + ".json") and the gradient of the
 loss with respect to every student input (safetensors "out"), or the error's type and message.
 """
@@ -43,7 +44,8 @@ def main():
                     if side + "_head_weight" in inputs:
                         options["widths"][side + "_logits"] = int(inputs[side + "_head_weight"].shape[0])
             objective = module.Objective(**options)
-            result = objective(**inputs, num_items_in_batch=case.get("num_items"))
+            kwargs = case.get("kwargs", {})
+            result = objective(**inputs, **kwargs, num_items_in_batch=case.get("num_items"))
             result.loss.backward()
             own = objective.mmkd_parameters()
             report["loss"] = float(result.loss)
@@ -53,7 +55,7 @@ def main():
             save_file(grads, case["out"])
             if own:
                 save_file({name: p.detach().float().contiguous() for name, p in own.items()}, case["out"] + ".parameters.safetensors")
-            report["items"] = objective.items_in_batch(**{k: v.detach() if v.dtype.is_floating_point else v for k, v in inputs.items()})
+            report["items"] = objective.items_in_batch(**{k: v.detach() if v.dtype.is_floating_point else v for k, v in inputs.items()}, **kwargs)
         except (module.InputError, module.GraphValidationError) as e:
             report = {"error": type(e).__name__, "message": str(e)}
         with open(case["out"] + ".json", "w") as f:
