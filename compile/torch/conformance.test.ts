@@ -91,7 +91,7 @@ describe.skipIf(missing !== undefined)(`exported PyTorch modules equal mmkd${mis
     expect(ambiguous).toBeLessThanOrEqual(Math.max(1, cases.length / 10));
   });
 
-  it('generated top-k objectives on generated signals (every policy, matched or not): loss, terms and gradients within 1e-5, or the same error', async () => {
+  it('generated top-k objectives on generated signals (every policy, matched or not; one chunk of rows or many): loss, terms and gradients within 1e-5, or the same error', async () => {
     const cases = fc.sample(
       signalsBatch().chain((batch) => topkObjectiveGraph(batch.signals.temperature).map((graph) => [graph, batch] as const)),
       { numRuns: runs(24), seed: Number(process.env['MMKD_PROPERTY_SEED'] ?? 11) },
@@ -108,14 +108,18 @@ describe.skipIf(missing !== undefined)(`exported PyTorch modules equal mmkd${mis
         kwargs: { teacher_topk_vocab: scalars.vocab, teacher_topk_temperature: scalars.temperature },
       };
     });
-    const torch = await runPython(dir, files);
+    // Each case twice: in one chunk of rows, and in chunks of one or two rows (64 bytes of logits).
+    const torch = await runPython(
+      dir,
+      files.flatMap((f) => [f, { ...f, options: { chunk_bytes: 64 } }]),
+    );
     const failures: string[] = [];
     let [numeric, ambiguous] = [0, 0];
     for (const [i, [graph]] of cases.entries()) {
       // mmkd's inputs files hold no signals: its side is read through the library (`DistillInputs` with `topk`).
       const mmkd = await mmkdOutcome(graph, files[i]!.inputs, 'library', files[i]!.scalars);
       if (!('error' in mmkd)) numeric++;
-      const diff = differences(mmkd, torch[i]!);
+      const diff = [...differences(mmkd, torch[2 * i]!), ...differences(mmkd, torch[2 * i + 1]!).map((d) => `in chunks: ${d}`)];
       if (diff.length > 0 && !('error' in mmkd) && !(await matchingsAreUnique(graph, files[i]!.inputs))) {
         ambiguous++;
         continue;
