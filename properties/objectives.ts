@@ -298,6 +298,19 @@ export function topkObjectiveGraph(tau: number): fc.Arbitrary<ScalarNode> {
         .tuple(selector, reduction)
         .map(([sel, r]) => feature.mse(viewOf('teacher', 'hidden', sel), viewOf('student', 'hidden', sel), { reduction: r })),
     },
+    {
+      // The teacher's whole logits where signals store them (its vision tokens, mostly), else an error both report.
+      weight: 1,
+      arbitrary: fc
+        .tuple(
+          fc.oneof({ weight: 3, arbitrary: fc.constant<Selector>({ roles: ['visual'], shift: 0 }) }, { weight: 1, arbitrary: selector }),
+          temperature,
+          fc.boolean(),
+        )
+        .map(([sel, temp, reverse]) =>
+          (reverse ? kl.reverse : kl.forward)(viewOf('teacher', 'logits', sel), viewOf('student', 'logits', sel), { temperature: temp }),
+        ),
+    },
   );
   return fc.letrec<{ node: ScalarNode }>((tie) => ({
     node: fc.oneof(
@@ -311,6 +324,8 @@ export function topkObjectiveGraph(tau: number): fc.Arbitrary<ScalarNode> {
 
 /** A teacher's offline top-k signals at temperature τ, as `mmkd teacher-signals` makes them from its logits. */
 export interface GeneratedSignals {
+  /** The roles at whose positions the teacher's whole logits are given beside the signals (zeros elsewhere), if any. */
+  readonly logitsRoles?: readonly Role[];
   readonly k: number;
   readonly temperature: number;
   readonly ids: Int32Array;
@@ -325,11 +340,23 @@ export interface GeneratedSignals {
  */
 export function signalsBatch(): fc.Arbitrary<GeneratedBatch & { readonly signals: GeneratedSignals }> {
   const keepHead = fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
-  return fc.tuple(generatedBatch(), fc.integer({ min: 1, max: 7 }), temperature, keepHead).map(([batch, kWanted, tau, headToo]) => {
+  const stored = fc.oneof(
+    { weight: 2, arbitrary: fc.constant(undefined) },
+    { weight: 3, arbitrary: fc.constant<readonly Role[]>(['visual']) },
+    { weight: 1, arbitrary: roles },
+  );
+  return fc.tuple(generatedBatch(), fc.integer({ min: 1, max: 7 }), temperature, keepHead, stored).map(([batch, kWanted, tau, headToo, logitsRoles]) => {
     const k = Math.min(kWanted, batch.V);
     const { head, ...teacher } = batch.teacher;
     const { ids, logProbs, logTail } = topKOfLogits(teacher.logits, teacher.B * teacher.T, batch.V, k, tau);
+    // Stored logits are the teacher's at the stored roles' positions, zeros elsewhere (as a signals folder's dense.logits are read).
+    const codes = new Set((logitsRoles ?? []).map((r) => ROLES.indexOf(r)));
+    const logits = Float32Array.from(teacher.logits, (x, i) => (codes.has(teacher.roles[Math.floor(i / batch.V)]!) ? x : 0));
     // An LM head beside the signals (rarely) is an error both sides report.
-    return { ...batch, teacher: headToo && head !== undefined ? batch.teacher : teacher, signals: { k, temperature: tau, ids, logProbs, logTail } };
+    return {
+      ...batch,
+      teacher: headToo && head !== undefined ? batch.teacher : { ...teacher, logits },
+      signals: { k, temperature: tau, ids, logProbs, logTail, ...(logitsRoles === undefined ? {} : { logitsRoles }) },
+    };
   });
 }

@@ -6,9 +6,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../backends/index.js';
 import { objective } from '../../core/combinators.js';
 import { graphToJson } from '../../core/json.js';
+import type { Role } from '../../core/roles.js';
 import { student as s, teacher as t } from '../../core/views.js';
 import { hostTensor, writeSafetensors } from '../../io/index.js';
-import { kl } from '../../losses/index.js';
+import { kl, relation } from '../../losses/index.js';
 import { runs } from '../../properties/harness.js';
 import {
   type GeneratedBatch,
@@ -37,7 +38,7 @@ function inputsFile(name: string, batch: GeneratedBatch, signals?: GeneratedSign
   const side = (who: 'teacher' | 'student', g: GeneratedSide) => ({
     ...(g.head !== undefined
       ? { [`${who}.head.weight`]: hostTensor('float32', [V, H], g.head.weight), [`${who}.head.bias`]: hostTensor('float32', [V], g.head.bias) }
-      : who === 'teacher' && signals !== undefined
+      : who === 'teacher' && signals !== undefined && signals.logitsRoles === undefined
         ? {}
         : { [`${who}.logits`]: hostTensor('float32', [g.B, g.T, V], g.logits) }),
     ...(who === 'teacher' && signals !== undefined
@@ -100,12 +101,17 @@ describe.skipIf(missing !== undefined)(`exported PyTorch modules equal mmkd${mis
       const module = join(dir, `topk_${i}.py`);
       writeFileSync(module, exportTorch(graph));
       writeFileSync(join(dir, `topk_${i}.json`), graphToJson(graph));
-      const scalars = { vocab: batch.V, temperature: batch.signals.temperature };
+      const { logitsRoles } = batch.signals;
+      const scalars = { vocab: batch.V, temperature: batch.signals.temperature, ...(logitsRoles === undefined ? {} : { logitsRoles }) };
       return {
         module,
         inputs: inputsFile(`topk_${i}.safetensors`, batch, batch.signals),
         scalars,
-        kwargs: { teacher_topk_vocab: scalars.vocab, teacher_topk_temperature: scalars.temperature },
+        kwargs: {
+          teacher_topk_vocab: scalars.vocab,
+          teacher_topk_temperature: scalars.temperature,
+          ...(logitsRoles === undefined ? {} : { teacher_logits_roles: logitsRoles }),
+        },
       };
     });
     // Each case twice: in one chunk of rows, and in chunks of one or two rows (64 bytes of logits).
@@ -131,6 +137,45 @@ describe.skipIf(missing !== undefined)(`exported PyTorch modules equal mmkd${mis
     expect(ambiguous).toBeLessThanOrEqual(Math.max(1, cases.length / 10));
   });
 
+  it("top-k signals with the teacher's logits stored at its vision tokens (llava-kd from --visual-logits signals): equal to mmkd", async () => {
+    const graph = objective({
+      res: kl.forward(t.topk('tailBucket').next('response'), s.logits.next('response'), { temperature: 2 }),
+      vis: kl.reverse(t.logits.at('visual'), s.logits.at('visual')),
+      rel: relation(t.logits.at('visual'), s.logits.at('visual')),
+    });
+    const batches = fc.sample(
+      fc
+        .tuple(generatedBatch(), fc.integer({ min: 1, max: 7 }))
+        .filter(([b]) => b.teacher.head === undefined && b.student.head === undefined)
+        .map(([b, k]) => {
+          const { teacher, V } = b;
+          const signals = { temperature: 2, ...topKOfLogits(teacher.logits, teacher.B * teacher.T, V, Math.min(k, V), 2), logitsRoles: ['visual'] as const };
+          // Stored logits: the teacher's at its vision tokens, zeros elsewhere.
+          const logits = Float32Array.from(teacher.logits, (x, i) => (teacher.roles[Math.floor(i / V)] === 2 ? x : 0));
+          return { ...b, teacher: { ...teacher, logits }, signals };
+        })
+        .filter((b) => b.teacher.layouts.every((l, i) => l.visual === b.student.layouts[i]!.visual && l.visual > 0)),
+      { numRuns: runs(6), seed: 5 },
+    );
+    const module = join(dir, 'stored_logits.py');
+    writeFileSync(module, exportTorch(graph));
+    const files = batches.map((batch, i) => {
+      const scalars = { vocab: batch.V, temperature: 2, logitsRoles: ['visual'] as const };
+      return {
+        module,
+        inputs: inputsFile(`stored_logits_${i}.safetensors`, batch, batch.signals),
+        scalars,
+        kwargs: { teacher_topk_vocab: batch.V, teacher_topk_temperature: 2, teacher_logits_roles: ['visual'] },
+      };
+    });
+    const torch = await runPython(dir, files);
+    for (const [i, f] of files.entries()) {
+      const mmkd = await mmkdOutcome(graph, f.inputs, 'library', f.scalars);
+      expect('error' in mmkd ? mmkd.error : 'numeric').toBe('numeric');
+      expect(differences(mmkd, torch[i]!)).toEqual([]);
+    }
+  });
+
   it("bad signals: the module refuses them with mmkd's messages", async () => {
     // One sample of 5 positions (prompt, response ×4), V = 5, k = 3 at τ = 2.
     const [B, T, V, H, k, tau] = [1, 5, 5, 2, 3, 2];
@@ -150,7 +195,8 @@ describe.skipIf(missing !== undefined)(`exported PyTorch modules equal mmkd${mis
       change(copy);
       return copy;
     };
-    const bad: Array<{ signals: GeneratedSignals; vocab?: number; temperature?: number; message: RegExp }> = [
+    // roles: the teacher_logits_roles given (the file then holds teacher.logits beside the signals when the signals name stored roles).
+    const bad: Array<{ signals: GeneratedSignals; vocab?: number; temperature?: number; roles?: readonly Role[]; message: RegExp }> = [
       { signals: good, vocab: 2, message: /teacher\.topk: k = 3 must be in \[1, V\], V = 2/ },
       { signals: edit((x) => void (x.ids[7] = V)), message: /teacher\.topk\.ids holds 5 at \[0, 2, 1\]: outside the vocabulary \[0, 5\)/ },
       { signals: edit((x) => void (x.ids[4] = x.ids[3]!)), message: /teacher\.topk\.ids holds \d twice at \[0, 1\]: the top k ids of a position are distinct/ },
@@ -162,17 +208,25 @@ describe.skipIf(missing !== undefined)(`exported PyTorch modules equal mmkd${mis
       { signals: edit((x) => void (x.logTail[4] = 0.25)), message: /teacher\.topk\.logTail holds 0\.25 at \[0, 4\]: the tail mass is at most 1/ },
       { signals: good, temperature: 1, message: /the teacher's signals are log-probs at temperature 1, this divergence's temperature is 2/ },
       { signals: good, vocab: 6, message: /vocabularies differ: teacher\.topk signals over V = 6 \[1, 5, 6\] vs student\.logits \[1, 5, 5\]/ },
+      {
+        signals: { ...good, logitsRoles: ['response'] },
+        message: /teacher\.logits beside top-k signals need logitsRoles: the roles whose positions they hold/,
+      },
     ];
     const graph = objective({ res: kl.forward(t.topk('tailBucket').next('response'), s.logits.next('response'), { temperature: tau }) });
     const module = join(dir, 'bad_signals.py');
     writeFileSync(module, exportTorch(graph));
     const files = bad.map((c, i) => {
-      const scalars = { vocab: c.vocab ?? V, temperature: c.temperature ?? tau };
+      const scalars = { vocab: c.vocab ?? V, temperature: c.temperature ?? tau, ...(c.roles === undefined ? {} : { logitsRoles: c.roles }) };
       return {
         module,
         inputs: inputsFile(`bad_signals_${i}.safetensors`, batch, c.signals),
         scalars,
-        kwargs: { teacher_topk_vocab: scalars.vocab, teacher_topk_temperature: scalars.temperature },
+        kwargs: {
+          teacher_topk_vocab: scalars.vocab,
+          teacher_topk_temperature: scalars.temperature,
+          ...(c.roles === undefined ? {} : { teacher_logits_roles: c.roles }),
+        },
       };
     });
     const torch = await runPython(dir, files);

@@ -92,6 +92,11 @@ class _Side:
     def has_topk(self):
         return self.signals is not None
 
+    @property
+    def logits_roles(self):
+        """With signals and logits beside them: the roles whose positions the logits hold."""
+        return list(self.signals.logits_roles) if self.has_topk and self.logits is not None else None
+
     def field(self, name):
         return self.logits if name == "logits" else self.hidden
 
@@ -106,7 +111,9 @@ class _Side:
         if name == "topk":
             return self.logits_shape() if self.has_topk else None
         if name == "logits":
-            return None if self.has_topk else self.logits_shape()
+            if self.has_topk:
+                return None if self.logits is None else [int(d) for d in self.logits.shape]
+            return self.logits_shape()
         return None if self.hidden is None else [int(d) for d in self.hidden.shape]
 
 
@@ -115,9 +122,17 @@ def _check_heads(sides):
         if s.has_topk:
             if s.has_head:
                 raise InputError(s.name + " has top-k signals beside an LM head: give one")
-            if s.logits is not None:
-                raise InputError(s.name + " has top-k signals beside logits: give one (an exported objective reads a signals teacher's top k only)")
             _check_signals(s.signals)
+            if s.logits is not None:
+                want = s.logits_shape()
+                if list(s.logits.shape) != want:
+                    raise InputError(s.name + ".logits beside top-k signals must be " + _shape(want) + " (the signals' positions and vocabulary), got " + _shape(s.logits.shape))
+                stored = s.signals.logits_roles
+                if stored is None or isinstance(stored, str) or len(stored) == 0:
+                    raise InputError(s.name + ".logits beside top-k signals need logitsRoles: the roles whose positions they hold")
+                bad = [r for r in stored if r not in ROLE_CODES]
+                if bad:
+                    raise InputError(s.name + "_logits_roles holds " + repr(bad[0]) + ": roles are " + ", ".join(ROLE_CODES))
             continue
         if s.head_weight is None:
             if s.head_bias is not None:
@@ -146,7 +161,7 @@ def _check_heads(sides):
             )
 
 
-def _signals_of(name, ids, logprobs, log_tail, vocab, temperature):
+def _signals_of(name, ids, logprobs, log_tail, vocab, temperature, logits_roles=None):
     """The teacher's signals from forward's arguments, or None when none is given."""
     given = {"teacher_topk_ids": ids, "teacher_topk_logprobs": logprobs, "teacher_tail_logmass": log_tail,
              "teacher_topk_vocab": vocab, "teacher_topk_temperature": temperature}
@@ -155,7 +170,9 @@ def _signals_of(name, ids, logprobs, log_tail, vocab, temperature):
     missing = [k for k, v in given.items() if v is None]
     if missing:
         raise InputError(name + ".topk: offline top-k signals need " + ", ".join(given) + "; missing: " + ", ".join(missing))
-    return _Signals(ids, logprobs, log_tail, vocab, temperature)
+    signals = _Signals(ids, logprobs, log_tail, vocab, temperature)
+    signals.logits_roles = logits_roles
+    return signals
 
 
 def _check_signals(signals):

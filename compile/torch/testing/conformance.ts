@@ -12,6 +12,7 @@ import { disposeInputs, loadDistillInputs } from '../../../cli/inputs.js';
 import { UserError } from '../../../core/errors.js';
 import type { ScalarNode, ViewNode } from '../../../core/graph.js';
 import type { DistillInputs, SideInputs } from '../../../core/outputs.js';
+import type { Role } from '../../../core/roles.js';
 import { selectPositions } from '../../../core/selection.js';
 import { readTensorFile, toFloat32, toInt32 } from '../../../io/index.js';
 import { solveAssignment } from '../../../matching/assignment/solve.js';
@@ -49,8 +50,8 @@ export interface PythonCase {
   readonly dtype?: 'float32' | 'float64';
   readonly numItems?: number | Readonly<Record<string, number>>;
   readonly options?: Readonly<Record<string, number>>;
-  /** More keyword arguments of forward (a signals teacher's `teacher_topk_vocab`, `teacher_topk_temperature`). */
-  readonly kwargs?: Readonly<Record<string, number>>;
+  /** More keyword arguments of forward (a signals teacher's `teacher_topk_vocab`, `teacher_topk_temperature`, `teacher_logits_roles`). */
+  readonly kwargs?: Readonly<Record<string, number | readonly string[]>>;
 }
 
 /** Runs every case in one python3 process; outcomes in the same order. */
@@ -121,6 +122,8 @@ export async function mmkdOutcome(graph: ScalarNode, inputsFile: string, read: '
 export interface SignalsScalars {
   readonly vocab: number;
   readonly temperature: number;
+  /** With `teacher.logits` beside the signals: the roles whose positions they hold. */
+  readonly logitsRoles?: readonly Role[];
 }
 
 /**
@@ -155,10 +158,13 @@ async function libraryInputs(file: string, signals?: SignalsScalars): Promise<Di
         logProbs: toFloat32(tensors.get(SIGNAL_TENSORS.logprobs)!, SIGNAL_TENSORS.logprobs, file),
         logTail: toFloat32(tensors.get(SIGNAL_TENSORS.logTail)!, SIGNAL_TENSORS.logTail, file),
         shape: [...ids.shape] as [number, number, number],
-        ...signals,
+        vocab: signals.vocab,
+        temperature: signals.temperature,
       };
       const head = weight === undefined ? {} : { head: { weight } };
-      return { topk, ...head, ...(hidden === undefined ? {} : { hidden }), roles } as SideInputs;
+      const logits = float(`${who}.logits`);
+      const stored = logits === undefined ? {} : { logits, ...(signals.logitsRoles === undefined ? {} : { logitsRoles: signals.logitsRoles }) };
+      return { topk, ...head, ...stored, ...(hidden === undefined ? {} : { hidden }), roles } as SideInputs;
     }
     if (weight !== undefined) {
       const bias = float(`${who}.head.bias`) as tf.Tensor1D | undefined;
