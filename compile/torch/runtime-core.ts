@@ -189,6 +189,8 @@ def _check_signals(signals):
     vocab = vocab.item() if isinstance(vocab, torch.Tensor) else vocab
     if isinstance(vocab, float) and vocab == int(vocab):
         vocab = int(vocab)
+    elif not isinstance(vocab, (int, float)) and hasattr(vocab, "__index__"):
+        vocab = int(vocab.__index__())  # a numpy integer (a manifest read with numpy)
     if not isinstance(vocab, int) or k < 1 or k > vocab:
         raise InputError("teacher.topk: k = " + str(k) + " must be in [1, V], V = " + _js_number(vocab))
     temperature = signals.temperature
