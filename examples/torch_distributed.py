@@ -128,6 +128,10 @@ def main():
         with open(args.out + ".json", "w") as f:
             json.dump({"loss": reported[0].item(), "terms": dict(zip(names, reported[1:].tolist())), "world": world, "num_items_in_batch": num_items}, f)
     if distributed:
+        # Every rank waits for rank 0's files before the group goes: a rank that tears gloo down
+        # while its peer is still working can abort in gloo's destructor ("terminate called
+        # without an active exception"), seen once in CI.
+        dist.barrier()
         dist.destroy_process_group()
 
 
