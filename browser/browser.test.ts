@@ -6,7 +6,6 @@
  * Runs unless MMKD_SKIP_GPU_TESTS=1; without chromium it fails with the install hint. The page is
  * built with Vite into a temporary folder and served by Vite's preview server on 127.0.0.1.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,7 +14,8 @@ import { type BrowserContext, chromium } from 'playwright-core';
 import { build, type PreviewServer, preview } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpu } from '../backends/cpu.js';
-import { missingProgram, skipGpuTests } from '../backends/testing/gpu-test-gate.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium } from '../backends/testing/chromium.js';
+import { skipGpuTests } from '../backends/testing/gpu-test-gate.js';
 import { type CheckResults, compareValues, FLOAT32_TOLERANCE, runChecks } from '../backends/testing/numeric-checks.js';
 import { wasm } from '../backends/wasm.js';
 import { browserChecks } from './checks.js';
@@ -23,25 +23,8 @@ import type { PageReport } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const configFile = join(here, 'vite.config.ts');
-const chromiumPath = process.env.MMKD_CHROMIUM ?? '/usr/bin/chromium';
 /** The page runs every check in one go; software WebGPU on a 2-core CI machine needs minutes. */
 const PAGE_TIMEOUT_MS = 240_000;
-
-/**
- * Chromium's own network activity (component updates, sync, field trials) is refused on a closed
- * network and only slows start-up; WebGPU needs --enable-unsafe-webgpu on Linux and a GPU process,
- * so --disable-gpu is not passed.
- */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-default-apps',
-];
 
 describe.skipIf(skipGpuTests)('browser page: WebGPU in headless Chromium vs wasm in Node', () => {
   const scratch: string[] = [];
@@ -64,11 +47,7 @@ describe.skipIf(skipGpuTests)('browser page: WebGPU in headless Chromium vs wasm
   }
 
   beforeAll(async () => {
-    if (!existsSync(chromiumPath)) {
-      throw missingProgram(
-        `Debian's chromium is not installed at ${chromiumPath} (apt-get install chromium; MMKD_CHROMIUM names another path). No browser is downloaded.`,
-      );
-    }
+    requireChromium();
     const outDir = await mkdtemp(join(tmpdir(), 'mmkd-browser-build-'));
     const profile = await mkdtemp(join(tmpdir(), 'mmkd-chromium-profile-'));
     scratch.push(outDir, profile);
@@ -79,7 +58,7 @@ describe.skipIf(skipGpuTests)('browser page: WebGPU in headless Chromium vs wasm
     if (url === undefined) throw new Error('Vite preview server reported no local URL');
 
     context = await timed('chromium start', () =>
-      chromium.launchPersistentContext(profile, { executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS }),
+      chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS] }),
     );
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (message) => consoleLines.push(`${message.type()}: ${message.text()}`));

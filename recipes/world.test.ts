@@ -3,7 +3,7 @@ import { countParams, numVisionTokens } from '../models/index.js';
 import { DEFAULT_SCALE } from './catalog.js';
 import { evalBatches, runEnvironment, trainingBatch } from './environment.js';
 import { proceduralData } from './training-data.js';
-import { EVAL_SAMPLES, parseWorld, scaleFor, worldEnvironment } from './world.js';
+import { demoScaleFor, EVAL_SAMPLES, parseWorld, scaleFor, worldEnvironment } from './world.js';
 
 describe('worlds', () => {
   it('the grid world is the default and unchanged: same data fingerprint and models as before worlds existed', () => {
@@ -14,6 +14,9 @@ describe('worlds', () => {
     expect(grid.evalSamples).toBe(500);
     expect(scaleFor('grid')).toBe(DEFAULT_SCALE);
     expect(scaleFor('continuous')).toBe(DEFAULT_SCALE);
+    // The demo: the grid world's at the study's scale, the continuous world's students shorter.
+    expect(demoScaleFor('grid')).toBe(DEFAULT_SCALE);
+    expect(demoScaleFor('continuous')).toEqual({ ...DEFAULT_SCALE, ptSteps: 100, sftSteps: 300, dftSteps: 150 });
   });
 
   it('the continuous world: 36 teacher vision tokens, 9 for the efficient student, 36 for the full-token student, ≥ 2000 held-out questions', () => {

@@ -9,7 +9,7 @@
  *
  * Runs unless MMKD_SKIP_GPU_TESTS=1; without chromium it fails with the install hint.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missingProgram, skipGpuTests } from '../backends/testing/gpu-test-gate.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium } from '../backends/testing/chromium.js';
+import { skipGpuTests } from '../backends/testing/gpu-test-gate.js';
 import { compareValues, type Tolerance } from '../backends/testing/numeric-checks.js';
 import { wasm } from '../backends/wasm.js';
 import { ISOLATION_HEADERS, studioServer } from '../cli/commands/studio.js';
@@ -34,20 +35,8 @@ import type { StudioState } from './state.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const chromiumPath = process.env.MMKD_CHROMIUM ?? '/usr/bin/chromium';
 const screenshots = process.env.MMKD_TEST_OUTPUT ? join(process.env.MMKD_TEST_OUTPUT, 'studio') : join(root, 'tmp', 'test-output', 'studio');
 const PAGE_TIMEOUT_MS = 300_000;
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-default-apps',
-];
-
 /**
  * The tolerance table: WebGPU in the tab against wasm in Node. The first step at the loss
  * tolerance of the browser checks (webgpu's value atol × 10, its gradient rtol); later steps at
@@ -109,11 +98,7 @@ describe.skipIf(skipGpuTests)('mmkd studio in headless Chromium: training in the
   }
 
   beforeAll(async () => {
-    if (!existsSync(chromiumPath)) {
-      throw missingProgram(
-        `Debian's chromium is not installed at ${chromiumPath} (apt-get install chromium; MMKD_CHROMIUM names another path). No browser is downloaded.`,
-      );
-    }
+    requireChromium();
     const outDir = await mkdtemp(join(tmpdir(), 'mmkd-studio-build-'));
     const profile = await mkdtemp(join(tmpdir(), 'mmkd-studio-profile-'));
     scratch.push(outDir, profile);
@@ -122,7 +107,12 @@ describe.skipIf(skipGpuTests)('mmkd studio in headless Chromium: training in the
     server = studioServer(outDir);
     await new Promise<void>((done) => server!.listen(0, '127.0.0.1', done));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS, acceptDownloads: true });
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      args: [...CHROMIUM_ARGS],
+      acceptDownloads: true,
+    });
   }, 240_000);
 
   afterAll(async () => {
