@@ -112,3 +112,35 @@ export function collate(tok: Tokenizer, samples: readonly Sample[], o: LayoutOpt
 export function* batches(tok: Tokenizer, samples: readonly Sample[], batchSize: number, o: LayoutOptions): Generator<Batch> {
   for (let i = 0; i < samples.length; i += batchSize) yield collate(tok, samples.slice(i, i + batchSize), o);
 }
+
+/**
+ * The batch with each sample's `visualLabels` written at its visual positions (the word's id, or
+ * IGNORE_LABEL over background), beside the labels it has: the targets of a grounding stage,
+ * scored by `supervisedCE(student.logits.at('visual'))`. Every sample must carry labels for a
+ * grid of exactly the batch's vision tokens, in words the tokenizer knows.
+ */
+export function withVisualLabels(tok: Tokenizer, batch: Batch, samples: readonly Sample[]): Batch {
+  const labels = Int32Array.from(batch.labels);
+  const t = batch.seqLen;
+  samples.forEach((sample, row) => {
+    const dense = sample.visualLabels;
+    if (dense === undefined) {
+      throw new Error(`sample '${sample.id}' has no visual labels (what lies under each vision token); only the continuous world's samples carry them`);
+    }
+    if (dense.words.length !== dense.side * dense.side || dense.words.length !== batch.numVisionTokens) {
+      throw new Error(
+        `sample '${sample.id}': visual labels for a ${dense.side}×${dense.side} grid (${dense.words.length} words), the model has ${batch.numVisionTokens} vision tokens`,
+      );
+    }
+    let k = 0;
+    for (let p = row * t; p < (row + 1) * t; p++) {
+      if (batch.roles[p] !== ROLE_CODES.visual) continue;
+      const word = dense.words[k++];
+      if (word === null || word === undefined) continue;
+      const id = tok.ids.get(word);
+      if (id === undefined) throw new Error(`sample '${sample.id}': visual label '${word}' at token ${k - 1} is not in the vocabulary`);
+      labels[p] = id;
+    }
+  });
+  return { ...batch, labels };
+}

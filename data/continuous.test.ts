@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { hashKey, rng } from '../models/random.js';
 import {
   askContinuous,
+  CELL_COVERAGE,
   CONTINUOUS_COLORS,
   CONTINUOUS_IMAGE_SIZE,
   CONTINUOUS_SHAPES,
   type ContinuousScene,
+  cellShapeWords,
   continuousCaption,
   continuousSample,
   continuousSplitOf,
@@ -110,6 +112,51 @@ describe('the continuous world', () => {
         const inside = [0, 1, 2].every((c) => Math.abs((pixels[i + c] as number) - (o.rgb[c] as number)) < 0.35);
         expect(inside).toBe(true);
       }
+    }
+  });
+
+  it('visual labels name the shape of the topmost object filling at least a quarter of each 4×4 cell, and nothing over background', () => {
+    let labelled = 0;
+    for (const scene of scenes(200)) {
+      const { side, words } = cellShapeWords(scene, 4);
+      expect(side).toBe(6);
+      expect(words).toHaveLength(36);
+      words.forEach((word, k) => {
+        const [gy, gx] = [Math.floor(k / 6), k % 6];
+        // Which object shows at each of the cell's 16 pixel centres (the last drawn on top).
+        const shown = new Map<number, number>();
+        for (let y = gy * 4; y < gy * 4 + 4; y++) {
+          for (let x = gx * 4; x < gx * 4 + 4; x++) {
+            const top = scene.objects.findLastIndex((o) => coversContinuous(o, x + 0.5, y + 0.5));
+            if (top >= 0) shown.set(top, (shown.get(top) ?? 0) + 1);
+          }
+        }
+        const most = Math.max(0, ...shown.values());
+        if (most < CELL_COVERAGE * 16) expect(word).toBeNull();
+        else {
+          labelled++;
+          const owners = [...shown].filter(([, n]) => n === most).map(([i]) => scene.objects[i]!.shape);
+          expect(owners).toContain(word);
+        }
+      });
+      // The cell under a visible object's centre pixel is labelled with its shape.
+      for (const o of scene.objects) {
+        const [x, y] = [Math.floor(o.cx), Math.floor(o.cy)];
+        const k = Math.floor(y / 4) * 6 + Math.floor(x / 4);
+        const sameCell = scene.objects.filter((p) => p !== o && Math.floor(p.cx / 4) === x >> 2 && Math.floor(p.cy / 4) === y >> 2);
+        if (scene.objects.findLast((p) => coversContinuous(p, x + 0.5, y + 0.5)) === o && sameCell.length === 0) expect(words[k]).toBe(o.shape);
+      }
+    }
+    expect(labelled).toBeGreaterThan(200 * 3);
+    expect(() => cellShapeWords(scenes(1)[0]!, 5)).toThrow(/patch size 5 does not divide the image side 24/);
+  });
+
+  it('caption samples carry visual labels for the 6 × 6 tokens, in known words; questions carry none', () => {
+    for (let i = 0; i < 20; i++) {
+      const caption = continuousSample({ seed: 0 }, 'train', 'caption', i);
+      expect(caption.visualLabels?.side).toBe(6);
+      for (const w of caption.visualLabels!.words) if (w !== null) expect(CONTINUOUS_SHAPES).toContain(w);
+      expect(continuousSample({ seed: 0 }, 'train', 'qa', i).visualLabels).toBeUndefined();
     }
   });
 

@@ -1,7 +1,7 @@
 import type { Rng } from '../models/random.js';
 import { hashKey, pick, rng, shuffled } from '../models/random.js';
 import { NUMBER_WORDS, type QuestionAnswer, type QuestionKind } from './questions.js';
-import type { ImageSample } from './sample.js';
+import type { ImageSample, VisualLabels } from './sample.js';
 import { COL_WORDS, ROW_WORDS } from './scene.js';
 import type { Tokenizer } from './tokenizer.js';
 import { createTokenizer, SPECIALS } from './tokenizer.js';
@@ -321,6 +321,45 @@ export function continuousWords(gridWords: readonly string[]): string[] {
 
 export const continuousTokenizer = (gridWords: readonly string[]): Tokenizer => createTokenizer(continuousWords(gridWords));
 
+/** A token is labelled with an object when the object shows in at least this share of its cell. */
+export const CELL_COVERAGE = 0.25;
+
+/**
+ * The shape word under each `patchSize` cell of the scene (row-major), or null: the object whose
+ * visible pixels (pixel centres, the topmost object where objects overlap) fill the largest share
+ * of the cell, when that share is at least `CELL_COVERAGE`. These are the dense labels of the
+ * teacher's grounding stage: they teach its vision encoder what shape each token belongs to, the
+ * attribute that answer supervision alone leaves at chance (models/README.md).
+ */
+export function cellShapeWords(scene: ContinuousScene, patchSize: number): VisualLabels {
+  const { imageSize: s, objects } = scene;
+  if (!Number.isInteger(patchSize) || patchSize < 1 || s % patchSize !== 0) {
+    throw new Error(`cellShapeWords: patch size ${patchSize} does not divide the image side ${s}`);
+  }
+  const side = s / patchSize;
+  const words: (string | null)[] = [];
+  for (let gy = 0; gy < side; gy++) {
+    for (let gx = 0; gx < side; gx++) {
+      const shown = new Array<number>(objects.length).fill(0);
+      for (let y = gy * patchSize; y < (gy + 1) * patchSize; y++) {
+        for (let x = gx * patchSize; x < (gx + 1) * patchSize; x++) {
+          let top = -1;
+          objects.forEach((o, i) => {
+            if (coversContinuous(o, x + 0.5, y + 0.5)) top = i;
+          });
+          if (top >= 0) shown[top]! += 1;
+        }
+      }
+      const best = shown.reduce((b, n, i) => (n > shown[b]! ? i : b), 0);
+      words.push(objects.length > 0 && shown[best]! >= CELL_COVERAGE * patchSize * patchSize ? objects[best]!.shape : null);
+    }
+  }
+  return { side, words };
+}
+
+/** Vision tokens per side of the continuous world's models (4-pixel cells at 24 pixels). */
+export const CONTINUOUS_TOKEN_SIDE = 6;
+
 /**
  * The continuous world's generator version, part of its data fingerprint: bump it whenever a
  * change alters any sample (difficulty, shapes, placement, questions), so that stage caches,
@@ -375,7 +414,14 @@ export function continuousSample(options: ContinuousOptions, split: 'train' | 'e
     const image = { size: imageSize, pixels: renderContinuousScene(scene, r, difficulty.noise) };
     const id = `${split}-${task}-${index}`;
     if (qa === undefined) {
-      return { id, kind: 'caption', image, turns: [{ prompt: `${SPECIALS.image} describe the image`, answer: continuousCaption(scene) }] };
+      return {
+        id,
+        kind: 'caption',
+        image,
+        turns: [{ prompt: `${SPECIALS.image} describe the image`, answer: continuousCaption(scene) }],
+        // An image side the token grid does not divide gets no dense labels (no model reads it).
+        ...(imageSize % CONTINUOUS_TOKEN_SIDE === 0 ? { visualLabels: cellShapeWords(scene, imageSize / CONTINUOUS_TOKEN_SIDE) } : {}),
+      };
     }
     return { id, kind: qa.kind, image, turns: [{ prompt: `${SPECIALS.image} ${qa.question}`, answer: qa.answer }] };
   }

@@ -17,6 +17,16 @@ export interface Turn {
   readonly answer: string;
 }
 
+/**
+ * What lies under each vision token of an image, as words: the dense labels of a grounding stage
+ * (`StageData` 'cells'). `words[k]` names token k of a `side` × `side` grid in row-major order,
+ * or is null where the token shows background.
+ */
+export interface VisualLabels {
+  readonly side: number;
+  readonly words: readonly (string | null)[];
+}
+
 export interface Sample {
   /** Unique within its dataset (procedural: `${split}-${task}-${index}`; LLaVA JSON: the record's id). */
   readonly id: string;
@@ -29,6 +39,8 @@ export interface Sample {
    * once and nothing else holds it; without one, nothing holds it.
    */
   readonly turns: readonly Turn[];
+  /** The words under the image's vision tokens, where the data know them (the continuous world). */
+  readonly visualLabels?: VisualLabels;
 }
 
 /** A sample with its image (every procedural sample is one). */

@@ -13,7 +13,7 @@ import type { Progress } from './progress.js';
 import { resolveTeacher } from './resolve-teacher.js';
 import { runBegun } from './run-folder.js';
 import { type RunResult, runRecipe } from './runner.js';
-import { DEFAULT_WORLD, demoScaleFor, type World, worldEnvironment } from './world.js';
+import { DEFAULT_WORLD, demoScaleFor, scaleFor, type World, worldEnvironment } from './world.js';
 
 /**
  * The students the demo trains, in the order of the table: each distilled student beside the
@@ -63,7 +63,7 @@ export interface DemoOutcome {
  */
 export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   const world = options.world ?? DEFAULT_WORLD;
-  const catalog = recipes(options.quick ? QUICK_SCALE : demoScaleFor(world));
+  const catalog = recipes(options.quick ? scaleFor(world, QUICK_SCALE) : demoScaleFor(world));
   // --quick scores 500 questions in every world (its numbers only show that the pipeline runs).
   const environment = worldEnvironment(world, options.quick ? { evalSamples: 500 } : {});
   const teacher = await resolveTeacher({

@@ -1,5 +1,5 @@
 import { IGNORE_LABEL, ROLE_CODES } from '../core/roles.js';
-import { type Batch, batches, collate } from '../data/batch.js';
+import { type Batch, batches, collate, withVisualLabels } from '../data/batch.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { efficientStudentConfig, fullTokenStudentConfig, type ModelConfig, numVisionTokens, studentConfig, teacherConfig } from '../models/index.js';
 import type { ModelKind, StageData } from './recipe.js';
@@ -49,6 +49,15 @@ export function trainingBatch(env: RunEnvironment, data: StageData, kind: ModelK
   const first = seed * 10_000_019 + step * batchSize;
   const samplesOf = (task: 'caption' | 'qa') => Array.from({ length: batchSize }, (_, j) => env.data.train(task, first + j));
   if (data === 'text') return textBatch(env, samplesOf(step % 2 === 0 ? 'caption' : 'qa'));
+  if (data === 'cells') {
+    const samples = samplesOf('caption');
+    const layout = {
+      numVisionTokens: numVisionTokens(env.configs[kind]),
+      textLength: env.data.textLength.caption,
+      imageSize: env.configs[kind].vision.imageSize,
+    };
+    return withVisualLabels(env.tokenizer, collate(env.tokenizer, samples, layout), samples);
+  }
   // A mix alternates tasks step by step, padded to the longer length so shapes never change.
   const task = data === 'mix' ? (step % 2 === 0 ? 'caption' : 'qa') : data;
   const textLength = data === 'mix' ? Math.max(env.data.textLength.caption, env.data.textLength.qa) : env.data.textLength[task];

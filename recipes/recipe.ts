@@ -19,9 +19,12 @@ export const MODEL_KINDS: readonly ModelKind[] = ['teacher', 'student', 'efficie
  * - `qa`: images with instruction questions and answers;
  * - `mix`: caption and QA batches in turn, the instruction mix of SFT, DFT and EM-KD phase 2
  *   (LLaVA's 665k mix holds captions and conversations; small models learn the questions faster
- *   with captions beside them).
+ *   with captions beside them);
+ * - `cells`: images with captions and, at each vision token, the word for what lies under it
+ *   (`Sample.visualLabels`, the continuous world's shape words): the continuous teacher's
+ *   grounding stage, whose objective scores the logits at the visual positions against them.
  */
-export type StageData = 'text' | 'caption' | 'qa' | 'mix';
+export type StageData = 'text' | 'caption' | 'qa' | 'mix' | 'cells';
 
 /**
  * One stage of a recipe: which parameter groups train, on what, towards which objective, with

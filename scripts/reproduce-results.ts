@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { useBackend } from '../backends/index.js';
 import { type AnswerReport, answerReport } from '../data/calibration.js';
 import { createAssignmentPool } from '../matching/assignment/index.js';
-import { QUICK_SCALE, recipes, studyComparisons } from '../recipes/catalog.js';
+import { DEFAULT_SCALE, QUICK_SCALE, recipes, studyComparisons } from '../recipes/catalog.js';
 import { compareTable } from '../recipes/compare.js';
 import { evalBatches } from '../recipes/environment.js';
 import { evaluateQuestions } from '../recipes/evaluation.js';
@@ -49,7 +49,7 @@ const tableName = `table${suffix}.md`;
 await useBackend('wasm');
 await mkdir(out, { recursive: true });
 // --quick: the tiny scale, to try the machinery (its numbers mean nothing).
-const catalog = recipes(args.includes('--quick') ? QUICK_SCALE : scaleFor(world));
+const catalog = recipes(scaleFor(world, args.includes('--quick') ? QUICK_SCALE : DEFAULT_SCALE));
 const environment = worldEnvironment(world);
 const progress = progressTo(process.stderr);
 const pool = createAssignmentPool();

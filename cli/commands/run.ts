@@ -65,7 +65,7 @@ export function runCommand(program: Command): void {
       const seed = wholeNumber(options.seed, '--seed');
       const checkpointEvery = wholeNumber(options.checkpointEvery, '--checkpoint-every', 1);
       const world = worldOption(options.world);
-      const catalog = recipes(options.quick ? QUICK_SCALE : scaleFor(world, DEFAULT_SCALE));
+      const catalog = recipes(scaleFor(world, options.quick ? QUICK_SCALE : DEFAULT_SCALE));
       const named = catalog.get(name);
       if (named === undefined) throw new CliError(`unknown recipe '${name}': choose one of ${[...catalog.keys()].join(', ')}`);
       const missingMass = options.missingMass ?? 'tailBucket';

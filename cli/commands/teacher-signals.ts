@@ -63,7 +63,7 @@ export function teacherSignalsCommand(program: Command): void {
       if (!(LOGPROB_DTYPES as readonly string[]).includes(options.dtype))
         throw new CliError(`--dtype must be one of ${LOGPROB_DTYPES.join(', ')}, got '${options.dtype}'`);
       const world = worldOption(options.world);
-      const catalog = recipes(options.quick ? QUICK_SCALE : scaleFor(world, DEFAULT_SCALE));
+      const catalog = recipes(scaleFor(world, options.quick ? QUICK_SCALE : DEFAULT_SCALE));
       const recipe = catalog.get(name);
       if (recipe === undefined) throw new CliError(`unknown recipe '${name}': choose one of ${[...catalog.keys()].join(', ')}`);
       const selection = await chooseBackend(options.backend);
