@@ -37,13 +37,13 @@ export {
   solveBatchSequential,
   standardMatchers,
 } from './matching/index.js';
-export { DEFAULT_SCALE, QUICK_SCALE, type RecipeScale, recipes } from './recipes/catalog.js';
+export { DEFAULT_SCALE, groundingObjective, QUICK_SCALE, type RecipeScale, recipes } from './recipes/catalog.js';
 export { runDemo } from './recipes/demo.js';
 export { type RunEnvironment, runEnvironment } from './recipes/environment.js';
 export { EM_KD_PAPER_WEIGHTS, emKdObjective } from './recipes/objectives/em-kd.js';
 export { LLAVA_KD_PAPER_WEIGHTS, llavaKdObjective } from './recipes/objectives/llava-kd.js';
 export { type Progress, type ProgressStream, progressTo, silentProgress } from './recipes/progress.js';
-export type { Recipe, Stage } from './recipes/recipe.js';
+export type { Recipe, Stage, StageData } from './recipes/recipe.js';
 export { type ResolvedTeacher, resolveTeacher, type TeacherChoice } from './recipes/resolve-teacher.js';
 export { type RunOptions, type RunResult, readResult, runRecipe, type TeacherHandle } from './recipes/runner.js';
 export {
