@@ -4,6 +4,7 @@ import type { JsonValue } from '../../core/graph.js';
 import { withGradient } from '../../core/tensor-ops.js';
 import type { DivergenceKernel, DivergenceOperands, DivergenceRule, RowView } from '../../losses/divergence.js';
 import { expNonPositive, ROW_KINDS, type RowJob, type RowKind, type Scratch, scratchFor } from './rows.js';
+import { hostSimd } from './rows-simd.js';
 import { runRows, threadedFor } from './threads.js';
 
 /**
@@ -51,6 +52,7 @@ export const hostDivergenceKernel: DivergenceKernel = (op) => {
         weights,
         rowLoss,
         grad,
+        simd: hostSimd(),
       };
       scratch = scratchFor(vocab, scratch);
       runRows(job, rows, scratch, threadedFor(rows, vocab));

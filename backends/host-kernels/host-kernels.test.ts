@@ -9,8 +9,15 @@
  *   2e-6 relative (a float32 log-softmax step misses by ~5e-5 at this V; TVD, whose kinks the
  *   differences would cross, is left to properties/divergences.test.ts), and forward KL's
  *   gradient matches the exact float64 (q − p)/N in norm to 1e-6;
- * - the table-driven exponential and softplus are within 1e-15 of Math.exp and log1p(exp(z)).
+ * - the table-driven exponential and softplus are within 1e-15 of Math.exp and log1p(exp(z));
+ * - the WebAssembly SIMD passes (rows-simd.ts) and the JavaScript ones give the same losses and
+ *   gradients within the tolerance table, at V = 32000, at vocabularies that are not a multiple
+ *   of 4 (padded rows) and at logits of ±1e4 (underflowing exponentials); the SIMD exponential
+ *   and log are within 1e-15 of Math.exp and 4e-16 of Math.log; and the committed module
+ *   (rows-wasm.ts) is what rows.wat assembles to, byte for byte.
  */
+
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile } from '../../compile/compile.js';
@@ -21,9 +28,11 @@ import { student as s, teacher as t } from '../../core/views.js';
 import { akl, jsd, kl, skewKL, skewReverseKL, softCE, tvd } from '../../losses/index.js';
 import { type Divergence, tokenDivergence } from '../../properties/reference/divergences.js';
 import { directionalCheck } from '../../properties/reference/finite-differences.js';
-import { expectClose } from '../../properties/tolerances.js';
+import { expectClose, toleranceFor } from '../../properties/tolerances.js';
+import { generatedModule, MODULE_PATH, WAT_PATH } from '../../scripts/build-wasm-kernels.mjs';
 import { type BackendName, useBackend } from '../index.js';
 import { expNonPositive, softplus } from './rows.js';
+import { hostSimd, setHostSimd, simdExpLog, simdKernels } from './rows-simd.js';
 import { hostThreads, hostThreadsReady, lastWorkerRowCount, setHostThreads } from './threads.js';
 
 const ROWS = 24;
@@ -91,7 +100,10 @@ function referenceLoss(d: Divergence, temperature: number): (x: Float64Array) =>
 const backends = (process.env['MMKD_TEST_BACKENDS'] ?? 'cpu,wasm').split(',').filter((b): b is BackendName => b === 'cpu' || b === 'wasm');
 const initialThreads = hostThreads();
 
-afterAll(() => setHostThreads(initialThreads));
+afterAll(() => {
+  setHostThreads(initialThreads);
+  setHostSimd(true);
+});
 
 describe.each(backends)('host divergence kernels on %s at V = 32000', (backend) => {
   beforeAll(async () => {
@@ -187,6 +199,63 @@ describe.each(backends)('host divergence kernels on %s at V = 32000', (backend) 
     }
   }, 300_000);
 
+  it('the SIMD and the JavaScript passes agree within the tolerance table (V = 32000, odd vocabularies, logits of ±1e4)', async () => {
+    expect(simdKernels(), 'WebAssembly SIMD compiles in Node ≥ 20').not.toBeNull();
+    setHostThreads(1);
+    const value = toleranceFor(backend, 'value');
+    const gradient = toleranceFor(backend, 'gradient');
+    const inputsFor = (rows: number, vocab: number, scale: number, seed: number) => {
+      const out = new Float32Array(rows * vocab);
+      let x = seed >>> 0;
+      for (let k = 0; k < out.length; k++) {
+        x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+        out[k] = (x / 2 ** 32 - 0.5) * scale;
+      }
+      return out;
+    };
+    // [rows, vocab, logit range]: the test's V; vocabularies of 1, 2, 3 and 5 mod 4; ±1e4.
+    const shapes: Array<[number, number, number]> = [
+      [ROWS, V, 0],
+      [3, 7, 8],
+      [5, 1, 8],
+      [4, 4097, 20],
+      [3, 6, 8],
+      [4, 33, 2e4],
+    ];
+    for (const [rows, vocab, range] of shapes) {
+      const [ta, sb] = range === 0 ? [teacherLogits, studentLogits] : [inputsFor(rows, vocab, range, 5), inputsFor(rows, vocab, range, 6)];
+      for (const c of cases) {
+        for (const temperature of [1, 2]) {
+          const run = async (simd: boolean) => {
+            setHostSimd(simd);
+            expect(hostSimd()).toBe(simd);
+            const roles = new Int32Array(rows).fill(ROLE_CODES.response);
+            const inputs: DistillInputs = {
+              teacher: { logits: tf.tensor3d(ta, [1, rows, vocab]), roles },
+              student: { logits: tf.tensor3d(sb, [1, rows, vocab]), roles },
+            };
+            try {
+              const result = await compile(c.node(temperature), inputs).valueAndGrad(inputs);
+              try {
+                return { loss: (await result.loss.data())[0]!, grad: Float32Array.from(await result.grads['student.logits']!.data()) };
+              } finally {
+                result.dispose();
+              }
+            } finally {
+              tf.dispose([inputs.teacher.logits, inputs.student.logits]);
+            }
+          };
+          const js = await run(false);
+          const simd = await run(true);
+          const label = `${c.name}, ${rows} × ${vocab}, logits in ±${range === 0 ? 'test' : range / 2}, T = ${temperature}`;
+          expect(Number.isFinite(simd.loss), label).toBe(true);
+          expectClose(simd.loss, js.loss, value, `${label}: loss`);
+          for (let k = 0; k < js.grad.length; k++) expectClose(simd.grad[k]!, js.grad[k]!, gradient, `${label}: gradient entry ${k}`);
+        }
+      }
+    }
+  }, 300_000);
+
   it("forward KL's gradient has the norm of the exact float64 (q − p)/N to 1e-6", async () => {
     const { grad } = await lossAndGrad(kl.forward(T(), S()));
     let diff = 0;
@@ -236,5 +305,34 @@ describe('expNonPositive', () => {
     expect(expNonPositive(-746)).toBe(0);
     expect(expNonPositive(-Infinity)).toBe(0);
     expect(expNonPositive(0)).toBe(1);
+  });
+});
+
+describe('the WebAssembly SIMD module', () => {
+  it('is what rows.wat assembles to, byte for byte (npm run build:kernels)', async () => {
+    expect(await generatedModule(readFileSync(WAT_PATH, 'utf8'))).toBe(readFileSync(MODULE_PATH, 'utf8'));
+  });
+
+  it('exponential: within 1e-15 of Math.exp on [−700, 0], 0 below −708', () => {
+    const x = new Float64Array(200_002);
+    for (let k = 0; k < x.length; k++) x[k] = -((k / 200_000) ** 2) * 700;
+    const e = simdExpLog('exp', x);
+    let worst = 0;
+    for (let k = 0; k < x.length; k++) worst = Math.max(worst, Math.abs(e[k]! / Math.exp(x[k]!) - 1));
+    expect(worst).toBeLessThan(1e-15);
+    expect(Array.from(simdExpLog('exp', Float64Array.of(0, -708.5, -1e300, -Infinity)))).toEqual([1, 0, 0, 0]);
+  });
+
+  it('log: within 4e-16 of Math.log on [1e-300, 1e10], relative to max(1, |log y|) (two ulp near 1)', () => {
+    const y = new Float64Array(400_000);
+    for (let k = 0; k < y.length; k++) y[k] = 10 ** (-300 + (310 * k) / y.length) * (1 + (k % 7) / 7);
+    const l = simdExpLog('log', y);
+    let worst = 0;
+    for (let k = 0; k < y.length; k++) {
+      const exact = Math.log(y[k]!);
+      worst = Math.max(worst, Math.abs(l[k]! - exact) / Math.max(1, Math.abs(exact)));
+    }
+    expect(worst).toBeLessThan(4e-16);
+    expect(Array.from(simdExpLog('log', Float64Array.of(1, 2)))).toEqual([0, Math.LN2]);
   });
 });

@@ -11,30 +11,10 @@
  * pass, so no rule needs a pass for Σh of its own.
  */
 
-/** The divergences that have a closed-form host row, by code. */
-export const ROW_KINDS = { forwardKL: 0, reverseKL: 1, jsd: 2, skewKL: 3, skewReverseKL: 4, tvd: 5, softCE: 6, zero: 7 } as const;
-export type RowKind = (typeof ROW_KINDS)[keyof typeof ROW_KINDS];
+import { ROW_KINDS, type RowJob } from './row-kinds.js';
+import { type SimdKernels, simdKernels, simdKind, simdRow } from './rows-simd.js';
 
-/**
- * One kernel call: rows of the teacher's logits `a` [rows × widthA] and the student's `b`
- * [rows × widthB], the first `vocab` columns compared, at 1/T = `invT`. `param` is β (JSD) or
- * α (skew divergences), strictly inside (0, 1) (endpoints are resolved to other kinds before).
- * Writes ℓ_i into `rowLoss[i]` and, when `grad` is given, ∂(w_i ℓ_i)/∂b_i into grad's row i
- * (columns past `vocab` untouched).
- */
-export interface RowJob {
-  readonly kind: RowKind;
-  readonly param: number;
-  readonly a: Float32Array;
-  readonly b: Float32Array;
-  readonly widthA: number;
-  readonly widthB: number;
-  readonly vocab: number;
-  readonly invT: number;
-  readonly weights: Float32Array;
-  readonly rowLoss: Float64Array;
-  readonly grad: Float32Array | null;
-}
+export { ROW_KINDS, type RowJob, type RowKind } from './row-kinds.js';
 
 /** Per-thread scratch rows, float64. */
 export interface Scratch {
@@ -149,17 +129,25 @@ function softplusTable(): Float64Array {
 
 /** Rows i0 … i1−1 of `job`, on `scratch` (at least `vocab` long). */
 export function computeRows(job: RowJob, scratch: Scratch, i0: number, i1: number): void {
-  for (let i = i0; i < i1; i++) job.rowLoss[i] = computeRow(job, scratch, i);
+  const simd = simdFor(job);
+  if (simd !== null) for (let i = i0; i < i1; i++) job.rowLoss[i] = simdRow(job, simd, i);
+  else for (let i = i0; i < i1; i++) job.rowLoss[i] = computeRow(job, scratch, i);
 }
 
 /** Claims rows one at a time from `next` (an atomic counter) until none is left; returns how many it did. */
 export function computeClaimedRows(job: RowJob, scratch: Scratch, counter: Int32Array, slot: number, rows: number): number {
+  const simd = simdFor(job);
   let done = 0;
   for (let i = Atomics.add(counter, slot, 1); i < rows; i = Atomics.add(counter, slot, 1)) {
-    job.rowLoss[i] = computeRow(job, scratch, i);
+    job.rowLoss[i] = simd !== null ? simdRow(job, simd, i) : computeRow(job, scratch, i);
     done++;
   }
   return done;
+}
+
+/** The SIMD kernels when the job asks for them and its kind has SIMD passes (rows-simd.ts), else null. */
+function simdFor(job: RowJob): SimdKernels | null {
+  return job.simd === true && simdKind(job.kind) ? simdKernels() : null;
 }
 
 /** Sums a pass returns beside its result (this thread's; every pass writes before it reads). */
