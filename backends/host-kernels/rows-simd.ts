@@ -1,10 +1,11 @@
 /**
- * The host rows' hot passes in WebAssembly SIMD (`rows.wat`, two float64 lanes), for the kinds
- * whose passes it has: forward and reverse KL, soft CE, TVD and the two skew divergences (JSD
- * keeps the JavaScript rows of `rows.ts`). A row's arithmetic is the same as there, pass for
- * pass, with the same float64 values; the differences are the lane-wise sums (rounding only), an
- * exponential flushed to 0 below e^−708 and, for the skew divergences, the log of p/m taken
- * directly (fdlibm's log) instead of through a softplus. `rows.wat` states each one's error.
+ * The host rows' hot passes in WebAssembly SIMD (`rows.wat`, two float64 lanes), for every kind
+ * with a closed-form row. A row's arithmetic is the same as in `rows.ts`, pass for pass, with the
+ * same float64 values; the differences are the lane-wise sums (rounding only), an exponential
+ * flushed to 0 below e^−708, and the logs of the mixtures: the skew divergences take log(p/m) as
+ * fdlibm's log of the ratio itself, and JSD one such log per entry, of the larger of p/m and
+ * q/m, with the other from the logits' difference, instead of a softplus. `rows.wat` states each
+ * one's measured error.
  *
  * The module is compiled on first use, synchronously (a row is computed inside a synchronous
  * tfjs kernel), once per thread. Where that fails (no WebAssembly SIMD, or a browser's main
@@ -30,6 +31,7 @@ interface RowsExports {
   tvdSums(pp: number, pq: number, px: number, n: number, invP: number, invQ: number): void;
   skewKLSums(pp: number, pq: number, px: number, n: number, alpha: number, kq: number): void;
   skewReverseKLSums(pp: number, pq: number, px: number, n: number, alpha: number, kp: number): void;
+  jsdSums(pa: number, pb: number, pp: number, pq: number, px: number, n: number, beta: number, kappa: number, invT: number, shift: number): void;
   expInPlace(p: number, n: number): void;
   logInPlace(p: number, n: number): void;
 }
@@ -93,7 +95,7 @@ export function setHostSimd(on: boolean): void {
 
 /** Whether a kind has SIMD passes. */
 export function simdKind(kind: number): boolean {
-  return kind !== ROW_KINDS.jsd && kind !== ROW_KINDS.zero;
+  return kind !== ROW_KINDS.zero;
 }
 
 /** Lays a row of `vocab` entries out in the module's memory, growing it when needed. */
@@ -175,6 +177,15 @@ export function simdRow(job: RowJob, k: SimdKernels, i: number): number {
       x.skewReverseKLSums(pp, pq, px, n, alpha, (1 - alpha) * (invP / invQ));
       loss = f64[OUT]! * invQ;
       if (grad !== null) x.gradScaled(pg, pq, px, n, c * invQ, loss - alpha * f64[OUT + 1]! * invQ);
+      break;
+    }
+    case ROW_KINDS.jsd: {
+      // JSD = β·KL(p ‖ m) + (1−β)·KL(q ‖ m); h = (1−β)·q·log(q/m), Σh = (1−β)·KL(q ‖ m).
+      const beta = job.param;
+      x.jsdSums(pa, pb, pp, pq, px, n, beta, invQ / invP, invT, (maxA - maxB) * invT + logSumA - logSumB);
+      const klQ = f64[OUT + 1]! * invQ;
+      loss = beta * f64[OUT]! * invP + (1 - beta) * klQ;
+      if (grad !== null) x.gradScaled(pg, pq, px, n, c * (1 - beta) * invQ, klQ);
       break;
     }
     default:

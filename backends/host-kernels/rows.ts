@@ -9,6 +9,11 @@
  * one table-driven softplus per entry for their mixture, no log). Every ∂ℓ/∂log q below is
  * projected through the log-softmax in closed form, c·(h − q·Σh), with Σh known from the loss
  * pass, so no rule needs a pass for Σh of its own.
+ *
+ * These are the JavaScript passes. Where WebAssembly SIMD compiles (Node ≥ 20, current browsers)
+ * and the job asks for it (the default, `setHostSimd`), `rows-simd.ts` runs the same passes in
+ * two float64 lanes instead, 2–3 times as fast; these remain the fallback and the reference that
+ * the tests hold the SIMD passes to.
  */
 
 import { ROW_KINDS, type RowJob } from './row-kinds.js';
