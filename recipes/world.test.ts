@@ -20,14 +20,14 @@ describe('worlds', () => {
         .stages.map((st) => st.name),
     ).toEqual(['lm', 'pt', 'sft']);
     // The continuous teacher grounds its tokens between PT and SFT; its students are the grid's.
-    expect(scaleFor('continuous')).toEqual({ ...DEFAULT_SCALE, teacherSteps: 4000, groundSteps: 1500 });
-    expect(scaleFor('continuous', QUICK_SCALE)).toEqual({ ...QUICK_SCALE, teacherSteps: 12, groundSteps: 5 });
+    expect(scaleFor('continuous')).toEqual({ ...DEFAULT_SCALE, groundSteps: 1500 });
+    expect(scaleFor('continuous', QUICK_SCALE)).toEqual({ ...QUICK_SCALE, groundSteps: 5 });
     const continuousTeacher = recipes(scaleFor('continuous')).get('teacher')!;
     expect(continuousTeacher.stages.map((st) => [st.name, st.data, st.steps])).toEqual([
       ['lm', 'text', 300],
       ['pt', 'caption', 150],
       ['ground', 'cells', 1500],
-      ['sft', 'mix', 4000],
+      ['sft', 'mix', 8000],
     ]);
     expect(recipes(scaleFor('continuous')).get('llava-kd')!.stages).toEqual(recipes(DEFAULT_SCALE).get('llava-kd')!.stages);
     // The demo: the grid world's at the study's scale, the continuous world's students shorter.
