@@ -31,8 +31,9 @@ import { directionalCheck } from '../../properties/reference/finite-differences.
 import { expectClose, toleranceFor } from '../../properties/tolerances.js';
 import { generatedModule, MODULE_PATH, WAT_PATH } from '../../scripts/build-wasm-kernels.mjs';
 import { type BackendName, useBackend } from '../index.js';
+import { simdExpLog } from '../testing/simd-rows.js';
 import { expNonPositive, softplus } from './rows.js';
-import { hostSimd, setHostSimd, simdExpLog, simdKernels } from './rows-simd.js';
+import { hostSimd, setHostSimd, simdKernels } from './rows-simd.js';
 import { hostThreads, hostThreadsReady, lastWorkerRowCount, setHostThreads } from './threads.js';
 
 const ROWS = 24;

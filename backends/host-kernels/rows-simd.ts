@@ -21,7 +21,8 @@
 import { ROW_KINDS, type RowJob } from './row-kinds.js';
 import { ROWS_WASM_BASE64 } from './rows-wasm.js';
 
-interface RowsExports {
+/** The module's exports (rows.wat): byte offsets into its memory, counts, scalars. */
+export interface RowsExports {
   readonly memory: WebAssembly.Memory;
   maxima(pa: number, pb: number, n: number): void;
   exps(pa: number, pb: number, pp: number, pq: number, n: number, maxA: number, maxB: number, invT: number): void;
@@ -101,11 +102,12 @@ export function simdKind(kind: number): boolean {
 /** Lays a row of `vocab` entries out in the module's memory, growing it when needed. */
 function layout(k: SimdKernels, vocab: number): void {
   const n = (vocab + 3) & ~3;
-  if (n === k.n) return;
+  if (n === k.n && k.f32.buffer === k.x.memory.buffer) return;
   const end = ROW_START + 40 * n;
   const have = k.x.memory.buffer.byteLength;
-  if (end > have) {
-    k.x.memory.grow(Math.ceil((end - have) / 65536));
+  if (end > have) k.x.memory.grow(Math.ceil((end - have) / 65536));
+  // Growing detaches the old buffer (here or in a test's use of the module).
+  if (k.f32.buffer !== k.x.memory.buffer) {
     k.f32 = new Float32Array(k.x.memory.buffer);
     k.f64 = new Float64Array(k.x.memory.buffer);
   }
@@ -193,14 +195,4 @@ export function simdRow(job: RowJob, k: SimdKernels, i: number): number {
   }
   if (grad !== null) grad.set(k.f32.subarray(pg >> 2, (pg >> 2) + vocab), ob);
   return loss;
-}
-
-/** e^x (x ≤ 0) and log y (y > 0 normal) over an even number of values by the module's own code, for the accuracy tests. */
-export function simdExpLog(which: 'exp' | 'log', values: Float64Array): Float64Array {
-  const k = simdKernels();
-  if (k === null) throw new Error('WebAssembly SIMD is not available here');
-  layout(k, Math.max(4, values.length));
-  k.f64.set(values, k.pp >> 3);
-  (which === 'exp' ? k.x.expInPlace : k.x.logInPlace)(k.pp, values.length);
-  return k.f64.slice(k.pp >> 3, (k.pp >> 3) + values.length);
 }
