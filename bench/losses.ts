@@ -5,7 +5,8 @@
  * mmkd's compiled objective and through the plain tfjs composite a user would write (log-softmax,
  * exp, multiply, sum, differentiated by tfjs's autodiff), on the same inputs in the same run.
  * Prints the median time of each, the speed-up, the peak bytes of tensors alive during a call
- * (`tf.profile`), the process's peak resident memory (host arrays and shared buffers included),
+ * (`tf.profile`'s count, and distinct buffers: `properties/buffer-peak.ts`), the process's peak
+ * resident memory (host arrays and shared buffers included),
  * PyTorch eager on the same CPU when python3 has torch, and the relative difference of the two
  * loss values. `--threads` sets mmkd's host-kernel threads (default: one per core). Beside the
  * wall-clock times, the CPU time of each call (all its threads, `process.cpuUsage`): on a shared
@@ -20,6 +21,7 @@ import type { DistillInputs } from '../core/outputs.js';
 import { ROLE_CODES } from '../core/roles.js';
 import { compile, student as s, teacher as t } from '../index.js';
 import { akl, jsd, kl, skewKL, skewReverseKL, softCE, tvd } from '../losses/index.js';
+import { trackBuffers } from '../properties/buffer-peak.js';
 import { machineDescription, median, parseOptions, timeAsync } from './util.js';
 
 type Composite = (teacher: tf.Tensor2D, student: tf.Tensor2D) => tf.Scalar;
@@ -130,6 +132,8 @@ interface Measurement {
   readonly cpuMs: number;
   /** Peak bytes of live tensors during one call, as tfjs counts them (aliases of one buffer count twice). */
   readonly peakBytes: number;
+  /** Peak bytes of distinct tensor buffers alive during one call, inputs included. */
+  readonly bufferPeakBytes: number;
   /** wasm only: the heap's size at the end, its high-water mark in a fresh process (inputs included). */
   readonly heapBytes?: number;
   /**
@@ -175,9 +179,9 @@ export async function run(argv: readonly string[]): Promise<void> {
   const torch = options['torch'] === 'off' ? undefined : await torchVersion();
   console.log(`# PyTorch: ${torch ?? 'not measured (python3 has no torch, or --torch off)'}`);
   console.log(
-    '| backend | divergence | mmkd ms | tfjs composite ms | speed-up | mmkd CPU ms | composite CPU ms | CPU ratio | mmkd tensor peak MB | composite tensor peak MB | ratio | mmkd process peak MB | composite process peak MB | ratio | PyTorch eager ms | PyTorch process peak MB | mmkd vs PyTorch | |Δ loss| / loss |',
+    '| backend | divergence | mmkd ms | tfjs composite ms | speed-up | mmkd CPU ms | composite CPU ms | CPU ratio | mmkd tensor peak MB | composite tensor peak MB | ratio | mmkd buffer peak MB | composite buffer peak MB | ratio | mmkd process peak MB | composite process peak MB | ratio | PyTorch eager ms | PyTorch process peak MB | mmkd vs PyTorch | |Δ loss| / loss |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const torchDone = new Map<string, TorchMeasurement | string>();
   for (const backend of options['backends']!.split(',')) {
     for (const c of cases()) {
@@ -199,7 +203,9 @@ export async function run(argv: readonly string[]): Promise<void> {
           (m) => m.cpuMs.toFixed(0),
         )} | ${ratio((m) => m.cpuMs)} | ${cell(ours, (m) => mb(m.peakBytes))} | ${cell(theirs, (m) =>
           mb(m.peakBytes),
-        )} | ${ratio((m) => m.peakBytes)} | ${cell(ours, (m) => mb(m.rssBytes))} | ${cell(theirs, (m) => mb(m.rssBytes))} | ${ratio((m) => m.rssBytes)} | ${pyMs} | ${pyRss} | ${vsTorch} | ${
+        )} | ${ratio((m) => m.peakBytes)} | ${cell(ours, (m) => mb(m.bufferPeakBytes))} | ${cell(theirs, (m) => mb(m.bufferPeakBytes))} | ${ratio(
+          (m) => m.bufferPeakBytes,
+        )} | ${cell(ours, (m) => mb(m.rssBytes))} | ${cell(theirs, (m) => mb(m.rssBytes))} | ${ratio((m) => m.rssBytes)} | ${pyMs} | ${pyRss} | ${vsTorch} | ${
           both ? (Math.abs(ours.loss - theirs.loss) / Math.abs(theirs.loss)).toExponential(1) : '–'
         } |`,
       );
@@ -254,6 +260,8 @@ async function torchChild(name: string, options: Record<string, string>): Promis
 async function inChild(backend: string, name: string, which: 'mmkd' | 'composite', options: Record<string, string>): Promise<Measurement | string> {
   const { execFile } = await import('node:child_process');
   const args = [
+    // The child collects the host copies its inputs were made from before measuring (below).
+    '--expose-gc',
     '--import',
     'tsx',
     'bench/main.ts',
@@ -289,12 +297,16 @@ async function measureChild(options: Record<string, string>): Promise<void> {
   const backendName = options['backends']!;
   const c = cases().find((k) => k.name === options['only'])!;
   await useBackend(backendName);
+  // Started before the inputs are made, so that they count in the peak (as in tf.profile's).
+  const buffers = trackBuffers();
   const teacherLogits = tf.randomNormal([1, rows, vocab], 0, 2, 'float32', 1) as tf.Tensor3D;
   const studentLogits = tf.randomNormal([1, rows, vocab], 0, 2, 'float32', 2) as tf.Tensor3D;
+  // tf.randomNormal fills a host array and copies it to the backend; on wasm those copies (one
+  // [N × V] array per input) stay in the process until a collection, which a quiet process may
+  // not run for a while, and would count in both sides' process peak though neither call made them.
+  (globalThis as { gc?: () => void }).gc?.();
   const roles = new Int32Array(rows).fill(ROLE_CODES.response);
   const inputs: DistillInputs = { teacher: { logits: teacherLogits, roles }, student: { logits: studentLogits, roles } };
-  const a2 = tf.reshape(teacherLogits, [rows, vocab]) as tf.Tensor2D;
-  const b2 = tf.reshape(studentLogits, [rows, vocab]) as tf.Tensor2D;
   let loss = 0;
   let f: () => Promise<void>;
   if (options['threads']) setHostThreads(Number(options['threads']));
@@ -304,16 +316,19 @@ async function measureChild(options: Record<string, string>): Promise<void> {
     f = async () => {
       const r = await compiled.valueAndGrad(inputs);
       loss = (await r.loss.data())[0]!;
-      await r.grads['student.logits']!.data();
+      await settled(r.grads['student.logits']!);
       r.dispose();
     };
   } else {
+    // The composite's [N, V] operands: reshapes of the inputs, so made in its process only.
+    const a2 = tf.reshape(teacherLogits, [rows, vocab]) as tf.Tensor2D;
+    const b2 = tf.reshape(studentLogits, [rows, vocab]) as tf.Tensor2D;
     f = async () => {
       const h = c.detached ? tf.tidy(() => c.detached!(a2, b2)) : undefined;
       const g = h ? aklComposite(h) : c.composite;
       const { value, grads } = tf.tidy(() => tf.valueAndGrads((b: tf.Tensor) => g(a2, b as tf.Tensor2D))([b2]));
       loss = (await value.data())[0]!;
-      await grads[0]!.data();
+      await settled(grads[0]!);
       tf.dispose([value, ...grads, ...(h ? [h] : [])]);
     };
   }
@@ -327,9 +342,38 @@ async function measureChild(options: Record<string, string>): Promise<void> {
   const times = await timeAsync(cpuTimed, reps);
   // timeAsync's warm-up call is the first.
   cpuTimes.shift();
+  buffers.resetPeak();
   const peakBytes = (await tf.profile(f)).peakBytes;
+  const bufferPeakBytes = buffers.peakBytes();
   // The emscripten module of tfjs-backend-wasm exposes its heap; it grows and never shrinks.
   const heap = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.byteLength;
   const rssBytes = process.resourceUsage().maxRSS * 1024;
-  console.log(JSON.stringify({ ms: median(times), cpuMs: median(cpuTimes), peakBytes, loss, rssBytes, ...(heap === undefined ? {} : { heapBytes: heap }) }));
+  console.log(
+    JSON.stringify({
+      ms: median(times),
+      cpuMs: median(cpuTimes),
+      peakBytes,
+      bufferPeakBytes,
+      loss,
+      rssBytes,
+      ...(heap === undefined ? {} : { heapBytes: heap }),
+    }),
+  );
+}
+
+/**
+ * Waits until a gradient is computed by reading one of its entries: on an asynchronous backend
+ * that waits for the kernels writing it. Reading all of it would copy [N × V] floats to the host
+ * on every call, which a training step never does, and leave that copy to the collector, inflating
+ * both sides' process peak by the same amount.
+ */
+async function settled(gradient: tf.Tensor): Promise<void> {
+  // A slice of the tensor itself, not of a reshape, which tfjs's count would add a second time.
+  const first = tf.slice(
+    gradient,
+    gradient.shape.map(() => 0),
+    gradient.shape.map(() => 1),
+  );
+  await first.data();
+  first.dispose();
 }
