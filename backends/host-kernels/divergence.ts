@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { TokenRows } from '../../core/definitions.js';
 import { InputError } from '../../core/errors.js';
 import type { JsonValue } from '../../core/graph.js';
 import { withGradient } from '../../core/tensor-ops.js';
 import type { DivergenceKernel, DivergenceOperands, DivergenceRule, RowView } from '../../losses/divergence.js';
-import { expNonPositive, ROW_KINDS, type RowJob, type RowKind, type Scratch, scratchFor } from './rows.js';
+import { expNonPositive, ROW_KINDS, type RowJob, type RowKind, rowOf, type Scratch, scratchFor } from './rows.js';
 import { hostSimd } from './rows-simd.js';
 import { runRows, threadedFor } from './threads.js';
 
@@ -22,22 +23,30 @@ import { runRows, threadedFor } from './threads.js';
  * which does not move while the kernel runs: nothing is allocated on it until the gradient is
  * handed over; on cpu `dataSync`, the backend's own array), and the gradient is written where its
  * tensor will live (on wasm straight into a block of the heap that becomes the gradient tensor, on
- * cpu an array the tensor keeps). Threads add two chunks of shared copies, a few MiB. So a call
- * holds one [N × V] float array beyond its inputs: the gradient, which the backward pass needs.
+ * cpu an array the tensor keeps). Threads add two chunks of shared copies, a few MiB. A view
+ * that selects some tokens of the logits (`next('response')`, one role among several) is read in
+ * place, by row index, rather than gathered, and its gradient is written in the logits' own shape
+ * (zeros at the rows not selected): a gather would copy both sides' selected rows, and scattering
+ * a gradient of the selected rows back would make the gradient a second time. So a call holds one
+ * [B·T × V] float array beyond its inputs: the gradient, which the backward pass needs.
  */
 export const hostDivergenceKernel: DivergenceKernel = (op) => {
   const { rule, params, temperature, vocab, weights } = op;
-  const teacher = op.teacher.values;
+  const [teacher, rowsA] = inPlace(op.teacher);
+  const [studentRows, rowsB] = inPlace(op.student);
   const kind = rowKindOf(rule, params);
-  return withGradient<tf.Scalar>(op.student.values, (student) => {
-    const [rows, widthB] = student.shape as [number, number];
+  return withGradient<tf.Scalar>(studentRows, (student) => {
+    const [height, widthB] = student.shape as [number, number];
+    const rows = rowsB?.length ?? height;
     const widthA = teacher.shape[1]!;
     // Allocated before the inputs are read: on wasm it may grow the heap, which moves its views.
-    let store: GradientStore | null = op.ctx.differentiating ? gradientStore(rows, widthB, vocab !== widthB || kind?.kind === ROW_KINDS.zero) : null;
+    // Cleared where a row or column is not written: rows not selected, columns past `vocab`.
+    const clear = rowsB !== null || vocab !== widthB || kind?.kind === ROW_KINDS.zero;
+    let store: GradientStore | null = op.ctx.differentiating ? gradientStore(height, widthB, clear) : null;
     const grad = store?.view() ?? null;
     let loss = 0;
     if (kind === undefined) {
-      loss = genericRows(op, hostRows(teacher), hostRows(student), rows, widthA, widthB, grad);
+      loss = genericRows(op, hostRows(teacher), hostRows(student), rows, widthA, widthB, grad, rowsA, rowsB);
     } else if (kind.kind !== ROW_KINDS.zero) {
       const rowLoss = new Float64Array(rows);
       const job: RowJob = {
@@ -53,6 +62,8 @@ export const hostDivergenceKernel: DivergenceKernel = (op) => {
         rowLoss,
         grad,
         simd: hostSimd(),
+        rowsA,
+        rowsB,
       };
       scratch = scratchFor(vocab, scratch);
       runRows(job, rows, scratch, threadedFor(rows, vocab));
@@ -71,6 +82,18 @@ export const hostDivergenceKernel: DivergenceKernel = (op) => {
     };
   });
 };
+
+/**
+ * The tensor a kernel reads a side's rows from, with the row of each selected token in it: a
+ * view's [B·T, V] logits and its selection's positions (null when they are every row in order),
+ * else the rows themselves (an aligned teacher's gathered rows).
+ */
+function inPlace(rows: TokenRows): readonly [tf.Tensor2D, Int32Array | null] {
+  if (rows.source === undefined) return [rows.values, null];
+  const positions = rows.selection.positions;
+  const every = positions.length === rows.source.shape[0] && positions.every((p, i) => p === i);
+  return [rows.source, every ? null : positions];
+}
 
 /** The calling thread's scratch rows, reused from call to call. */
 let scratch: Scratch | undefined;
@@ -213,6 +236,8 @@ function genericRows(
   widthA: number,
   widthB: number,
   grad: Float32Array | null,
+  rowsA: Int32Array | null,
+  rowsB: Int32Array | null,
 ): number {
   const { rule, params, temperature, vocab, weights } = op;
   const [sP, eP, sQ, eQ] = [new Float64Array(vocab), new Float64Array(vocab), new Float64Array(vocab), new Float64Array(vocab)];
@@ -220,7 +245,7 @@ function genericRows(
   const invT = 1 / temperature;
   let loss = 0;
   for (let i = 0; i < rows; i++) {
-    const [oa, ob] = [i * widthA, i * widthB];
+    const [oa, ob] = [rowOf(rowsA, i) * widthA, rowOf(rowsB, i) * widthB];
     let maxA = -Infinity;
     let maxB = -Infinity;
     for (let v = 0; v < vocab; v++) {

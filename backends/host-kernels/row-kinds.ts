@@ -9,7 +9,7 @@ export type RowKind = (typeof ROW_KINDS)[keyof typeof ROW_KINDS];
  * [rows × widthB], the first `vocab` columns compared, at 1/T = `invT`. `param` is β (JSD) or
  * α (skew divergences), strictly inside (0, 1) (endpoints are resolved to other kinds before).
  * Writes ℓ_i into `rowLoss[i]` and, when `grad` is given, ∂(w_i ℓ_i)/∂b_i into grad's row i
- * (columns past `vocab` untouched).
+ * (columns past `vocab` untouched); row i of a, b and grad is row `rowOf(rowsA/rowsB, i)`.
  */
 export interface RowJob {
   readonly kind: RowKind;
@@ -29,4 +29,15 @@ export interface RowJob {
    * is the same bits whichever thread computes it.
    */
   readonly simd?: boolean;
+  /**
+   * Where job row i lies in `a` (resp. `b` and `grad`): row rowsA[i]; row i when absent or null.
+   * A kernel then reads a view's selected rows inside the logits themselves and writes their
+   * gradient in the logits' own shape, where gathering would copy both sides' rows and scattering
+   * the gradient back would make a second [B·T × V] array.
+   */
+  readonly rowsA?: Int32Array | null;
+  readonly rowsB?: Int32Array | null;
 }
+
+/** The row of a, b or grad holding job row i (see `RowJob.rowsA`). */
+export const rowOf = (rows: Int32Array | null | undefined, i: number): number => (rows == null ? i : rows[i]!);

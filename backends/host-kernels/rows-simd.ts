@@ -19,7 +19,7 @@
  * gradient row out: 0.3–0.4 ns per entry measured (bench/RESULTS.md), against the 7–14 that the
  * SIMD passes save.
  */
-import { ROW_KINDS, type RowJob } from './row-kinds.js';
+import { ROW_KINDS, type RowJob, rowOf } from './row-kinds.js';
 import { ROWS_WASM_BASE64 } from './rows-wasm.js';
 
 /** The module's exports (rows.wat): byte offsets into its memory, counts, scalars. */
@@ -129,9 +129,10 @@ export function simdRow(job: RowJob, k: SimdKernels, i: number): number {
   const { kind, vocab, invT } = job;
   layout(k, vocab);
   const { x, n, pa, pb, pp, pq, px, pg } = k;
-  const ob = i * job.widthB;
+  const ob = rowOf(job.rowsB, i) * job.widthB;
+  const oa = rowOf(job.rowsA, i) * job.widthA;
   const f32 = k.f32;
-  f32.set(job.a.subarray(i * job.widthA, i * job.widthA + vocab), pa >> 2);
+  f32.set(job.a.subarray(oa, oa + vocab), pa >> 2);
   f32.set(job.b.subarray(ob, ob + vocab), pb >> 2);
   if (vocab < n) {
     f32.fill(PAD, (pa >> 2) + vocab, (pa >> 2) + n);

@@ -16,10 +16,10 @@
  * the tests hold the SIMD passes to.
  */
 
-import { ROW_KINDS, type RowJob } from './row-kinds.js';
+import { ROW_KINDS, type RowJob, rowOf } from './row-kinds.js';
 import { type SimdKernels, simdKernels, simdKind, simdRow } from './rows-simd.js';
 
-export { ROW_KINDS, type RowJob, type RowKind } from './row-kinds.js';
+export { ROW_KINDS, type RowJob, type RowKind, rowOf } from './row-kinds.js';
 
 /** Per-thread scratch rows, float64. */
 export interface Scratch {
@@ -174,8 +174,8 @@ interface RowStats {
 function computeRow(job: RowJob, scratch: Scratch, i: number): number {
   const { kind, a, b, vocab, invT } = job;
   if (kind === ROW_KINDS.zero) return 0;
-  const oa = i * job.widthA;
-  const ob = i * job.widthB;
+  const oa = rowOf(job.rowsA, i) * job.widthA;
+  const ob = rowOf(job.rowsB, i) * job.widthB;
   const { eP, eQ } = scratch;
   // Pass 1: maxima of the raw logits (1/T > 0 keeps the order).
   const maxA = rowMax(a, oa, vocab);

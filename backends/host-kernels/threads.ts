@@ -15,7 +15,7 @@
  * Node only: in a browser (no `process.getBuiltinModule`), or with `MMKD_HOST_THREADS=1`, the
  * caller computes every row itself.
  */
-import { computeRows, type RowJob, type Scratch } from './rows.js';
+import { computeRows, type RowJob, rowOf, type Scratch } from './rows.js';
 
 /** Slots of a job's control array: the next row to claim, and how many rows are finished. */
 export const NEXT_ROW = 0;
@@ -155,11 +155,12 @@ export function runRows(job: RowJob, rows: number, scratch: Scratch, threaded: b
     const r0 = staged * perChunk;
     const n = Math.min(rows, r0 + perChunk) - r0;
     const s = stageFor(staged % SLOTS, perChunk, job.widthA, job.widthB);
-    s.a.set(job.a.subarray(r0 * job.widthA, (r0 + n) * job.widthA));
-    s.b.set(job.b.subarray(r0 * job.widthB, (r0 + n) * job.widthB));
+    stageRows(s.a, job.a, job.rowsA, r0, n, job.widthA);
+    stageRows(s.b, job.b, job.rowsB, r0, n, job.widthB);
     s.weights.set(job.weights.subarray(r0, r0 + n));
     const chunk: Chunk = {
-      job: { ...job, a: s.a, b: s.b, weights: s.weights, rowLoss: s.rowLoss, grad: job.grad === null ? null : s.grad },
+      // Staged rows are consecutive: the chunk's job reads row i at i.
+      job: { ...job, a: s.a, b: s.b, weights: s.weights, rowLoss: s.rowLoss, grad: job.grad === null ? null : s.grad, rowsA: null, rowsB: null },
       r0,
       rows: n,
       control: new Int32Array(new SharedArrayBuffer(8)),
@@ -178,8 +179,8 @@ export function runRows(job: RowJob, rows: number, scratch: Scratch, threaded: b
     if (grad === null || fromStage.grad === null) return;
     const { widthB, vocab } = job;
     // Rows write their first `vocab` columns only; the rest of the caller's rows stay as they are.
-    if (vocab === widthB) grad.set(fromStage.grad.subarray(0, n * widthB), r0 * widthB);
-    else for (let i = 0; i < n; i++) grad.set(fromStage.grad.subarray(i * widthB, i * widthB + vocab), (r0 + i) * widthB);
+    if (vocab === widthB && job.rowsB == null) grad.set(fromStage.grad.subarray(0, n * widthB), r0 * widthB);
+    else for (let i = 0; i < n; i++) grad.set(fromStage.grad.subarray(i * widthB, i * widthB + vocab), rowOf(job.rowsB, r0 + i) * widthB);
   };
   while (staged < chunks && live.length < SLOTS) stageIn();
   while (live.length > 0) {
@@ -296,4 +297,16 @@ function tsxEsmApi(): string | undefined {
 function nodeBuiltin(name: string): unknown {
   const get = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
   return typeof get === 'function' ? get(name) : undefined;
+}
+
+/** Copies job rows r0 … r0 + n − 1 of `from` (rows `rowOf(rows, i)`, `width` floats each) into `to`, consecutively. */
+function stageRows(to: Float32Array, from: Float32Array, rows: Int32Array | null | undefined, r0: number, n: number, width: number): void {
+  if (rows == null) {
+    to.set(from.subarray(r0 * width, (r0 + n) * width));
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const o = rows[r0 + i]! * width;
+    to.set(from.subarray(o, o + width), i * width);
+  }
 }
