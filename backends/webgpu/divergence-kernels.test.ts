@@ -17,7 +17,7 @@ import { akl, type DivergenceOptions, jsd, kl, skewKL, skewReverseKL, softCE, tv
 import { expectClose, toleranceFor } from '../../properties/tolerances.js';
 import { skipGpuTests, withInstallHint } from '../testing/gpu-test-gate.js';
 import { webgpuBackend } from './backend.js';
-import { fusedDivergenceKernels, rowBlocks } from './divergence-kernels.js';
+import { fusedDivergenceKernels, rowBlocks, workgroupFor } from './divergence-kernels.js';
 
 const T = t.logits.at('response');
 const S = s.logits.at('response');
@@ -52,11 +52,30 @@ describe('rowBlocks', () => {
   });
 });
 
+describe('workgroupFor', () => {
+  const info = (device: string, description: string, isFallbackAdapter?: boolean) => ({
+    adapterInfo: { vendor: 'mesa', architecture: '', device, description, ...(isFallbackAdapter === undefined ? {} : { isFallbackAdapter }) },
+  });
+  it('takes one SIMD vector on llvmpipe, from the width in its device name', () => {
+    expect(workgroupFor(info('llvmpipe-llvm-15-0-6-256-bits-', 'llvmpipe: Mesa 25.0.7'))).toBe(8);
+    expect(workgroupFor(info('llvmpipe-llvm-17-512-bits', 'llvmpipe: Mesa'))).toBe(16);
+    expect(workgroupFor(info('SwiftShader Device', 'SwiftShader', true))).toBe(8);
+  });
+  it('keeps 256 on a GPU and where the device does not say what it is', () => {
+    expect(workgroupFor(info('NVIDIA H100 80GB HBM3', 'NVIDIA'))).toBe(256);
+    expect(workgroupFor({})).toBe(256);
+  });
+});
+
 describe.skipIf(skipGpuTests)('fused WebGPU divergences agree with the generic lowering', () => {
   const backend = webgpuBackend({ cpuForward: false });
   // A binding of 3 rows' worth: 13 rows of V = 1000 become five dispatches, at offsets that are
   // not multiples of the alignment.
-  const splitting: LoweringBackend = { kernels: fusedDivergenceKernels({ maxBindingBytes: 3 * 1000 * 4 + 256 }), capabilities: backend.capabilities };
+  // Both workgroup sizes on every device: this adapter's own (8 on lavapipe) and a GPU's 256.
+  const splitting = (workgroupSize?: number): LoweringBackend => ({
+    kernels: fusedDivergenceKernels({ maxBindingBytes: 3 * 1000 * 4 + 256, ...(workgroupSize === undefined ? {} : { workgroupSize }) }),
+    capabilities: backend.capabilities,
+  });
   const generic: LoweringBackend = { kernels: new Map(), capabilities: backend.capabilities };
 
   beforeAll(async () => {
@@ -77,36 +96,38 @@ describe.skipIf(skipGpuTests)('fused WebGPU divergences agree with the generic l
     { label: 'truncated vocabulary (1000 vs 1003)', vocab: [1003, 1000], scale: 2, extreme: false, options: { truncateVocab: true } },
   ] as const;
 
-  for (const setting of settings) {
-    for (const [name, build] of Object.entries(builders)) {
-      it(`${name}: ${setting.label}, masked tokens, rows split into blocks`, async () => {
-        const [B, Tn] = [2, 8];
-        const roles = new Int32Array(B * Tn).map((_, i) => (i % 5 === 2 ? ROLE_CODES.pad : ROLE_CODES.response));
-        const inputs: DistillInputs = {
-          teacher: { logits: logits(1, [B, Tn, setting.vocab[0]], setting.scale, setting.extreme), roles },
-          student: { logits: logits(2, [B, Tn, setting.vocab[1]], setting.scale, setting.extreme), roles },
-        };
-        const node = build(setting.options as DivergenceOptions);
-        const outcome = async (lowering: LoweringBackend) => {
-          const compiled = compile(node, inputs, { backend: lowering });
-          const r = await compiled.valueAndGrad(inputs);
-          const loss = (await r.loss.data())[0]!;
-          const grad = (await r.grads['student.logits']!.data()) as Float32Array;
-          r.dispose();
-          compiled.dispose();
-          return { loss, grad };
-        };
-        try {
-          const fused = await outcome(splitting);
-          const reference = await outcome(generic);
-          expectClose(fused.loss, reference.loss, toleranceFor('webgpu', 'value'), `${name} loss`);
-          expectClose(fused.grad, reference.grad, toleranceFor('webgpu', 'gradient'), `${name} gradient`, [B, Tn, setting.vocab[1]]);
-          const masked = Array.from(fused.grad).filter((_, i) => roles[Math.floor(i / setting.vocab[1])] === ROLE_CODES.pad);
-          expect(masked.every((g) => g === 0)).toBe(true);
-        } finally {
-          tf.dispose([inputs.teacher.logits, inputs.student.logits]);
-        }
-      });
+  for (const workgroupSize of [undefined, 256]) {
+    for (const setting of settings) {
+      for (const [name, build] of Object.entries(builders)) {
+        it(`${name}: ${setting.label}, masked tokens, rows split into blocks, workgroup ${workgroupSize ?? "the adapter's"}`, async () => {
+          const [B, Tn] = [2, 8];
+          const roles = new Int32Array(B * Tn).map((_, i) => (i % 5 === 2 ? ROLE_CODES.pad : ROLE_CODES.response));
+          const inputs: DistillInputs = {
+            teacher: { logits: logits(1, [B, Tn, setting.vocab[0]], setting.scale, setting.extreme), roles },
+            student: { logits: logits(2, [B, Tn, setting.vocab[1]], setting.scale, setting.extreme), roles },
+          };
+          const node = build(setting.options as DivergenceOptions);
+          const outcome = async (lowering: LoweringBackend) => {
+            const compiled = compile(node, inputs, { backend: lowering });
+            const r = await compiled.valueAndGrad(inputs);
+            const loss = (await r.loss.data())[0]!;
+            const grad = (await r.grads['student.logits']!.data()) as Float32Array;
+            r.dispose();
+            compiled.dispose();
+            return { loss, grad };
+          };
+          try {
+            const fused = await outcome(splitting(workgroupSize));
+            const reference = await outcome(generic);
+            expectClose(fused.loss, reference.loss, toleranceFor('webgpu', 'value'), `${name} loss`);
+            expectClose(fused.grad, reference.grad, toleranceFor('webgpu', 'gradient'), `${name} gradient`, [B, Tn, setting.vocab[1]]);
+            const masked = Array.from(fused.grad).filter((_, i) => roles[Math.floor(i / setting.vocab[1])] === ROLE_CODES.pad);
+            expect(masked.every((g) => g === 0)).toBe(true);
+          } finally {
+            tf.dispose([inputs.teacher.logits, inputs.student.logits]);
+          }
+        });
+      }
     }
   }
 });

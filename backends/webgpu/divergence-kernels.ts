@@ -23,7 +23,9 @@ import type { LoweringOverrides } from '../../core/target.js';
 import { withGradient } from '../../core/tensor-ops.js';
 import { type DivergenceKernel, type DivergenceOperands, lowerDivergenceWith, tfjsDivergenceKernel } from '../../losses/divergence.js';
 import { divergenceRules, standardLosses } from '../../losses/index.js';
-import { backwardShader, forwardShader, type KernelVariant, PARAMS_BYTES, type RowLoads, STATS_WIDTH } from './wgsl/divergence.js';
+import { describeAdapter } from './adapter.js';
+import type { GpuAdapterInfoLike } from './api.js';
+import { backwardShader, forwardShader, type KernelVariant, PARAMS_BYTES, type RowLoads, STATS_WIDTH, WORKGROUP } from './wgsl/divergence.js';
 
 /** What the kernels use of a WebGPU device (structural: no @webgpu/types in the public build). */
 interface Device {
@@ -33,6 +35,8 @@ interface Device {
     writeBuffer(buffer: GpuBuffer, offset: number, data: ArrayBufferView): void;
     onSubmittedWorkDone(): Promise<void>;
   };
+  /** The adapter's strings (GPUDevice.adapterInfo: Dawn, Chromium 128+); absent on older implementations. */
+  readonly adapterInfo?: GpuAdapterInfoLike;
   createShaderModule(descriptor: { code: string }): unknown;
   createComputePipeline(descriptor: { layout: 'auto'; compute: { module: unknown; entryPoint: string } }): Pipeline;
   createBuffer(descriptor: { size: number; usage: number }): GpuBuffer;
@@ -108,19 +112,37 @@ export function kernelVariant(
   }
 }
 
-/** Compiled pipelines per device, by variant and pass. */
+/**
+ * Threads per workgroup on a device. On a GPU, 256 (WORKGROUP). On a software adapter, one CPU
+ * SIMD vector: llvmpipe runs a workgroup on one core as that many coroutines of SIMD-wide
+ * batches, and every barrier of the reductions switches through all of them, so a workgroup of
+ * one batch (8 lanes at llvmpipe's "256-bits", read from its device name) spends its time on the
+ * row instead. Measured on lavapipe at 256 × 32000 (bench/RESULTS.md, issue 10): the forward
+ * dispatch about half the CPU time at 8 as at 256; 4 and 16 slower than 8.
+ */
+export function workgroupFor(device: Pick<Device, 'adapterInfo'>): number {
+  const info = device.adapterInfo;
+  if (info === undefined) return WORKGROUP;
+  const report = describeAdapter({ features: new Set(), isFallbackAdapter: info.isFallbackAdapter === true }, info);
+  if (report.kind !== 'software') return WORKGROUP;
+  const bits = /(\d+)-bits/.exec(info.device)?.[1];
+  const lanes = bits === undefined ? 8 : Number(bits) / 32;
+  return Number.isInteger(lanes) && lanes >= 4 && lanes <= WORKGROUP && (lanes & (lanes - 1)) === 0 ? lanes : 8;
+}
+
+/** Compiled pipelines per device, by variant, pass, row loads and workgroup size. */
 const pipelines = new WeakMap<Device, Map<string, Pipeline>>();
 
-function pipeline(device: Device, variant: KernelVariant, pass: 'forward' | 'backward', loads: RowLoads): Pipeline {
+function pipeline(device: Device, variant: KernelVariant, pass: 'forward' | 'backward', loads: RowLoads, workgroup: number): Pipeline {
   let cache = pipelines.get(device);
   if (cache === undefined) {
     cache = new Map();
     pipelines.set(device, cache);
   }
-  const key = `${variant}:${pass}:${loads}`;
+  const key = `${variant}:${pass}:${loads}:${workgroup}`;
   let found = cache.get(key);
   if (found === undefined) {
-    const code = pass === 'forward' ? forwardShader(variant, loads) : backwardShader(variant, loads);
+    const code = pass === 'forward' ? forwardShader(variant, loads, workgroup) : backwardShader(variant, loads, workgroup);
     found = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
     cache.set(key, found);
   }
@@ -293,6 +315,8 @@ function activeWebGPU(): TfjsWebGPU | undefined {
 export interface FusedKernelOptions {
   /** At most this many bytes per storage binding (default: the device's `maxStorageBufferBindingSize`). */
   readonly maxBindingBytes?: number;
+  /** Threads per workgroup, a power of two (default: `workgroupFor` the device; tests run a GPU's 256 on lavapipe). */
+  readonly workgroupSize?: number;
 }
 
 /**
@@ -322,6 +346,7 @@ export const fusedDivergenceKernel =
     };
     const groups = pairGroups(rowsA, rowsB, rowsPerBinding(widthA, bindingLimits), rowsPerBinding(widthB, bindingLimits));
     const loads: RowLoads = widthA % 4 === 0 && widthB % 4 === 0 ? 'vec4' : 'scalar';
+    const workgroup = options.workgroupSize ?? workgroupFor(backend.device);
     const invT = 1 / temperature;
     const uniforms = (group: PairGroup, offsets: readonly number[]) => packParams({ group, vocab, strideA: widthA, strideB: widthB, offsets, invT, constants });
     const interleaved = new Int32Array(2 * pairs);
@@ -336,7 +361,7 @@ export const fusedDivergenceKernel =
       const index = tf.tensor1d(interleaved, 'int32');
       run({
         backend,
-        pipeline: pipeline(backend.device, variant, 'forward', loads),
+        pipeline: pipeline(backend.device, variant, 'forward', loads, workgroup),
         groups,
         loads,
         params: uniforms,
@@ -360,7 +385,7 @@ export const fusedDivergenceKernel =
           const scale = tf.reshape(dy, [1]);
           run({
             backend,
-            pipeline: pipeline(backend.device, variant, 'backward', loads),
+            pipeline: pipeline(backend.device, variant, 'backward', loads, workgroup),
             groups,
             loads,
             params: uniforms,

@@ -30,7 +30,11 @@ export type KernelVariant = 'forwardKL' | 'reverseKL' | 'softCE' | 'tvd' | 'jsd'
 /** How rows are read: as vec4<f32> (both row widths multiples of 4) or as f32. */
 export type RowLoads = 'vec4' | 'scalar';
 
-/** Threads per workgroup (one workgroup per row pair). */
+/**
+ * Threads per workgroup (one workgroup per row pair) on a hardware GPU. Software adapters take
+ * fewer: see `workgroupFor` in divergence-kernels.ts. Any power of two works (the reductions
+ * halve it).
+ */
 export const WORKGROUP = 256;
 
 /** Floats of row stats per row pair. */
@@ -42,7 +46,7 @@ export const PARAMS_BYTES = 80;
 /** The variants whose loss and Σh come out of the online pass itself. */
 const ONE_PASS: ReadonlySet<KernelVariant> = new Set(['forwardKL', 'softCE', 'reverseKL']);
 
-const header = `
+const header = (workgroup: number) => `
 struct Params {
   rows: u32, vocab: u32, strideA: u32, strideB: u32,
   offA: u32, offB: u32, offG: u32, pairBase: u32,
@@ -50,10 +54,10 @@ struct Params {
   invT: f32, c0: f32, c1: f32, c2: f32,
   mu: f32, pad0: f32, pad1: f32, pad2: f32,
 }
-const WG: u32 = ${WORKGROUP}u;
+const WG: u32 = ${workgroup}u;
 const LOW: f32 = -3.4e38;
-var<workgroup> red: array<vec4<f32>, ${WORKGROUP}>;
-var<workgroup> red2: array<f32, ${WORKGROUP}>;
+var<workgroup> red: array<vec4<f32>, ${workgroup}>;
+var<workgroup> red2: array<f32, ${workgroup}>;
 
 // The smallest mixture m a log is taken of: where both p and q underflow, the terms that use
 // log m are weighted by p or q and vanish, and p·q/m is 0 instead of 0/0.
@@ -362,7 +366,7 @@ const pairRows = `
  * The forward kernel of a variant: row stats into S. Bindings: P, A, B (teacher, student rows,
  * bound by row group), S (stats by pair), I (the pairs' absolute row indices, teacher and student).
  */
-export function forwardShader(variant: KernelVariant, loads: RowLoads = 'scalar'): string {
+export function forwardShader(variant: KernelVariant, loads: RowLoads = 'scalar', workgroup: number = WORKGROUP): string {
   const onePass = ONE_PASS.has(variant);
   const rule = onePassRules[variant];
   const head = variant === 'akl' ? aklHead : '';
@@ -402,13 +406,13 @@ ${head}
   let hSum = ${rule!.hSum};
   let wHead = 0.0;`
     : second;
-  return `${header}${onePassConstants(variant)}${rowBindings(loads)}
+  return `${header(workgroup)}${onePassConstants(variant)}${rowBindings(loads)}
 @group(0) @binding(3) var<storage, read_write> S: array<f32>;
 @group(0) @binding(4) var<storage, read> I: array<u32>;
 ${accessors(loads, false)}
 ${reductions}
 ${rules[variant]}
-@compute @workgroup_size(${WORKGROUP})
+@compute @workgroup_size(${workgroup})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let t = lid.x;
 ${pairRows}
@@ -455,9 +459,9 @@ ${closing}
  * columns past it; rows of G no pair selects are cleared beforehand by the caller. Bindings: P, A,
  * B, S (row stats), W (reduction weights), D (dy), I (pairs), G (bound like B).
  */
-export function backwardShader(variant: KernelVariant, loads: RowLoads = 'scalar'): string {
+export function backwardShader(variant: KernelVariant, loads: RowLoads = 'scalar', workgroup: number = WORKGROUP): string {
   const row = loads === 'vec4' ? 'vec4<f32>' : 'f32';
-  return `${header}${onePassConstants(variant)}${rowBindings(loads)}
+  return `${header(workgroup)}${onePassConstants(variant)}${rowBindings(loads)}
 @group(0) @binding(3) var<storage, read> S: array<f32>;
 @group(0) @binding(4) var<storage, read> W: array<f32>;
 @group(0) @binding(5) var<storage, read> D: array<f32>;
@@ -465,7 +469,7 @@ export function backwardShader(variant: KernelVariant, loads: RowLoads = 'scalar
 @group(0) @binding(7) var<storage, read_write> G: array<${row}>;
 ${accessors(loads, true)}
 ${rules[variant]}
-@compute @workgroup_size(${WORKGROUP})
+@compute @workgroup_size(${workgroup})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let t = lid.x;
 ${pairRows}
