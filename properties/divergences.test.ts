@@ -13,7 +13,7 @@ import { student as s, teacher as t } from '../core/views.js';
 import { akl, type DivergenceOptions, jsd, kl, skewKL, skewReverseKL, softCE, tvd } from '../losses/index.js';
 import { type DistillationBatch, distillationBatch, ROLE, temperature, unitInterval } from './arbitraries.js';
 import { activate, evaluateBatch, type Outcome, runs, sequence, targets } from './harness.js';
-import { aklRowWeights, type Divergence, directionalCheck, divergenceLossFromBatch, pairedRows, STEP_5, softmax } from './reference/index.js';
+import { aklRowWeights, type Divergence, directionalCheck, divergenceLossFromBatch, pairedRows, softmax, stepOverRows } from './reference/index.js';
 import { expectClose, isClose, loosen, toleranceFor } from './tolerances.js';
 
 interface Kind {
@@ -146,26 +146,11 @@ const caseScale = (c: Case): number => (c.reduction === 'sum' ? Math.max(1, sele
 
 const valueTolerance = (backend: Backend, c: Case) => loosen(toleranceFor(backend, 'value'), caseScale(c));
 
-/**
- * The 5-point stencil's relative step, scaled by the logits of the rows the case's view reads
- * rather than the largest logit anywhere (directionalCheck's default): a large logit in a row
- * the loss never reads would make the step coarse for the rows it does, and the stencil's
- * truncation error can then beat the allowance where the true derivative is near 0 (it did for
- * the relation loss in CI; properties/structured.test.ts).
- */
+/** The rows of the student's logits that the case's view reads (the step follows them: stepOverRows). */
 function viewStep(c: Case): number {
   const { roles, T } = c.batch.student;
   const codes = new Set(c.view.roles.map((r) => ROLE[r]));
-  const V = c.batch.V;
-  let read = 1;
-  let all = 1;
-  c.batch.student.logits.forEach((x, i) => {
-    all = Math.max(all, Math.abs(x));
-    const row = Math.floor(i / V);
-    const t = row % T;
-    if (t + c.view.shift < T && codes.has(roles[row + c.view.shift]!)) read = Math.max(read, Math.abs(x));
-  });
-  return (STEP_5 * read) / all;
+  return stepOverRows(c.batch.student.logits, c.batch.V, (row) => (row % T) + c.view.shift < T && codes.has(roles[row + c.view.shift]!));
 }
 
 /** The gradient of `out` against finite differences of the float64 reference, along two random directions. */

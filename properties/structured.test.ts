@@ -16,7 +16,7 @@ import {
   featureLossFromBatch,
   pairedRows,
   relationLossFromBatch,
-  STEP_5,
+  stepOverRows,
   supervisedCEFromBatch,
 } from './reference/index.js';
 import { expectClose, loosen, type Tolerance, toleranceFor } from './tolerances.js';
@@ -92,23 +92,6 @@ function expectSameGradientDirection(scaledGrad: Float32Array, c: number, grad: 
   );
 }
 
-/**
- * The 5-point stencil's relative step for a loss that reads only the student rows `reads` picks.
- * directionalCheck scales its step by the largest logit anywhere; a large logit in a row the loss
- * never reads (15.7 at a response row, found in CI for the relation loss) made the step a fifth
- * of the read rows' size, and the stencil's truncation error (5e-5) beat the allowance at a
- * minimum where the true derivative is 0. Scaled by the read rows instead.
- */
-function stepOver(b: DistillationBatch, reads: (row: number) => boolean): number {
-  let read = 1;
-  let all = 1;
-  b.student.logits.forEach((x, i) => {
-    all = Math.max(all, Math.abs(x));
-    if (reads(Math.floor(i / b.V))) read = Math.max(read, Math.abs(x));
-  });
-  return (STEP_5 * read) / all;
-}
-
 for (const target of targets()) {
   describe(`structured losses on ${target.label}`, () => {
     beforeAll(() => activate(target));
@@ -135,7 +118,12 @@ for (const target of targets()) {
             const grad = (await evaluateBatch(node(T), b)).grads['student.logits']!;
             // CE reads the rows whose next position (in the same sample) is a response token.
             const nextIsResponse = (row: number) => row % b.student.T !== b.student.T - 1 && b.student.roles[row + 1] === ROLE.response;
-            const check = directionalCheck(reference(b, T), b.student.logits, grad, { count: 2, seed, stencil: 5, step: stepOver(b, nextIsResponse) });
+            const check = directionalCheck(reference(b, T), b.student.logits, grad, {
+              count: 2,
+              seed,
+              stencil: 5,
+              step: stepOverRows(b.student.logits, b.V, nextIsResponse),
+            });
             expectClose(check.analytic, check.numeric, gradient(), 'directional derivative of CE');
           }),
           { numRuns: runs(20) },
@@ -180,8 +168,8 @@ for (const target of targets()) {
         const away = (x: Float32Array) => x.map((v) => (v >= 0 ? v + 0.25 : v - 0.25));
         return { ...b, teacher: { ...b.teacher, logits: away(b.teacher.logits) }, student: { ...b.student, logits: away(b.student.logits) } };
       });
-      // The loss reads the visual rows only (see stepOver).
-      const visualStep = (b: DistillationBatch): number => stepOver(b, (row) => b.student.roles[row] === ROLE.visual);
+      // The loss reads the visual rows only (see stepOverRows).
+      const visualStep = (b: DistillationBatch): number => stepOverRows(b.student.logits, b.V, (row) => b.student.roles[row] === ROLE.visual);
       // The batch fast-check shrank that failure to (with seed 369): at the loss's minimum, a
       // response logit of 15.7.
       const ciLayout = { prefix: 0, visual: 2, question: 1, response: 2 };

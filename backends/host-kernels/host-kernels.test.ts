@@ -71,11 +71,17 @@ function logits(seed: number): Float32Array {
 const teacherLogits = logits(1);
 const studentLogits = logits(2);
 
-async function lossAndGrad(node: LossNode): Promise<{ loss: number; grad: Float32Array }> {
-  const roles = new Int32Array(ROWS).fill(ROLE_CODES.response);
+async function lossAndGrad(
+  node: LossNode,
+  teacher: Float32Array = teacherLogits,
+  student: Float32Array = studentLogits,
+  rows = ROWS,
+  vocab = V,
+): Promise<{ loss: number; grad: Float32Array }> {
+  const roles = new Int32Array(rows).fill(ROLE_CODES.response);
   const inputs: DistillInputs = {
-    teacher: { logits: tf.tensor3d(teacherLogits, [1, ROWS, V]), roles },
-    student: { logits: tf.tensor3d(studentLogits, [1, ROWS, V]), roles },
+    teacher: { logits: tf.tensor3d(teacher, [1, rows, vocab]), roles },
+    student: { logits: tf.tensor3d(student, [1, rows, vocab]), roles },
   };
   try {
     const result = await compile(node, inputs).valueAndGrad(inputs);
@@ -230,21 +236,7 @@ describe.each(backends)('host divergence kernels on %s at V = 32000', (backend) 
           const run = async (simd: boolean) => {
             setHostSimd(simd);
             expect(hostSimd()).toBe(simd);
-            const roles = new Int32Array(rows).fill(ROLE_CODES.response);
-            const inputs: DistillInputs = {
-              teacher: { logits: tf.tensor3d(ta, [1, rows, vocab]), roles },
-              student: { logits: tf.tensor3d(sb, [1, rows, vocab]), roles },
-            };
-            try {
-              const result = await compile(c.node(temperature), inputs).valueAndGrad(inputs);
-              try {
-                return { loss: (await result.loss.data())[0]!, grad: Float32Array.from(await result.grads['student.logits']!.data()) };
-              } finally {
-                result.dispose();
-              }
-            } finally {
-              tf.dispose([inputs.teacher.logits, inputs.student.logits]);
-            }
+            return lossAndGrad(c.node(temperature), ta, sb, rows, vocab);
           };
           const js = await run(false);
           const simd = await run(true);

@@ -67,6 +67,17 @@ describe('workgroupFor', () => {
   });
 });
 
+/** The loss and the student's gradient of `node` lowered for `lowering`. */
+async function outcome(node: LossNode, inputs: DistillInputs, lowering: LoweringBackend): Promise<{ loss: number; grad: Float32Array }> {
+  const compiled = compile(node, inputs, { backend: lowering });
+  const r = await compiled.valueAndGrad(inputs);
+  const loss = (await r.loss.data())[0]!;
+  const grad = (await r.grads['student.logits']!.data()) as Float32Array;
+  r.dispose();
+  compiled.dispose();
+  return { loss, grad };
+}
+
 describe.skipIf(skipGpuTests)('fused WebGPU divergences agree with the generic lowering', () => {
   const backend = webgpuBackend({ cpuForward: false });
   // A binding of 3 rows' worth: 13 rows of V = 1000 become five dispatches, at offsets that are
@@ -107,18 +118,9 @@ describe.skipIf(skipGpuTests)('fused WebGPU divergences agree with the generic l
             student: { logits: logits(2, [B, Tn, setting.vocab[1]], setting.scale, setting.extreme), roles },
           };
           const node = build(setting.options as DivergenceOptions);
-          const outcome = async (lowering: LoweringBackend) => {
-            const compiled = compile(node, inputs, { backend: lowering });
-            const r = await compiled.valueAndGrad(inputs);
-            const loss = (await r.loss.data())[0]!;
-            const grad = (await r.grads['student.logits']!.data()) as Float32Array;
-            r.dispose();
-            compiled.dispose();
-            return { loss, grad };
-          };
           try {
-            const fused = await outcome(splitting(workgroupSize));
-            const reference = await outcome(generic);
+            const fused = await outcome(node, inputs, splitting(workgroupSize));
+            const reference = await outcome(node, inputs, generic);
             expectClose(fused.loss, reference.loss, toleranceFor('webgpu', 'value'), `${name} loss`);
             expectClose(fused.grad, reference.grad, toleranceFor('webgpu', 'gradient'), `${name} gradient`, [B, Tn, setting.vocab[1]]);
             const masked = Array.from(fused.grad).filter((_, i) => roles[Math.floor(i / setting.vocab[1])] === ROLE_CODES.pad);
@@ -146,16 +148,6 @@ describe.skipIf(skipGpuTests)('fused WebGPU divergences index the selected rows 
   afterAll(async () => {
     await backend.current()?.release();
   });
-
-  async function outcome(node: LossNode, inputs: DistillInputs, lowering: LoweringBackend) {
-    const compiled = compile(node, inputs, { backend: lowering });
-    const r = await compiled.valueAndGrad(inputs);
-    const loss = (await r.loss.data())[0]!;
-    const grad = (await r.grads['student.logits']!.data()) as Float32Array;
-    r.dispose();
-    compiled.dispose();
-    return { loss, grad };
-  }
 
   it('pairs teacher and student rows at different positions, groups split by a small binding, unselected rows zero', async () => {
     const [B, Tn, V] = [3, 9, 1000];

@@ -35,6 +35,7 @@ export {
   randomDirection,
   STEP_3,
   STEP_5,
+  stepOverRows,
 } from './finite-differences.js';
 export { logSoftmax, logSumExp, softmax } from './log-softmax.js';
 export { type Reduction, reduce, reductionWeights } from './reduction.js';
