@@ -4,8 +4,9 @@
  * match per question type, the mean entropy of its answer distributions, their expected
  * calibration error (15 bins), and, for colour questions, how its probability off the gold
  * answer splits between the hue-neighbours of the gold colour and the other colours (graded
- * errors put more on the neighbours than their share), and how often its logits at the visual
- * positions name the shape under the token (what its grounding stage trains).
+ * errors put more on the neighbours than their share), whether its relation answers tell yes from
+ * no at all, and how often its logits at the visual positions name the shape under the token (what
+ * its grounding stage trains).
  */
 
 import * as tf from '@tensorflow/tfjs-core';
@@ -70,6 +71,15 @@ if (world === 'continuous') {
   console.log(
     `colour questions: of the probability on wrong colours, ${pct(near / (near + other))} % is on the gold colour's hue-neighbours (28.6 % if ungraded)`,
   );
+  // Relation questions: whether the teacher tells yes from no at all. A teacher that has not
+  // learned them answers every question alike, and its mean probability of "yes" is the same on
+  // the questions whose gold answer is yes as on those whose gold answer is no.
+  const yes = env.tokenizer.ids.get('yes')!;
+  const pYes = (gold: boolean) => {
+    const rows = dists.filter((d) => d.kind === 'relation' && (d.label === yes) === gold);
+    return `${(rows.reduce((sum, d) => sum + d.probs[yes]!, 0) / Math.max(rows.length, 1)).toFixed(3)} (${rows.length})`;
+  };
+  console.log(`relation questions: mean probability of "yes" when the gold answer is yes ${pYes(true)}, when it is no ${pYes(false)}`);
   // Grounding: on held-out caption images, how often the logits at a visual position whose token
   // an object covers name that object's shape (what the grounding stage trains; 25 % by chance
   // among the four shape words).
