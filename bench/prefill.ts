@@ -8,11 +8,11 @@
 import { useBackend } from '../backends/index.js';
 import { createLlava } from '../models/index.js';
 import { formatPrefill, measurePrefill } from '../recipes/prefill.js';
-import { parseWorld, worldEnvironment } from '../recipes/world.js';
+import { DEFAULT_WORLD, parseWorld, worldEnvironment } from '../recipes/world.js';
 import { machineDescription, parseOptions } from './util.js';
 
 export async function run(argv: readonly string[]): Promise<void> {
-  const options = parseOptions(argv, { world: 'grid', backends: 'wasm', reps: '20', batch: '32' });
+  const options = parseOptions(argv, { world: DEFAULT_WORLD, backends: 'wasm', reps: '20', batch: '32' });
   const world = parseWorld(options['world']!);
   const environment = worldEnvironment(world, { evalSamples: 0 });
   console.log(`# prefill: efficient vs full-token student, ${world} world (${machineDescription()})`);

@@ -8,7 +8,7 @@ import { useBackend } from '../backends/index.js';
 import { copyGroups, createLlava } from '../models/index.js';
 import { DEFAULT_SCALE, recipes } from '../recipes/catalog.js';
 import { stageTrainer } from '../recipes/stage-trainer.js';
-import { parseWorld, scaleFor, worldEnvironment } from '../recipes/world.js';
+import { DEFAULT_WORLD, parseWorld, scaleFor, worldEnvironment } from '../recipes/world.js';
 import { machineDescription, median, parseOptions } from './util.js';
 
 const STAGES: readonly (readonly [string, string])[] = [
@@ -24,7 +24,7 @@ const STAGES: readonly (readonly [string, string])[] = [
 ];
 
 export async function run(argv: readonly string[]): Promise<void> {
-  const options = parseOptions(argv, { backends: 'wasm', steps: '20', world: 'grid' });
+  const options = parseOptions(argv, { backends: 'wasm', steps: '20', world: DEFAULT_WORLD });
   const steps = Number(options['steps']);
   const world = parseWorld(options['world']!);
   const catalog = recipes(scaleFor(world, DEFAULT_SCALE));

@@ -9,11 +9,12 @@ import { environmentFor, worldOption } from './commands/run.js';
 import { runCli } from './testing/run-cli.js';
 
 describe('mmkd run --world', () => {
-  it('grid is the default; continuous gives its own data, models and 2000 held-out questions', async () => {
-    const grid = await environmentFor({});
+  it('continuous is the default, with its own data, models and 2000 held-out questions; grid is chosen by name', async () => {
+    const grid = await environmentFor({ world: 'grid' });
     expect(grid.data.fingerprint).toBe('procedural-0');
     expect(numVisionTokens(grid.configs.teacher)).toBe(16);
-    const continuous = await environmentFor({ world: 'continuous' });
+    expect(grid.evalSamples).toBe(500);
+    const continuous = await environmentFor({});
     expect(continuous.data.fingerprint).toBe('continuous-v2-0');
     expect(numVisionTokens(continuous.configs.teacher)).toBe(36);
     expect(numVisionTokens(continuous.configs.efficient)).toBe(9);
@@ -22,9 +23,11 @@ describe('mmkd run --world', () => {
 
   it('refuses an unknown world, and a procedural world beside --data', async () => {
     expect(() => worldOption('hex')).toThrow("--world must be one of grid, continuous, got 'hex'");
-    await expect(environmentFor({ world: 'continuous', data: 'conversations.json' })).rejects.toThrow(
-      '--world continuous chooses a procedural world; --data trains on conversations.json instead',
-    );
+    for (const world of ['continuous', 'grid']) {
+      await expect(environmentFor({ world, data: 'conversations.json' })).rejects.toThrow(
+        `--world ${world} chooses a procedural world; --data trains on conversations.json instead`,
+      );
+    }
   });
 });
 

@@ -36,7 +36,7 @@ export interface DemoOptions {
   readonly pool?: AssignmentPool;
   readonly deviceLoss?: DeviceLossWatch;
   readonly teacher?: string;
-  /** The procedural world (default grid). */
+  /** The procedural world (default `DEFAULT_WORLD`, the continuous one). */
   readonly world?: World;
 }
 

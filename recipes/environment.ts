@@ -20,12 +20,12 @@ export interface RunEnvironment {
 }
 
 /**
- * The environment runs share: the procedural data by default, or `options.data` (a user's
+ * The grid world's environment (its procedural data and models) by default, or `options.data` (a user's
  * conversations, `llavaJsonData(file)`), with its tokenizer and the three model configurations
  * sized to its vocabulary; `evalSamples` held-out questions are scored (500 by default).
  */
 export function runEnvironment(options: { readonly evalSamples?: number; readonly data?: TrainingData } = {}): RunEnvironment {
-  const data = options.data ?? proceduralData();
+  const data = options.data ?? proceduralData(0, { world: 'grid' });
   const presets = { vocabSize: data.tokenizer.vocab.length, maxTextLen: Math.max(data.textLength.caption, data.textLength.qa) };
   return {
     data,

@@ -65,7 +65,7 @@ export async function loadTeacherVision(path: string, config: ModelConfig): Prom
 export const SHIPPED_TEACHER = new URL('./assets/teacher', import.meta.url);
 
 /** The fingerprint of the data the shipped grid-world teacher was trained on (its vocabulary is that data's). */
-export const SHIPPED_TEACHER_DATA = proceduralData(0).fingerprint;
+export const SHIPPED_TEACHER_DATA = proceduralData(0, { world: 'grid' }).fingerprint;
 
 /** Where mmkd keeps the teacher it ships for the continuous world (`mmkd run teacher --world continuous --seed 0`). */
 export const SHIPPED_CONTINUOUS_TEACHER = new URL('./assets/teacher-continuous', import.meta.url);

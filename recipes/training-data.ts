@@ -47,8 +47,12 @@ export interface TrainingData {
 export const WORLDS = ['grid', 'continuous'] as const;
 export type World = (typeof WORLDS)[number];
 
-/** The world runs use when none is named. */
-export const DEFAULT_WORLD: World = 'grid';
+/**
+ * The world runs use when none is named: the continuous world, where the teacher's answers carry
+ * knowledge beyond the labels (RESULTS.md, the second study). The grid world stays available
+ * (`--world grid`), with its own shipped teacher.
+ */
+export const DEFAULT_WORLD: World = 'continuous';
 
 export interface ProceduralDataOptions {
   readonly world?: World;

@@ -25,14 +25,14 @@ import { progressTo } from '../recipes/progress.js';
 import { resolveTeacher } from '../recipes/resolve-teacher.js';
 import { runBegun } from '../recipes/run-folder.js';
 import { type RunResult, runRecipe } from '../recipes/runner.js';
-import { parseWorld, scaleFor, worldEnvironment } from '../recipes/world.js';
+import { DEFAULT_WORLD, parseWorld, scaleFor, worldEnvironment } from '../recipes/world.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
 };
-const world = parseWorld(option('world', 'grid'));
+const world = parseWorld(option('world', DEFAULT_WORLD));
 /** The seeds each study fixed in advance: 0–4 for the second (continuous) study, 0–2 for the first. */
 const studySeeds = world === 'continuous' ? 5 : 3;
 const seeds = Number(option('seeds', String(studySeeds)));

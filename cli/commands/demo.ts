@@ -3,7 +3,7 @@ import { createAssignmentPool } from '../../matching/assignment/index.js';
 import { runDemo } from '../../recipes/demo.js';
 import { formatPrefill } from '../../recipes/prefill.js';
 import { formatSeconds, progressTo } from '../../recipes/progress.js';
-import { WORLDS } from '../../recipes/world.js';
+import { DEFAULT_WORLD, WORLDS } from '../../recipes/world.js';
 import { backendFlag, chooseBackend } from '../backend.js';
 import { worldOption } from './run.js';
 
@@ -17,7 +17,7 @@ export function demoCommand(program: Command): void {
     .option('--quick', 'a tiny version (under 2 minutes; numbers are meaningless, the pipeline is exercised)')
     .option('--out <dir>', 'where the runs go (default runs/demo, or runs/demo-quick)')
     .option('--teacher <checkpoint>', 'a teacher checkpoint folder instead of the shipped one')
-    .option('--world <name>', `the procedural world: ${WORLDS.join(' or ')} (default grid)`)
+    .option('--world <name>', `the procedural world: ${WORLDS.join(' or ')} (default continuous)`)
     .action(
       async (options: { readonly backend?: string; readonly quick?: boolean; readonly out?: string; readonly teacher?: string; readonly world?: string }) => {
         const started = performance.now();
@@ -28,7 +28,7 @@ export function demoCommand(program: Command): void {
           const { table, pairedTable, prefill, summary, folders } = await runDemo({
             quick: options.quick === true,
             world,
-            out: options.out ?? `runs/demo${world === 'grid' ? '' : `-${world}`}${options.quick ? '-quick' : ''}`,
+            out: options.out ?? `runs/demo${world === DEFAULT_WORLD ? '' : `-${world}`}${options.quick ? '-quick' : ''}`,
             backend: selection.backend.name,
             progress: progressTo(process.stderr),
             pool,

@@ -171,7 +171,7 @@ export function worldOption(name: string | undefined): World {
 /** The procedural data of a world, or the user's conversations (loaded and validated; errors name the record). */
 export async function environmentFor(options: { readonly data?: string; readonly imageRoot?: string; readonly world?: string }) {
   if (options.data === undefined) return worldEnvironment(worldOption(options.world));
-  if (options.world !== undefined && options.world !== DEFAULT_WORLD) {
+  if (options.world !== undefined) {
     throw new CliError(`--world ${options.world} chooses a procedural world; --data trains on ${options.data} instead: pass one of them`);
   }
   return runEnvironment({ data: await llavaJsonData(options.data, options.imageRoot ? { imageRoot: options.imageRoot } : {}) });
