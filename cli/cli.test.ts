@@ -141,7 +141,7 @@ describe('mmkd demo --quick', () => {
       expect(result.stdout).toMatch(new RegExp(`\\| ★ ${pair} \\| 1 \\| ${interval} \\| (above 0|below 0|not resolved) \\|`));
     }
     // The prefill ratio, measured in the same run, and the plain-language lines under the tables.
-    expect(result.stdout).toMatch(/efficient student \(4 vision tokens\) vs full-token student \(16\)/);
+    expect(result.stdout).toMatch(/efficient student \(9 vision tokens\) vs full-token student \(36\)/);
     expect(result.stdout).toMatch(/teacher-forced forward of 32 questions .* ratio \d+\.\d\d×/);
     expect(result.stdout).toMatch(/time to first answer token \(1 question\) .* ratio \d+\.\d\d×/);
     expect(result.stdout).toMatch(/The LLaVA-KD student scored .* the baseline \(.*95% interval over questions\)/);
