@@ -72,7 +72,7 @@ describe('a run on --data, resumed into a missing folder, then evaluated', () =>
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
       new RegExp(
-        `${old} was trained on other data: its vocabulary has \\d+ tokens, the procedural data's \\d+; pass --data <the conversations file it was trained on>`,
+        `${old} was trained on other data: its vocabulary has \\d+ tokens, the procedural worlds' 47 \\(grid\\) and 52 \\(continuous\\); pass --data <the conversations file it was trained on>`,
       ),
     );
     expect(result.stderr).not.toMatch(/does not hold|internal error|\n\s+at /);

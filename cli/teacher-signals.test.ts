@@ -21,9 +21,13 @@ import { loadTeacher, SHIPPED_TEACHER } from '../recipes/teacher.js';
 import { worldEnvironment } from '../recipes/world.js';
 import { expectCleanFailure, runCli } from './testing/run-cli.js';
 
-const mmkd = (...args: string[]) => runCli(args, { timeoutMs: 300_000 });
+// The cases are the grid world's (its vocabulary, V = 47, and its shipped teacher); a run on --data names no world.
+const mmkd = (...args: string[]) =>
+  runCli(['run', 'teacher-signals'].includes(args[0]!) && !args.includes('--data') && !args.includes('--world') ? [...args, '--world', 'grid'] : args, {
+    timeoutMs: 300_000,
+  });
 const root = mkdtempSync(join(tmpdir(), 'mmkd-teacher-signals-'));
-const common = ['llava-kd', '--quick', '--backend', 'wasm', '--k', '8', '--shard-steps', '2'];
+const common = ['llava-kd', '--quick', '--world', 'grid', '--backend', 'wasm', '--k', '8', '--shard-steps', '2'];
 
 /** Every file of a signals folder (both stages), by relative path, as bytes. */
 async function filesOf(dir: string): Promise<Map<string, string>> {

@@ -31,6 +31,23 @@ describe('mmkd run --world', () => {
   });
 });
 
+describe('mmkd evaluate and the worlds', () => {
+  it("tells a checkpoint's world by its vocabulary, and names the mismatch when --world says otherwise", async () => {
+    const grid = await runCli(['evaluate', 'recipes/assets/teacher', '--backend', 'wasm', '--json'], { timeoutMs: 120_000 });
+    expect(grid.code, grid.stderr).toBe(0);
+    const recorded = (await readMetrics('recipes/assets/teacher/metrics-head.jsonl')).find((r) => r.type === 'eval');
+    expect(recorded?.type === 'eval' && JSON.parse(grid.stdout).average).toBe(recorded?.type === 'eval' && recorded.report.average);
+    const wrong = await runCli(['evaluate', 'recipes/assets/teacher', '--world', 'continuous', '--backend', 'wasm'], { timeoutMs: 120_000 });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain(
+      "recipes/assets/teacher was trained on other data: its vocabulary has 47 tokens, the continuous world's 52; pass --data <the conversations file it was trained on>, or the --world it was trained on",
+    );
+    const unknown = await runCli(['evaluate', 'recipes/assets/teacher', '--world', 'hex', '--backend', 'wasm'], { timeoutMs: 120_000 });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("--world must be one of grid, continuous, got 'hex'");
+  }, 300_000);
+});
+
 describe('mmkd run teacher --world continuous', () => {
   it('grounds the vision tokens between PT and SFT: a ground stage scored at the visual positions and on the caption', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'mmkd-ground-')), 'teacher');

@@ -110,7 +110,24 @@ describe('runner', () => {
     const cache = join(root, 'cli-cache');
     const mmkd = (...args: string[]) => runCli(args, { timeoutMs: 180_000 });
     const runBaseline = (out: string, ...more: string[]) =>
-      mmkd('run', 'baseline', '--quick', '--seed', '1', '--backend', 'wasm', '--world', 'grid', '--teacher', teacherPath, '--cache', cache, '--out', out, ...more);
+      mmkd(
+        'run',
+        'baseline',
+        '--quick',
+        '--seed',
+        '1',
+        '--backend',
+        'wasm',
+        '--world',
+        'grid',
+        '--teacher',
+        teacherPath,
+        '--cache',
+        cache,
+        '--out',
+        out,
+        ...more,
+      );
     const first = await runBaseline(join(root, 'cli-first'));
     expect(first.code).toBe(0);
     const second = await runBaseline(join(root, 'cli-second'));

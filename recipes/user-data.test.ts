@@ -81,7 +81,7 @@ describe('training on LLaVA-format conversations', () => {
     expect(student.code).toBe(0);
     expect(student.stdout).toMatch(/llava-kd \(seed 0\): exact match \d+\.\d \(llava \d+\.\d\)/);
     // A teacher trained on the procedural data has another vocabulary.
-    const other = finalCheckpoint((await quickRun('teacher', '--out', join(root, 'procedural-teacher'), '--no-cache')).stdout);
+    const other = finalCheckpoint((await quickRun('teacher', '--world', 'grid', '--out', join(root, 'procedural-teacher'), '--no-cache')).stdout);
     const refused = await quickRun('llava-kd', '--data', data, '--teacher', other, '--out', join(root, 'refused'), '--no-cache');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(new RegExp(`${other.replaceAll('/', '\\/')} does not hold a teacher for this model \\(vocabulary \\d+`));

@@ -131,7 +131,7 @@ describe.skipIf(skipGpuTests)('mmkd studio in headless Chromium: training in the
   it("trains llava-kd's first steps on WebGPU with the numbers of `mmkd run --quick` on wasm; Stop and Resume continue them; the checkpoint is scored by mmkd evaluate", async () => {
     const runDir = await mkdtemp(join(tmpdir(), 'mmkd-studio-run-'));
     scratch.push(runDir);
-    const run = await runCli(['run', 'llava-kd', '--quick', '--backend', 'wasm', '--no-cache', '--out', runDir], { timeoutMs: 240_000 });
+    const run = await runCli(['run', 'llava-kd', '--quick', '--world', 'grid', '--backend', 'wasm', '--no-cache', '--out', runDir], { timeoutMs: 240_000 });
     expect(run.code, run.stderr).toBe(0);
     const nodeSteps = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
       .trim()

@@ -9,9 +9,10 @@ import { evalBatches } from '../../recipes/environment.js';
 import { evaluateQuestions } from '../../recipes/evaluation.js';
 import { MODEL_KINDS, type ModelKind } from '../../recipes/recipe.js';
 import { trainingFileOf } from '../../recipes/run-folder.js';
+import { DEFAULT_WORLD, WORLDS, type World, worldEnvironment } from '../../recipes/world.js';
 import { backendFlag, chooseBackend } from '../backend.js';
 import { CliError } from '../errors.js';
-import { environmentFor } from './run.js';
+import { environmentFor, worldOption } from './run.js';
 
 interface EvaluateOptions {
   readonly backend?: string;
@@ -19,6 +20,7 @@ interface EvaluateOptions {
   readonly json?: boolean;
   readonly data?: string;
   readonly imageRoot?: string;
+  readonly world?: string;
 }
 
 const KINDS: readonly ModelKind[] = MODEL_KINDS;
@@ -36,6 +38,10 @@ export function evaluateCommand(program: Command): void {
     .option('--json', 'print the report as JSON')
     .option('--data <conversations.json>', 'score on the held-out records of LLaVA-format conversations (the ones the model was trained with)')
     .option('--image-root <dir>', "folder the --data file's image paths are relative to")
+    .option(
+      '--world <name>',
+      `the procedural world the checkpoint was trained on: ${WORLDS.join(' or ')} (default: the world whose vocabulary the checkpoint's LM has, else ${DEFAULT_WORLD})`,
+    )
     .action(async (path: string, options: EvaluateOptions) => {
       const contents = await readAnyCheckpoint(path);
       const kind = (options.model ?? recipes().get(contents.state.recipe)?.model) as ModelKind | undefined;
@@ -49,16 +55,21 @@ export function evaluateCommand(program: Command): void {
         );
       }
       const selection = await chooseBackend(options.backend);
-      const environment = await environmentFor(options);
+      const vocabulary = vocabularyOf(contents.weights);
+      const environment =
+        options.data === undefined && options.world === undefined ? worldEnvironment(worldOfVocabulary(vocabulary, kind)) : await environmentFor(options);
       const model = createLlava(environment.configs[kind], { seed: 0 });
       try {
         // Checkpoints that do not record their data: the vocabulary still tells data apart.
-        const vocabulary = vocabularyOf(contents.weights);
         const expected = environment.configs[kind].llm.vocabSize;
         if (vocabulary !== undefined && vocabulary !== expected) {
           throw new CliError(
             options.data === undefined
-              ? `${path} was trained on other data: its vocabulary has ${vocabulary} tokens, the procedural data's ${expected}; pass --data <the conversations file it was trained on>`
+              ? `${path} was trained on other data: its vocabulary has ${vocabulary} tokens, ${
+                  options.world === undefined
+                    ? `the procedural worlds' ${WORLDS.map((w) => `${worldEnvironment(w, { evalSamples: 0 }).configs[kind].llm.vocabSize} (${w})`).join(' and ')}`
+                    : `the ${worldOption(options.world)} world's ${expected}`
+                }; pass --data <the conversations file it was trained on>${options.world === undefined ? '' : ', or the --world it was trained on'}`
               : `${path} was not trained on ${options.data}: its vocabulary has ${vocabulary} tokens, that file's ${expected}; pass the --data it was trained on${trainedOn === undefined ? ', or none if it was trained on the procedural data' : ` (${trainedOn})`}`,
           );
         }
@@ -100,6 +111,16 @@ async function readAnyCheckpoint(path: string): Promise<{
 }
 
 /** The vocabulary size of a model's weights (rows of its token embedding), if they have one. */
+/**
+ * The procedural world a checkpoint of `kind` was trained on, told by its LM's vocabulary (the
+ * worlds' vocabularies differ: the continuous world adds colour and shape words): the default
+ * world when it matches or nothing does (the vocabulary check then names the mismatch).
+ */
+function worldOfVocabulary(vocabulary: number | undefined, kind: ModelKind): World {
+  const candidates = [DEFAULT_WORLD, ...WORLDS.filter((w) => w !== DEFAULT_WORLD)];
+  return candidates.find((w) => worldEnvironment(w, { evalSamples: 0 }).configs[kind].llm.vocabSize === vocabulary) ?? DEFAULT_WORLD;
+}
+
 function vocabularyOf(weights: ReadonlyMap<string, HostTensor>): number | undefined {
   const embed = weights.get('llm.embed');
   return embed?.shape.length === 2 ? embed.shape[0] : undefined;

@@ -24,7 +24,7 @@ interface RunOptions {
   readonly checkpointEvery: string;
   readonly data?: string;
   readonly imageRoot?: string;
-  readonly world: string;
+  readonly world?: string;
   readonly teacherSignals?: string;
   readonly missingMass?: string;
 }
@@ -53,8 +53,7 @@ export function runCommand(program: Command): void {
     .option('--image-root <dir>', "folder the --data file's image paths are relative to (default: the file's folder)")
     .option(
       '--world <name>',
-      `the procedural world: ${WORLDS.join(' or ')} (grid: objects centred in a 2×2 grid's patches; continuous: continuous positions and sizes, near hues, occlusion, noise)`,
-      DEFAULT_WORLD,
+      `the procedural world: ${WORLDS.join(' or ')} (default ${DEFAULT_WORLD}; grid: objects centred in a 2×2 grid's patches; continuous: continuous positions and sizes, near hues, occlusion, noise)`,
     )
     .option(
       '--teacher-signals <dir>',
@@ -65,7 +64,9 @@ export function runCommand(program: Command): void {
       const seed = wholeNumber(options.seed, '--seed');
       const checkpointEvery = wholeNumber(options.checkpointEvery, '--checkpoint-every', 1);
       const world = worldOption(options.world);
-      const catalog = recipes(scaleFor(world, options.quick ? QUICK_SCALE : DEFAULT_SCALE));
+      // A world's scale (the continuous teacher's grounding stage) needs that world's samples; --data trains the plain recipes.
+      const base = options.quick ? QUICK_SCALE : DEFAULT_SCALE;
+      const catalog = recipes(options.data === undefined ? scaleFor(world, base) : base);
       const named = catalog.get(name);
       if (named === undefined) throw new CliError(`unknown recipe '${name}': choose one of ${[...catalog.keys()].join(', ')}`);
       const missingMass = options.missingMass ?? 'tailBucket';

@@ -6,7 +6,7 @@ import { progressTo } from '../../recipes/progress.js';
 import { resolveTeacher } from '../../recipes/resolve-teacher.js';
 import { LOGPROB_DTYPES, type LogprobDtype } from '../../recipes/signals/format.js';
 import { writeRecipeSignals } from '../../recipes/signals/recipe-signals.js';
-import { scaleFor } from '../../recipes/world.js';
+import { DEFAULT_WORLD, scaleFor, WORLDS } from '../../recipes/world.js';
 import { backendFlag, chooseBackend } from '../backend.js';
 import { CliError } from '../errors.js';
 import { environmentFor, wholeNumber, worldOption } from './run.js';
@@ -24,7 +24,7 @@ interface SignalsOptions {
   readonly shardSteps: string;
   readonly data?: string;
   readonly imageRoot?: string;
-  readonly world: string;
+  readonly world?: string;
   readonly hidden?: boolean;
   readonly visualLogits?: boolean;
 }
@@ -54,7 +54,7 @@ export function teacherSignalsCommand(program: Command): void {
     .option('--shard-steps <n>', 'training steps per shard (a kill loses at most one shard)', '10')
     .option('--data <conversations.json>', 'LLaVA-format conversations instead of the procedural data')
     .option('--image-root <dir>', "folder the --data file's image paths are relative to")
-    .option('--world <name>', 'the procedural world (grid or continuous)', 'grid')
+    .option('--world <name>', `the procedural world: ${WORLDS.join(' or ')} (default ${DEFAULT_WORLD})`)
     .action(async (name: string, options: SignalsOptions) => {
       const seed = wholeNumber(options.seed, '--seed');
       const shardSteps = wholeNumber(options.shardSteps, '--shard-steps', 1);
@@ -63,7 +63,9 @@ export function teacherSignalsCommand(program: Command): void {
       if (!(LOGPROB_DTYPES as readonly string[]).includes(options.dtype))
         throw new CliError(`--dtype must be one of ${LOGPROB_DTYPES.join(', ')}, got '${options.dtype}'`);
       const world = worldOption(options.world);
-      const catalog = recipes(scaleFor(world, options.quick ? QUICK_SCALE : DEFAULT_SCALE));
+      // A world's scale (the continuous teacher's grounding stage) needs that world's samples; --data trains the plain recipes.
+      const base = options.quick ? QUICK_SCALE : DEFAULT_SCALE;
+      const catalog = recipes(options.data === undefined ? scaleFor(world, base) : base);
       const recipe = catalog.get(name);
       if (recipe === undefined) throw new CliError(`unknown recipe '${name}': choose one of ${[...catalog.keys()].join(', ')}`);
       const selection = await chooseBackend(options.backend);
