@@ -339,6 +339,10 @@ export function chunkedDivergenceKernel(options: ChunkOptions = {}): DivergenceK
             }),
           );
           tf.dispose([keptA, keptB]);
+          // tfjs has no in-place write, so assembling the gradient from its chunks is one concat:
+          // for that moment the chunks and the assembled gradient are both alive (one [N × V] more
+          // than the gradient itself). The kernels of wasm and cpu (host rows) and WebGPU (fused
+          // WGSL) write the gradient once instead; this path serves the backends without either.
           return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
         },
       };
