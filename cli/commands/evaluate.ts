@@ -110,7 +110,6 @@ async function readAnyCheckpoint(path: string): Promise<{
   return isFile ? readCheckpointFile(new Uint8Array(await readFile(path)), path) : readCheckpoint(path);
 }
 
-/** The vocabulary size of a model's weights (rows of its token embedding), if they have one. */
 /**
  * The procedural world a checkpoint of `kind` was trained on, told by its LM's vocabulary (the
  * worlds' vocabularies differ: the continuous world adds colour and shape words): the default
@@ -121,6 +120,7 @@ function worldOfVocabulary(vocabulary: number | undefined, kind: ModelKind): Wor
   return candidates.find((w) => worldEnvironment(w, { evalSamples: 0 }).configs[kind].llm.vocabSize === vocabulary) ?? DEFAULT_WORLD;
 }
 
+/** The vocabulary size of a model's weights (rows of its token embedding), if they have one. */
 function vocabularyOf(weights: ReadonlyMap<string, HostTensor>): number | undefined {
   const embed = weights.get('llm.embed');
   return embed?.shape.length === 2 ? embed.shape[0] : undefined;
