@@ -56,8 +56,11 @@ export function evaluateCommand(program: Command): void {
       }
       const selection = await chooseBackend(options.backend);
       const vocabulary = vocabularyOf(contents.weights);
+      const worlds = worldVocabularies(kind);
       const environment =
-        options.data === undefined && options.world === undefined ? worldEnvironment(worldOfVocabulary(vocabulary, kind)) : await environmentFor(options);
+        options.data === undefined && options.world === undefined
+          ? worldEnvironment(worlds.find(([, size]) => size === vocabulary)?.[0] ?? DEFAULT_WORLD)
+          : await environmentFor(options);
       const model = createLlava(environment.configs[kind], { seed: 0 });
       try {
         // Checkpoints that do not record their data: the vocabulary still tells data apart.
@@ -67,7 +70,7 @@ export function evaluateCommand(program: Command): void {
             options.data === undefined
               ? `${path} was trained on other data: its vocabulary has ${vocabulary} tokens, ${
                   options.world === undefined
-                    ? `the procedural worlds' ${WORLDS.map((w) => `${worldEnvironment(w, { evalSamples: 0 }).configs[kind].llm.vocabSize} (${w})`).join(' and ')}`
+                    ? `the procedural worlds' ${worlds.map(([w, size]) => `${size} (${w})`).join(' and ')}`
                     : `the ${worldOption(options.world)} world's ${expected}`
                 }; pass --data <the conversations file it was trained on>${options.world === undefined ? '' : ', or the --world it was trained on'}`
               : `${path} was not trained on ${options.data}: its vocabulary has ${vocabulary} tokens, that file's ${expected}; pass the --data it was trained on${trainedOn === undefined ? ', or none if it was trained on the procedural data' : ` (${trainedOn})`}`,
@@ -111,13 +114,13 @@ async function readAnyCheckpoint(path: string): Promise<{
 }
 
 /**
- * The procedural world a checkpoint of `kind` was trained on, told by its LM's vocabulary (the
- * worlds' vocabularies differ: the continuous world adds colour and shape words): the default
- * world when it matches or nothing does (the vocabulary check then names the mismatch).
+ * Each procedural world with the vocabulary of its `kind` model. The worlds' vocabularies differ
+ * (the continuous world adds colour and shape words), so a checkpoint that names no world is scored
+ * on the world whose vocabulary its LM has, else on the default one (whose vocabulary check then
+ * names the mismatch).
  */
-function worldOfVocabulary(vocabulary: number | undefined, kind: ModelKind): World {
-  const candidates = [DEFAULT_WORLD, ...WORLDS.filter((w) => w !== DEFAULT_WORLD)];
-  return candidates.find((w) => worldEnvironment(w, { evalSamples: 0 }).configs[kind].llm.vocabSize === vocabulary) ?? DEFAULT_WORLD;
+function worldVocabularies(kind: ModelKind): ReadonlyArray<readonly [World, number]> {
+  return WORLDS.map((w) => [w, worldEnvironment(w, { evalSamples: 0 }).configs[kind].llm.vocabSize] as const);
 }
 
 /** The vocabulary size of a model's weights (rows of its token embedding), if they have one. */

@@ -63,10 +63,7 @@ export function runCommand(program: Command): void {
     .action(async (name: string, options: RunOptions) => {
       const seed = wholeNumber(options.seed, '--seed');
       const checkpointEvery = wholeNumber(options.checkpointEvery, '--checkpoint-every', 1);
-      const world = worldOption(options.world);
-      // A world's scale (the continuous teacher's grounding stage) needs that world's samples; --data trains the plain recipes.
-      const base = options.quick ? QUICK_SCALE : DEFAULT_SCALE;
-      const catalog = recipes(options.data === undefined ? scaleFor(world, base) : base);
+      const catalog = catalogFor(options);
       const named = catalog.get(name);
       if (named === undefined) throw new CliError(`unknown recipe '${name}': choose one of ${[...catalog.keys()].join(', ')}`);
       const missingMass = options.missingMass ?? 'tailBucket';
@@ -167,6 +164,16 @@ export function worldOption(name: string | undefined): World {
   if (name === undefined) return DEFAULT_WORLD;
   if ((WORLDS as readonly string[]).includes(name)) return name as World;
   throw new CliError(`--world must be one of ${WORLDS.join(', ')}, got '${name}'`);
+}
+
+/**
+ * The recipes at the scale the options ask (--quick or not), for their world's data; a world's
+ * scale (the continuous teacher's grounding stage) needs that world's samples, so --data gets the
+ * plain recipes.
+ */
+export function catalogFor(options: { readonly quick?: boolean; readonly data?: string; readonly world?: string }) {
+  const base = options.quick ? QUICK_SCALE : DEFAULT_SCALE;
+  return recipes(options.data === undefined ? scaleFor(worldOption(options.world), base) : base);
 }
 
 /** The procedural data of a world, or the user's conversations (loaded and validated; errors name the record). */

@@ -1,15 +1,14 @@
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { createAssignmentPool } from '../../matching/assignment/index.js';
-import { DEFAULT_SCALE, QUICK_SCALE, recipes } from '../../recipes/catalog.js';
 import { progressTo } from '../../recipes/progress.js';
 import { resolveTeacher } from '../../recipes/resolve-teacher.js';
 import { LOGPROB_DTYPES, type LogprobDtype } from '../../recipes/signals/format.js';
 import { writeRecipeSignals } from '../../recipes/signals/recipe-signals.js';
-import { DEFAULT_WORLD, scaleFor, WORLDS } from '../../recipes/world.js';
+import { DEFAULT_WORLD, WORLDS } from '../../recipes/world.js';
 import { backendFlag, chooseBackend } from '../backend.js';
 import { CliError } from '../errors.js';
-import { environmentFor, wholeNumber, worldOption } from './run.js';
+import { catalogFor, environmentFor, wholeNumber } from './run.js';
 
 interface SignalsOptions {
   readonly backend?: string;
@@ -62,10 +61,7 @@ export function teacherSignalsCommand(program: Command): void {
       if (!Number.isFinite(temperature) || temperature <= 0) throw new CliError(`--temperature must be a number > 0, got '${options.temperature}'`);
       if (!(LOGPROB_DTYPES as readonly string[]).includes(options.dtype))
         throw new CliError(`--dtype must be one of ${LOGPROB_DTYPES.join(', ')}, got '${options.dtype}'`);
-      const world = worldOption(options.world);
-      // A world's scale (the continuous teacher's grounding stage) needs that world's samples; --data trains the plain recipes.
-      const base = options.quick ? QUICK_SCALE : DEFAULT_SCALE;
-      const catalog = recipes(options.data === undefined ? scaleFor(world, base) : base);
+      const catalog = catalogFor(options);
       const recipe = catalog.get(name);
       if (recipe === undefined) throw new CliError(`unknown recipe '${name}': choose one of ${[...catalog.keys()].join(', ')}`);
       const selection = await chooseBackend(options.backend);
