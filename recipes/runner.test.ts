@@ -213,4 +213,26 @@ describe('runner', () => {
         'dft:trained',
       ]);
     }));
+
+  it('a finished run resumed keeps the result it wrote (no second evaluation); one of another checkpoint is evaluated again', () =>
+    withTeacher(async (teacher) => {
+      const dir = join(root, 'finished');
+      const finished = await runRecipe(options('baseline', dir, { teacher }));
+      const withoutEval = async () => (await readMetrics(join(dir, 'metrics.jsonl'))).filter((r) => r.type !== 'eval');
+      const trainingRecords = await withoutEval();
+      // A marked result proves which path answered: evaluating again would give the true report.
+      const marked = { ...finished, seconds: 12345, report: { ...finished.report, average: -1 } };
+      await writeFile(join(dir, 'result.json'), JSON.stringify(marked));
+      const kept = await runRecipe(options('baseline', dir, { teacher, resume: true }));
+      expect(kept.report.average).toBe(-1);
+      expect(kept.seconds).toBe(12345);
+      // The training records untouched, and one evaluation: the kept one.
+      expect(await withoutEval()).toEqual(trainingRecords);
+      expect((await readMetrics(join(dir, 'metrics.jsonl'))).filter((r) => r.type === 'eval')).toEqual([{ type: 'eval', report: marked.report }]);
+
+      await writeFile(join(dir, 'result.json'), JSON.stringify({ ...marked, checkpoint: join(dir, 'checkpoints', 'elsewhere') }));
+      const evaluated = await runRecipe(options('baseline', dir, { teacher, resume: true }));
+      expect(evaluated.report).toEqual(finished.report);
+      expect(evaluated.questions).toEqual(finished.questions);
+    }));
 });

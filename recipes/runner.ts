@@ -1,3 +1,4 @@
+import { basename, join } from 'node:path';
 import type { DeviceLossWatch } from '../backends/device-loss.js';
 import type { AssignmentPool } from '../matching/assignment/pool/worker-pool.js';
 import { copyGroups, createLlava, type LlavaModel, loadWeights } from '../models/index.js';
@@ -16,6 +17,7 @@ import {
   type RunFolder,
   type RunHeader,
   type RunResult,
+  readResult,
   saveCheckpoint,
   writeResult,
 } from './run-folder.js';
@@ -78,7 +80,8 @@ interface Start extends StageStart {
  * Trains a recipe's stages in order and scores the result by exact match on the held-out
  * questions. Checkpoints are written every `checkpointEvery` steps and at the end of each stage;
  * a run killed at any point resumes from its last checkpoint with `resume` and ends with the
- * same metrics as one never interrupted (same backend). A run folder always ends with a final
+ * same metrics as one never interrupted (same backend); a finished run resumed returns the result
+ * it wrote without evaluating again (`keptResult`). A run folder always ends with a final
  * checkpoint, also when every stage came from the stage cache. Every tensor a stage makes is
  * released.
  */
@@ -132,6 +135,20 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
         ? await resumeFrom(options, folder, existing, model, fingerprint)
         : await beginFresh(options, folder, header, model, fingerprint);
 
+    // A finished run resumed (a study collecting its runs) keeps the result it wrote when it
+    // finished, if that result is of the checkpoint the run ends with now: evaluating again
+    // would give the same answers at the cost of a pass over the held-out questions, and would
+    // overwrite how long the run took to train.
+    if (start.stage === recipe.stages.length) {
+      const kept = await keptResult(folder, options);
+      if (kept !== undefined) {
+        // Resuming dropped the evaluation from metrics.jsonl (as for any resume); it is the same.
+        await folder.metrics.append({ type: 'eval', report: kept.report });
+        options.progress.note(`${recipe.name} finished before: its result (${join(folder.dir, 'result.json')}) is kept`);
+        return kept;
+      }
+    }
+
     const { teacher, ...shared } = options;
     const loop: StageLoopOptions = { ...shared, folder, ...(teacher ? { teacher: teacher.model } : {}) };
     for (let index = start.stage; index < recipe.stages.length; index++) {
@@ -155,6 +172,22 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * The result a finished run wrote, when it belongs to this run (recipe, seed, backend), is of the
+ * run's final checkpoint (by name: the folder may be reached by another path) and holds the per-question results paired comparisons need; else
+ * undefined (then the run is evaluated again).
+ */
+async function keptResult(folder: RunFolder, options: RunOptions): Promise<RunResult | undefined> {
+  let result: RunResult;
+  try {
+    result = await readResult(folder.dir);
+  } catch {
+    return undefined;
+  }
+  const ours = result.recipe === options.recipe.name && result.seed === options.seed && result.backend === options.backend;
+  return ours && result.questions !== undefined && basename(result.checkpoint) === basename(await finalCheckpoint(folder)) ? result : undefined;
 }
 
 /** Continues from the newest usable checkpoint: its weights, and where it stood. */
