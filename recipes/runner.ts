@@ -176,8 +176,9 @@ export async function runRecipe(options: RunOptions): Promise<RunResult> {
 
 /**
  * The result a finished run wrote, when it belongs to this run (recipe, seed, backend), is of the
- * run's final checkpoint (by name: the folder may be reached by another path) and holds the per-question results paired comparisons need; else
- * undefined (then the run is evaluated again).
+ * run's final checkpoint (by name: the folder may be reached by another path), was scored on as
+ * many questions and holds the per-question results paired comparisons need; else undefined
+ * (then the run is evaluated again).
  */
 async function keptResult(folder: RunFolder, options: RunOptions): Promise<RunResult | undefined> {
   let result: RunResult;
@@ -187,7 +188,12 @@ async function keptResult(folder: RunFolder, options: RunOptions): Promise<RunRe
     return undefined;
   }
   const ours = result.recipe === options.recipe.name && result.seed === options.seed && result.backend === options.backend;
-  return ours && result.questions !== undefined && basename(result.checkpoint) === basename(await finalCheckpoint(folder)) ? result : undefined;
+  // Scored on as many held-out questions as this environment asks for (else scored again: a
+  // caller may have changed evalSamples; a smaller held-out set merely costs an evaluation).
+  const sameQuestions = result.report.samples === options.environment.evalSamples;
+  return ours && sameQuestions && result.questions !== undefined && basename(result.checkpoint) === basename(await finalCheckpoint(folder))
+    ? result
+    : undefined;
 }
 
 /** Continues from the newest usable checkpoint: its weights, and where it stood. */
