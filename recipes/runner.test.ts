@@ -230,6 +230,10 @@ describe('runner', () => {
       expect(await withoutEval()).toEqual(trainingRecords);
       expect((await readMetrics(join(dir, 'metrics.jsonl'))).filter((r) => r.type === 'eval')).toEqual([{ type: 'eval', report: marked.report }]);
 
+      // Scored on another number of questions than the caller now asks for: scored again.
+      const fewer = await runRecipe(options('baseline', dir, { teacher, resume: true, environment: runEnvironment({ evalSamples: 40 }) }));
+      expect(fewer.report.samples).toBe(40);
+
       await writeFile(join(dir, 'result.json'), JSON.stringify({ ...marked, checkpoint: join(dir, 'checkpoints', 'elsewhere') }));
       const evaluated = await runRecipe(options('baseline', dir, { teacher, resume: true }));
       expect(evaluated.report).toEqual(finished.report);
