@@ -7,6 +7,7 @@ import {
   CONTINUOUS_IMAGE_SIZE,
   CONTINUOUS_SHAPES,
   type ContinuousScene,
+  cellObjects,
   cellShapeWords,
   continuousCaption,
   continuousSample,
@@ -149,6 +150,25 @@ describe('the continuous world', () => {
     }
     expect(labelled).toBeGreaterThan(200 * 3);
     expect(() => cellShapeWords(scenes(1)[0]!, 5)).toThrow(/patch size 5 does not divide the image side 24/);
+  });
+
+  it('cell objects name which object each cell shows (so that two objects of one shape stay apart), and agree with the shape labels', () => {
+    let twoOfOneShape = 0;
+    for (const scene of scenes(200)) {
+      const { side, objects } = cellObjects(scene, 4);
+      const { words } = cellShapeWords(scene, 4);
+      expect(side).toBe(6);
+      objects.forEach((o, k) => expect(o === null ? null : scene.objects[o]!.shape).toBe(words[k]));
+      // An object whose centre pixel is visible and alone in its cell is the object that cell shows.
+      for (const [i, o] of scene.objects.entries()) {
+        const [x, y] = [Math.floor(o.cx), Math.floor(o.cy)];
+        const alone = scene.objects.every((p) => p === o || Math.floor(p.cx / 4) !== x >> 2 || Math.floor(p.cy / 4) !== y >> 2);
+        if (alone && scene.objects.findLast((p) => coversContinuous(p, x + 0.5, y + 0.5)) === o) expect(objects[(y >> 2) * 6 + (x >> 2)]).toBe(i);
+      }
+      if (new Set(scene.objects.map((o) => o.shape)).size < scene.objects.length) twoOfOneShape++;
+    }
+    expect(twoOfOneShape).toBeGreaterThan(0);
+    expect(() => cellObjects(scenes(1)[0]!, 7)).toThrow(/cellObjects: patch size 7 does not divide the image side 24/);
   });
 
   it('caption samples carry visual labels for the 6 × 6 tokens, in known words; questions carry none', () => {

@@ -325,19 +325,18 @@ export const continuousTokenizer = (gridWords: readonly string[]): Tokenizer => 
 export const CELL_COVERAGE = 0.25;
 
 /**
- * The shape word under each `patchSize` cell of the scene (row-major), or null: the object whose
- * visible pixels (pixel centres, the topmost object where objects overlap) fill the largest share
- * of the cell, when that share is at least `CELL_COVERAGE`. These are the dense labels of the
- * teacher's grounding stage: they teach its vision encoder what shape each token belongs to, the
- * attribute that answer supervision alone leaves at chance (models/README.md).
+ * The object under each `patchSize` cell of the scene (row-major), as its index in
+ * `scene.objects`, or null: the object whose visible pixels (pixel centres, the topmost object
+ * where objects overlap) fill the largest share of the cell, when that share is at least
+ * `CELL_COVERAGE`.
  */
-export function cellShapeWords(scene: ContinuousScene, patchSize: number): VisualLabels {
+export function cellObjects(scene: ContinuousScene, patchSize: number): { readonly side: number; readonly objects: readonly (number | null)[] } {
   const { imageSize: s, objects } = scene;
   if (!Number.isInteger(patchSize) || patchSize < 1 || s % patchSize !== 0) {
-    throw new Error(`cellShapeWords: patch size ${patchSize} does not divide the image side ${s}`);
+    throw new Error(`cellObjects: patch size ${patchSize} does not divide the image side ${s}`);
   }
   const side = s / patchSize;
-  const words: (string | null)[] = [];
+  const under: (number | null)[] = [];
   for (let gy = 0; gy < side; gy++) {
     for (let gx = 0; gx < side; gx++) {
       const shown = new Array<number>(objects.length).fill(0);
@@ -351,10 +350,21 @@ export function cellShapeWords(scene: ContinuousScene, patchSize: number): Visua
         }
       }
       const best = shown.reduce((b, n, i) => (n > shown[b]! ? i : b), 0);
-      words.push(objects.length > 0 && shown[best]! >= CELL_COVERAGE * patchSize * patchSize ? objects[best]!.shape : null);
+      under.push(objects.length > 0 && shown[best]! >= CELL_COVERAGE * patchSize * patchSize ? best : null);
     }
   }
-  return { side, words };
+  return { side, objects: under };
+}
+
+/**
+ * The shape word under each `patchSize` cell of the scene (row-major), or null (`cellObjects`).
+ * These are the dense labels of the teacher's grounding stage: they teach its vision encoder what
+ * shape each token belongs to, the attribute that answer supervision alone leaves at chance
+ * (models/README.md).
+ */
+export function cellShapeWords(scene: ContinuousScene, patchSize: number): VisualLabels {
+  const { side, objects } = cellObjects(scene, patchSize);
+  return { side, words: objects.map((i) => (i === null ? null : scene.objects[i]!.shape)) };
 }
 
 /** Vision tokens per side of the continuous world's models (4-pixel cells at 24 pixels). */
